@@ -1,0 +1,129 @@
+# hearth - GNU make + pkg-config. `make help` lists the targets.
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+PKGS    := libevent libevent_pthreads libcurl jansson sqlite3 yaml-0.1 libsodium
+BUILD   ?= build
+CC      ?= cc
+PYTHON  := /usr/bin/python3
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+# The dependency check runs once per make invocation, before anything needs pkg-config.
+DEPS_KIND ?= build
+ifeq ($(filter help clean format,$(MAKECMDGOALS)),)
+ifeq ($(HR_DEPS_CHECKED),)
+$(if $(shell scripts/install-deps.sh $(DEPS_KIND) >&2 && echo ok),,$(error missing packages; see the hint above))
+export HR_DEPS_CHECKED := 1
+endif
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -Wformat=2 \
+           -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=gnu17 -Isrc -include core/compat.h $(WARN) $(PKG_CFLAGS) \
+              -DHR_VERSION='"$(VERSION)"' -pthread -MMD -MP $(CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  := $(PKG_LIBS) -pthread -lm
+
+SRCS     := $(shell find src -name '*.c' | sort)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libhearth.a
+BIN      := $(BUILD)/hearth
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+.PHONY: all run test unit e2e fuzz-replay asan fuzz bench valgrind clean format help deps
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/src/main.o $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
+
+## run: install what is missing, build, start `hearth serve`
+run: $(BIN)
+	./$(BIN) serve
+
+## test: install what is missing, build, run every test (what CI runs)
+test: DEPS_KIND = test
+test:
+	$(MAKE) DEPS_KIND=test all unit fuzz-replay e2e
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
+
+e2e: $(BIN)
+	HEARTH_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+# Fuzz targets: clang + libFuzzer. fuzz-replay runs the committed corpora once under ASan.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_FLAGS := -std=gnu17 -Isrc -include core/compat.h $(PKG_CFLAGS) -DHR_VERSION='"$(VERSION)"' \
+              -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread
+FUZZ_LIB_SRCS := $(filter-out src/main.c src/http/% src/cli/% src/api/%,$(LIB_SRCS))
+
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB_SRCS) $(PKG_LIBS) -lm
+
+fuzz-replay: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
+	  echo "== replay $$n"; ./$$f -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>build-fuzz/$$n.log \
+	  || { cat build-fuzz/$$n.log; exit 1; }; done
+
+## fuzz: run every fuzz target for FUZZ_SECONDS (default 60) each, growing the corpora
+FUZZ_SECONDS ?= 60
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p build-fuzz/new-$$n; \
+	  echo "== fuzz $$n for $(FUZZ_SECONDS)s"; \
+	  ./$$f -max_total_time=$(FUZZ_SECONDS) build-fuzz/new-$$n tests/fuzz/corpus/$$n; done
+
+## asan: the whole suite (unit + e2e) built with ASan and UBSan
+asan:
+	$(MAKE) DEPS_KIND=test BUILD=build-asan \
+	  EXTRA_CFLAGS="-O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
+	  LDFLAGS="-fsanitize=address,undefined" all unit e2e fuzz-replay
+
+## valgrind: the e2e suite with the server under valgrind's memcheck
+valgrind: $(BIN)
+	HEARTH_VALGRIND=1 $(MAKE) DEPS_KIND=test e2e
+
+## bench: the gateway benchmark (nginx + wrk on loopback); see docs/performance.md
+bench: DEPS_KIND = bench
+bench:
+	$(MAKE) DEPS_KIND=bench all && bench/run.sh
+
+deps:
+	scripts/install-deps.sh all
+
+format:
+	clang-format -i $(SRCS) $(wildcard src/*/*.h) $(UNIT_SRCS) $(FUZZ_SRCS)
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+help:
+	@echo "make run      build and start hearth on 127.0.0.1:8420"
+	@echo "make test     install test packages, build, run unit, fuzz-replay and e2e tests"
+	@echo "make asan     the same suite under ASan and UBSan"
+	@echo "make fuzz     fuzz every parser for FUZZ_SECONDS each"
+	@echo "make bench    gateway overhead benchmark (nginx + wrk)"
+	@echo "make valgrind e2e suite with the server under valgrind"
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs the Debian packages hearth needs to build, test or benchmark; idempotent.
+# Usage: scripts/install-deps.sh [build|test|bench|all]   (default: build)
+set -eu
+
+build="gcc make pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev
+libsqlite3-dev libyaml-dev libsodium-dev"
+test="$build libcmocka-dev python3 python3-pytest clang libclang-rt-14-dev valgrind"
+bench="$build nginx-light wrk procps"
+
+case "${1:-build}" in
+build) want=$build ;;
+test) want=$test ;;
+bench) want=$bench ;;
+all) want="$test $bench" ;;
+*) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "hearth: these Debian packages are missing:$missing" >&2
+	echo "hint: run as root:  apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "hearth: installing Debian packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y --no-install-recommends $missing ||
+	{ apt-get update && apt-get install -y --no-install-recommends $missing; }

@@ -1,0 +1,108 @@
+/* conf.h - the configuration: one YAML file loaded into an immutable, reference-counted
+ * snapshot. A reload builds a new snapshot and swaps it in; requests that hold the old one
+ * finish with it. Every key is listed once in the schema table in conf.c, with its default
+ * and its documentation; docs/config.md must name every key (a test checks). */
+#ifndef HR_CONF_H
+#define HR_CONF_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+
+struct hr_arena;
+
+enum hr_locality { HR_LOCAL, HR_CLOUD };
+
+struct hr_conf_provider {
+	const char *id;          /* the key under providers: */
+	const char *kind;        /* wire format: "openai" (more kinds come later) */
+	const char *base_url;    /* without trailing slash, e.g. https://api.openai.com/v1 */
+	const char *api_key;     /* the resolved secret, or NULL; never log it */
+	const char *api_key_ref; /* as written ("env:OPENAI_API_KEY"), for display; or NULL */
+	enum hr_locality locality;
+	long connect_timeout_ms;    /* TCP+TLS connect */
+	long first_byte_timeout_ms; /* request sent -> response headers */
+	long idle_timeout_ms;       /* longest gap between two chunks of a stream */
+	long total_timeout_ms;      /* whole call */
+	bool detected;              /* added by detection, not from the file */
+};
+
+struct hr_conf_model {
+	const char *name;     /* what clients ask for */
+	const char *upstream; /* the provider's model id (defaults to name) */
+	const struct hr_conf_provider *provider;
+	double input_price_per_mtok;  /* dollars per million input tokens */
+	double output_price_per_mtok; /* dollars per million output tokens */
+	long context_window;          /* tokens; 0 = unknown */
+};
+
+struct hr_conf {
+	atomic_int refs;
+	struct hr_arena *arena; /* owns every string and array below */
+	const char *path;       /* the file loaded, or NULL for built-in defaults */
+
+	struct {
+		const char *host; /* listen address, default 127.0.0.1 */
+		int port;         /* default 8420 */
+		int workers;      /* event-loop threads; 0 = one per core, at most 16 */
+		const char **api_keys; /* resolved secrets; never log them */
+		size_t n_api_keys;
+		size_t max_body_bytes;
+		size_t max_header_bytes;
+		long client_timeout_ms;   /* idle read/write timeout of a client connection */
+		long shutdown_timeout_ms; /* how long SIGTERM waits for in-flight requests */
+	} server;
+	struct {
+		enum hr_log_level level;
+		enum hr_log_format format;
+	} log;
+	struct {
+		const char *data_dir; /* default ./hearth-data */
+		long commit_interval_ms; /* group-commit window of the usage writer */
+	} storage;
+	struct {
+		size_t max_messages, max_tools, max_json_depth;
+		size_t max_stream_line_bytes, max_response_bytes, request_memory_bytes;
+	} limits;
+
+	struct hr_conf_provider *providers;
+	size_t n_providers;
+	struct hr_conf_model *models;
+	size_t n_models;
+};
+
+/* Loads path (NULL: built-in defaults only), applies HEARTH_<SECTION>_<KEY> environment
+ * overrides, interpolates ${VAR}, resolves env:/file: secret references and validates.
+ * Returns 0 and *out (refs = 1, owned by the caller: hr_conf_release()), or HR_ECONF with
+ * err holding one line per problem: "<file>:<line>: <key>: <what is wrong; what to do>". */
+int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err);
+
+/* Adds a provider or a model to a snapshot that is not yet published (detection at
+ * start-up). Strings are copied into c's arena. Returns 0, HR_ENOMEM, HR_ETOOMANY or
+ * HR_EINVAL (duplicate id/name, unknown provider). */
+int hr_conf_add_provider(struct hr_conf *c, const struct hr_conf_provider *p);
+int hr_conf_add_model(struct hr_conf *c, const char *name, const char *provider_id,
+		      const char *upstream, double in_price, double out_price, long ctx);
+
+/* Returns: borrowed from c; NULL if absent. */
+const struct hr_conf_model *hr_conf_model_find(const struct hr_conf *c, const char *name,
+					       size_t len);
+const struct hr_conf_provider *hr_conf_provider_find(const struct hr_conf *c, const char *id);
+
+/* Reference counting; hr_conf_release() frees the snapshot when the last ref goes. */
+struct hr_conf *hr_conf_ref(struct hr_conf *c);
+void hr_conf_release(struct hr_conf *c);
+
+/* The published snapshot (thread-safe). hr_conf_current() returns a new reference.
+ * hr_conf_publish() takes over the caller's reference to c and releases the old one. */
+struct hr_conf *hr_conf_current(void);
+void hr_conf_publish(struct hr_conf *c);
+
+/* Every key of the schema, one per line: "<dotted.key>\t<default>\t<doc>"
+ * (providers.<id>.x and models.<name>.x appear with the literal "<id>"/"<name>"). */
+void hr_conf_dump_keys(FILE *f);
+
+#endif

@@ -1,0 +1,73 @@
+/* store.h - the storage vtable. SQLite is the embedded default; PostgreSQL comes later, so
+ * SQL stays portable. Migrations are numbered, compiled in and applied at open. Usage
+ * records are written by one writer thread with group commit (usage.h). */
+#ifndef HR_STORE_H
+#define HR_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+/* One request's record. Owned by whoever allocated it (hr_usage_new / hr_usage_free). */
+struct hr_usage {
+	char request_id[40];
+	int64_t ts_ms;              /* start, Unix ms */
+	char *key_id;               /* API key id or NULL (identities come later) */
+	char *model_asked;          /* what the client asked for, or NULL if none parsed */
+	char *model_used;           /* the configured model that answered, or NULL */
+	char *provider;             /* provider id, or NULL */
+	char *endpoint;             /* "/v1/chat/completions" */
+	bool stream;
+	int64_t prompt_tokens, completion_tokens;
+	int64_t cached_tokens, reasoning_tokens;
+	bool tokens_estimated;      /* true when the provider gave no usage */
+	double cost_usd;
+	int64_t latency_ms;         /* start to last byte */
+	int64_t ttfb_ms;            /* start to first byte to the client; -1 if none */
+	int status;                 /* HTTP status the client saw */
+	char *error_code;           /* OpenAI-style code (hr_err_code) or NULL when ok */
+	char *finish_reason;        /* NULL if none */
+};
+
+/* Strings are copied. Returns: owned, free with hr_usage_free(); NULL on OOM. */
+struct hr_usage *hr_usage_new(const char *request_id);
+int hr_usage_set(char **field, const char *s); /* copies s (NULL clears); 0 or HR_ENOMEM */
+void hr_usage_free(struct hr_usage *u);
+
+/* One row of a usage summary (grouped by day and model). */
+struct hr_usage_row {
+	const char *day;   /* "2026-11-26" (UTC) */
+	const char *model; /* model_used, or model_asked when none answered */
+	int64_t requests, errors, prompt_tokens, completion_tokens;
+	double cost_usd;
+	bool estimated; /* some tokens in the row are estimates */
+};
+typedef int (*hr_usage_row_cb)(void *arg, const struct hr_usage_row *row);
+
+struct hr_store;
+
+struct hr_store_ops {
+	const char *name; /* "sqlite" */
+	/* Opens (creating if needed) and migrates. Returns 0 or HR_EIO with err explained. */
+	int (*open)(struct hr_store **out, const char *data_dir, bool readonly, struct hr_buf *err);
+	void (*close)(struct hr_store *s);
+	/* Inserts n records in one transaction. Returns 0 or HR_EIO. */
+	int (*usage_insert)(struct hr_store *s, struct hr_usage *const *recs, size_t n);
+	/* Rows since since_ms (0: all), ordered by day then model. Returns 0, HR_EIO or the
+	 * callback's non-zero code. */
+	int (*usage_summary)(struct hr_store *s, int64_t since_ms, hr_usage_row_cb cb, void *arg);
+	/* Schema version after migrations. */
+	int (*schema_version)(struct hr_store *s);
+};
+
+extern const struct hr_store_ops hr_store_sqlite;
+
+/* Opens the store for data_dir with the default backend. */
+int hr_store_open(struct hr_store **out, const char *data_dir, bool readonly, struct hr_buf *err);
+/* Every store begins with this header so the generic helpers can find its ops. */
+struct hr_store {
+	const struct hr_store_ops *ops;
+};
+
+#endif
