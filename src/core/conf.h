@@ -80,6 +80,12 @@ struct hr_conf {
  * err holding one line per problem: "<file>:<line>: <key>: <what is wrong; what to do>". */
 int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err);
 
+/* The same as hr_conf_load(), from len bytes of text (need not end in NUL; borrowed for the
+ * call). name is used in messages and as c->path; NULL: "<config>" in messages, path NULL.
+ * err may be NULL. Returns 0, HR_ECONF or HR_ENOMEM, as hr_conf_load(). */
+int hr_conf_load_mem(const char *name, const char *text, size_t len, struct hr_conf **out,
+		     struct hr_buf *err);
+
 /* Adds a provider or a model to a snapshot that is not yet published (detection at
  * start-up). Strings are copied into c's arena. Returns 0, HR_ENOMEM, HR_ETOOMANY or
  * HR_EINVAL (duplicate id/name, unknown provider). */

@@ -1,0 +1,20 @@
+/* api.h - the HTTP API: one route table (routes.c) and one request context (req.h) that
+ * every handler uses to answer, with its usage record committed before the last byte. */
+#ifndef HR_API_H
+#define HR_API_H
+
+struct evhttp_request;
+struct hr_worker;
+struct hr_store;
+struct hr_usage_writer;
+
+/* Shared by every worker; set up by `hearth serve` before the server starts. */
+struct hr_api {
+	struct hr_store *store;
+	struct hr_usage_writer *writer;
+};
+
+/* The server's request handler (hr_request_handler). */
+void hr_api_handle(struct evhttp_request *req, struct hr_worker *w);
+
+#endif

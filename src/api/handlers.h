@@ -1,0 +1,13 @@
+/* handlers.h - the API's endpoint handlers, listed in routes.c. Each answers its request
+ * exactly once (req.h). */
+#ifndef HR_HANDLERS_H
+#define HR_HANDLERS_H
+
+struct hr_req;
+
+void hr_api_chat(struct hr_req *rq);    /* POST /v1/chat/completions (chat.c) */
+void hr_api_models(struct hr_req *rq);  /* GET /v1/models (models.c) */
+void hr_api_healthz(struct hr_req *rq); /* GET /healthz (models.c) */
+void hr_api_readyz(struct hr_req *rq);  /* GET /readyz (models.c) */
+
+#endif

@@ -1,0 +1,58 @@
+/* models.c - GET /v1/models (the configured models, OpenAI's list shape), /healthz (the
+ * process answers) and /readyz (ready to take traffic; 503 while shutting down). */
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "api/handlers.h"
+#include "api/req.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "http/server.h"
+
+static void respond_json(struct hr_req *rq, int status, json_t *j)
+{
+	struct hr_buf b = HR_BUF_INIT(64u * 1024 * 1024);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!s || hr_buf_addstr(&b, s) < 0 || hr_buf_addch(&b, '\n') < 0) {
+		free(s);
+		hr_buf_release(&b);
+		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
+		return;
+	}
+	free(s);
+	hr_req_respond(rq, status, "application/json", &b);
+}
+
+void hr_api_models(struct hr_req *rq)
+{
+	const struct hr_conf *c = rq->conf;
+	json_t *data = json_array();
+	for (size_t i = 0; i < c->n_models && data; i++) {
+		const struct hr_conf_model *m = &c->models[i];
+		json_array_append_new(
+			data, json_pack("{s:s, s:s, s:i, s:s, s:{s:s, s:s, s:f, s:f, s:I}}", "id",
+					m->name, "object", "model", "created", 0, "owned_by",
+					m->provider->id, "hearth", "provider", m->provider->id,
+					"locality",
+					m->provider->locality == HR_LOCAL ? "local" : "cloud",
+					"input_price_per_mtok", m->input_price_per_mtok,
+					"output_price_per_mtok", m->output_price_per_mtok,
+					"context_window", (json_int_t)m->context_window));
+	}
+	respond_json(rq, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
+}
+
+void hr_api_healthz(struct hr_req *rq)
+{
+	respond_json(rq, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void hr_api_readyz(struct hr_req *rq)
+{
+	if (hr_server_stopping(rq->w->srv)) {
+		respond_json(rq, 503, json_pack("{s:s}", "status", "stopping"));
+		return;
+	}
+	respond_json(rq, 200, json_pack("{s:s}", "status", "ready"));
+}

@@ -1,0 +1,176 @@
+/* req.c - request context helpers: headers, JSON errors, streamed replies, and the answer
+ * path that commits the usage record before the last byte leaves. */
+#include "api/req.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "core/arena.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "http/server.h"
+#include "storage/usage.h"
+
+int64_t hr_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void hr_req_header(struct hr_req *rq, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(rq->ev), name, value);
+}
+
+bool hr_req_connected(const struct hr_req *rq)
+{
+	return !rq->client_gone && evhttp_request_get_connection(rq->ev) != NULL;
+}
+
+static void free_cb(const void *data, size_t len, void *arg)
+{
+	(void)len, (void)arg;
+	free((void *)data);
+}
+
+/* Sends what hr_req_respond prepared, then destroys the request. */
+static void send_and_destroy(struct hr_req *rq)
+{
+	struct evhttp_request *ev = rq->ev;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+	if (evcon)
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	/* with the client gone, libevent has detached ev: these calls only free it */
+	if (rq->started) {
+		if (rq->body && evcon && evbuffer_get_length(rq->body))
+			evhttp_send_reply_chunk(ev, rq->body);
+		evhttp_send_reply_end(ev);
+	} else {
+		evhttp_send_reply(ev, rq->status, NULL, rq->body);
+	}
+	if (rq->body)
+		evbuffer_free(rq->body);
+	rq->w->inflight--;
+	hr_conf_release(rq->conf);
+	hr_arena_destroy(rq->arena);
+}
+
+static void on_committed_loop(void *arg)
+{
+	send_and_destroy(arg);
+}
+
+/* Writer thread: hop back to the request's loop. */
+static void on_committed(void *arg, int rc)
+{
+	struct hr_req *rq = arg;
+	if (rc < 0)
+		HR_RLOG_ERROR(rq->id, STORE, "usage record not stored: %s", hr_err_name(rc));
+	if (hr_worker_post(rq->w, on_committed_loop, rq) < 0)
+		HR_RLOG_ERROR(rq->id, HTTP, "out of memory; request abandoned");
+}
+
+void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_buf *body)
+{
+	rq->finishing = true;
+	rq->on_client_gone = NULL;
+	rq->status = status;
+	if (body && body->len) {
+		rq->body = evbuffer_new();
+		if (rq->body && evbuffer_add_reference(rq->body, body->ptr, body->len, free_cb, NULL) == 0)
+			body->ptr = NULL;
+		hr_buf_release(body);
+	} else if (body) {
+		hr_buf_release(body);
+	}
+	if (!rq->started)
+		hr_req_header(rq, "Content-Type", ctype ? ctype : "application/json");
+	int64_t now = hr_now_us();
+	if (!rq->ttfb_us)
+		rq->ttfb_us = now;
+	struct hr_usage *u = rq->usage;
+	if (!u) {
+		send_and_destroy(rq);
+		return;
+	}
+	rq->usage = NULL;
+	u->status = rq->client_gone ? 499 : status;
+	u->latency_ms = (now - rq->t0_us) / 1000;
+	u->ttfb_ms = rq->started || !rq->client_gone ? (rq->ttfb_us - rq->t0_us) / 1000 : -1;
+	if (rq->client_gone && !u->error_code)
+		hr_usage_set(&u->error_code, hr_err_code(HR_ECANCELED));
+	if (hr_usage_submit(rq->api->writer, u, on_committed, rq) < 0) {
+		HR_RLOG_ERROR(rq->id, STORE, "usage writer is stopping; record lost");
+		hr_usage_free(u);
+		send_and_destroy(rq);
+	}
+}
+
+void hr_req_error(struct hr_req *rq, int err, const char *msg, const char *param)
+{
+	struct hr_buf b = HR_BUF_INIT(64 * 1024);
+	if (!msg)
+		msg = hr_err_msg(err);
+	int rc = hr_buf_addstr(&b, "{\"error\":{\"message\":\"");
+	if (!rc)
+		rc = hr_buf_add_json_escaped(&b, msg, strlen(msg));
+	if (!rc)
+		rc = hr_buf_addf(&b, "\",\"type\":\"%s\",\"code\":\"%s\",\"param\":", hr_err_type(err),
+				 hr_err_code(err));
+	if (!rc && param) {
+		rc = hr_buf_addch(&b, '"');
+		if (!rc)
+			rc = hr_buf_add_json_escaped(&b, param, strlen(param));
+		if (!rc)
+			rc = hr_buf_addch(&b, '"');
+	} else if (!rc) {
+		rc = hr_buf_addstr(&b, "null");
+	}
+	if (!rc)
+		rc = hr_buf_addstr(&b, "}}\n");
+	if (rc < 0) /* the message did not fit: send the table's own */
+		hr_buf_reset(&b), hr_buf_addf(&b, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\","
+						  "\"code\":\"%s\",\"param\":null}}\n",
+					      hr_err_msg(err), hr_err_type(err), hr_err_code(err));
+	if (rq->usage && !rq->usage->error_code)
+		hr_usage_set(&rq->usage->error_code, hr_err_code(err));
+	if (err == HR_ENOMODEL || err == HR_EAUTH || err == HR_EBADJSON || err == HR_EINVAL)
+		HR_RLOG_INFO(rq->id, HTTP, "%d %s", hr_err_status(err), hr_err_code(err));
+	else
+		HR_RLOG_WARN(rq->id, HTTP, "%d %s: %s", hr_err_status(err), hr_err_code(err), msg);
+	hr_req_respond(rq, hr_err_status(err), "application/json", &b);
+}
+
+int hr_req_stream_start(struct hr_req *rq, const char *ctype)
+{
+	if (rq->started)
+		return hr_req_connected(rq) ? 0 : HR_ECANCELED;
+	if (!hr_req_connected(rq))
+		return HR_ECANCELED;
+	hr_req_header(rq, "Content-Type", ctype);
+	hr_req_header(rq, "Cache-Control", "no-cache");
+	evhttp_send_reply_start(rq->ev, 200, "OK");
+	rq->started = true;
+	rq->ttfb_us = hr_now_us();
+	return 0;
+}
+
+int hr_req_stream_send(struct hr_req *rq, const char *p, size_t n)
+{
+	if (!hr_req_connected(rq))
+		return HR_ECANCELED;
+	if (n == 0) /* an empty chunk would end the chunked body */
+		return 0;
+	struct evbuffer *b = evbuffer_new();
+	if (!b)
+		return HR_ENOMEM;
+	evbuffer_add(b, p, n);
+	evhttp_send_reply_chunk(rq->ev, b);
+	evbuffer_free(b);
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* req.h - one API request: its arena, its config snapshot, its id, its usage record and the
+ * one way to answer it. Lives on its worker's thread from the first byte to the last.
+ * Invariant: every request is answered exactly once, through hr_req_respond() or
+ * hr_req_stream_end(), and then destroyed by them (after its usage record is committed). */
+#ifndef HR_REQ_H
+#define HR_REQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+struct evhttp_request;
+struct evbuffer;
+struct hr_arena;
+struct hr_conf;
+struct hr_worker;
+struct hr_api;
+struct hr_usage;
+
+struct hr_req {
+	struct hr_arena *arena;
+	struct evhttp_request *ev; /* the libevent request */
+	struct hr_worker *w;
+	struct hr_api *api;
+	struct hr_conf *conf; /* a reference, released at the end */
+	char id[32];          /* "req_…" */
+	int64_t t0_us;        /* monotonic start */
+	int64_t ttfb_us;      /* monotonic time of the first byte sent; 0 if none */
+	bool started;         /* a streamed reply has begun */
+	bool finishing;       /* the answer is decided; waiting for the usage commit */
+	bool client_gone;
+	struct hr_usage *usage; /* NULL for endpoints without records */
+	/* Set by a handler with work in flight: called once if the client goes away before
+	 * the answer is decided; it must end the request (usually hr_req_respond). */
+	void (*on_client_gone)(struct hr_req *rq);
+	void *state; /* the handler's */
+	/* what hr_req_respond sends once the record is committed */
+	int status;
+	struct evbuffer *body;
+};
+
+/* Monotonic microseconds. */
+int64_t hr_now_us(void);
+
+/* Adds a response header (copied). */
+void hr_req_header(struct hr_req *rq, const char *name, const char *value);
+/* Answers with status and body (ownership of body's memory passes to the request; body may
+ * be NULL). ctype NULL means application/json. For a streamed reply, body is the tail
+ * (sent as the last chunk). The usage record, if any, gets status, latency and ttfb and is
+ * committed first. The request is destroyed afterwards: do not touch rq again. */
+void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_buf *body);
+/* Answers with an OpenAI-shaped error: {"error": {"message", "type", "code", "param"}}.
+ * msg NULL uses the table's message. Records error_code in the usage record. */
+void hr_req_error(struct hr_req *rq, int err, const char *msg, const char *param);
+/* Starts a streamed reply (status 200, ctype) if not started. Returns 0 or HR_ECANCELED
+ * when the client is gone. */
+int hr_req_stream_start(struct hr_req *rq, const char *ctype);
+/* Sends one chunk of a streamed reply. Returns 0 or HR_ECANCELED (client gone). */
+int hr_req_stream_send(struct hr_req *rq, const char *p, size_t n);
+/* True while the client is still connected (as far as libevent knows). */
+bool hr_req_connected(const struct hr_req *rq);
+
+#endif

@@ -1,0 +1,182 @@
+/* routes.c - the one table of (method, path, handler), the request context's birth, and
+ * the checks every request passes first: the route, then the caller (auth). */
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/handlers.h"
+#include "api/req.h"
+#include "core/arena.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "http/server.h"
+#include "storage/store.h"
+
+enum { AUTH_NONE, AUTH_API };
+
+struct hr_route {
+	int methods; /* EVHTTP_REQ_* mask */
+	const char *path;
+	int auth;
+	bool usage; /* the request gets a usage record */
+	void (*handler)(struct hr_req *rq);
+};
+
+static const struct hr_route routes[] = {
+	{EVHTTP_REQ_POST, "/v1/chat/completions", AUTH_API, true, hr_api_chat},
+	{EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/v1/models", AUTH_API, false, hr_api_models},
+	{EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", AUTH_NONE, false, hr_api_healthz},
+	{EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/readyz", AUTH_NONE, false, hr_api_readyz},
+};
+
+static void new_id(char *out, size_t cap)
+{
+	static const char al[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	unsigned char rnd[24];
+	randombytes_buf(rnd, sizeof rnd);
+	size_t n = 0;
+	n += (size_t)snprintf(out, cap, "req_");
+	for (size_t i = 0; i < sizeof rnd && n + 1 < cap; i++)
+		out[n++] = al[rnd[i] % 36];
+	out[n] = '\0';
+}
+
+static void on_close(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	struct hr_req *rq = arg;
+	rq->client_gone = true;
+	HR_RLOG_INFO(rq->id, HTTP, "client closed the connection");
+	if (!rq->finishing && rq->on_client_gone)
+		rq->on_client_gone(rq);
+}
+
+static bool is_loopback(struct evhttp_request *ev)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+	if (!evcon)
+		return false;
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	if (!addr)
+		return false;
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+	       strncmp(addr, "::ffff:127.", 11) == 0;
+}
+
+/* Constant-time comparison of the presented key with each configured key: both sides are
+ * hashed first so lengths do not leak either. */
+static bool key_ok(const struct hr_conf *c, const char *key, size_t len)
+{
+	unsigned char h[crypto_generichash_BYTES], k[crypto_generichash_BYTES];
+	bool ok = false;
+	crypto_generichash(h, sizeof h, (const unsigned char *)key, len, NULL, 0);
+	for (size_t i = 0; i < c->server.n_api_keys; i++) {
+		const char *want = c->server.api_keys[i];
+		crypto_generichash(k, sizeof k, (const unsigned char *)want, strlen(want), NULL, 0);
+		ok |= sodium_memcmp(h, k, sizeof h) == 0;
+	}
+	return ok;
+}
+
+static int check_auth(struct hr_req *rq)
+{
+	const struct hr_conf *c = rq->conf;
+	if (c->server.n_api_keys == 0)
+		return is_loopback(rq->ev) ? 0 : HR_EFORBIDDEN;
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "Authorization");
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return HR_EAUTH;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	return key_ok(c, h, strlen(h)) ? 0 : HR_EAUTH;
+}
+
+void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
+{
+	struct hr_conf *conf = hr_conf_current();
+	struct hr_arena *a = hr_arena_create(conf->limits.request_memory_bytes);
+	struct hr_req *rq = a ? hr_arena_calloc(a, sizeof *rq) : NULL;
+	if (!rq) {
+		hr_arena_destroy(a);
+		hr_conf_release(conf);
+		evhttp_send_error(ev, 503, "out of memory");
+		return;
+	}
+	rq->arena = a;
+	rq->ev = ev;
+	rq->w = w;
+	rq->api = hr_server_user(w->srv);
+	rq->conf = conf;
+	rq->t0_us = hr_now_us();
+	new_id(rq->id, sizeof rq->id);
+	w->inflight++;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+	if (evcon)
+		evhttp_connection_set_closecb(evcon, on_close, rq);
+	hr_req_header(rq, "X-Request-Id", rq->id);
+
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(ev));
+	if (!path)
+		path = "/";
+	int method = (int)evhttp_request_get_command(ev);
+	HR_RLOG_DEBUG(rq->id, HTTP, "%s '%s'", method == EVHTTP_REQ_GET ? "GET" : method == EVHTTP_REQ_POST ? "POST" : "other", path);
+
+	const struct hr_route *r = NULL;
+	bool path_found = false;
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		size_t n = strlen(routes[i].path);
+		/* tolerate one trailing slash, as OpenAI does */
+		if (strncmp(path, routes[i].path, n) != 0 || (path[n] && strcmp(path + n, "/") != 0))
+			continue;
+		path_found = true;
+		if (routes[i].methods & method) {
+			r = &routes[i];
+			break;
+		}
+	}
+	if (!r) {
+		hr_req_error(rq, path_found ? HR_EMETHOD : HR_ENOTFOUND,
+			     hr_arena_printf(a, path_found ? "method not allowed on '%s'"
+							   : "no such endpoint '%s'; see docs/api.md",
+					     path),
+			     NULL);
+		return;
+	}
+	if (r->usage) {
+		rq->usage = hr_usage_new(rq->id);
+		if (!rq->usage) {
+			hr_req_error(rq, HR_ENOMEM, NULL, NULL);
+			return;
+		}
+		rq->usage->ts_ms = (int64_t)time(NULL) * 1000;
+		struct timespec ts;
+		if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+			rq->usage->ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		hr_usage_set(&rq->usage->endpoint, r->path);
+		rq->usage->ttfb_ms = -1;
+	}
+	if (r->auth == AUTH_API) {
+		int rc = check_auth(rq);
+		if (rc == HR_EFORBIDDEN) {
+			hr_req_error(rq, rc,
+				     "without an API key hearth only accepts loopback clients; set "
+				     "HEARTH_API_KEY or server.api_keys to accept others",
+				     NULL);
+			return;
+		}
+		if (rc < 0) {
+			hr_req_error(rq, rc, NULL, NULL);
+			return;
+		}
+	}
+	r->handler(rq);
+}

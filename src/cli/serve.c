@@ -1,0 +1,286 @@
+/* serve.c - `hearth serve`: load the config (or detect providers), open the storage, start
+ * the usage writer and the server, and reload on SIGHUP. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "cli/cli.h"
+#include "core/arena.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "http/server.h"
+#include "storage/store.h"
+#include "storage/usage.h"
+
+static const char *conf_flag; /* the --config given, kept for reloads */
+
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+	return hr_buf_add(arg, p, size * n) < 0 ? 0 : size * n;
+}
+
+/* GET url with a short timeout; returns the parsed JSON or NULL. */
+static json_t *probe(const char *url)
+{
+	CURL *e = curl_easy_init();
+	struct hr_buf b = HR_BUF_INIT(4u * 1024 * 1024);
+	json_t *j = NULL;
+	long status = 0;
+	if (!e)
+		return NULL;
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 800L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 300L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
+	if (curl_easy_perform(e) == CURLE_OK &&
+	    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200)
+		j = json_loadb(b.ptr ? b.ptr : "", b.len, 0, NULL);
+	curl_easy_cleanup(e);
+	hr_buf_release(&b);
+	return j;
+}
+
+static void add_local(struct hr_conf *c, const char *id, const char *base, json_t *list,
+		      const char *field)
+{
+	struct hr_conf_provider p = {
+		.id = id,
+		.kind = "openai",
+		.base_url = base,
+		.locality = HR_LOCAL,
+		.connect_timeout_ms = 2000,
+		.first_byte_timeout_ms = 300000,
+		.idle_timeout_ms = 120000,
+		.total_timeout_ms = 1800000,
+		.detected = true,
+	};
+	if (hr_conf_add_provider(c, &p) < 0)
+		return;
+	size_t i;
+	json_t *m;
+	int n = 0;
+	json_array_foreach(list, i, m)
+	{
+		const char *name = json_string_value(json_object_get(m, field));
+		if (name && hr_conf_add_model(c, name, id, name, 0, 0, 0) == 0)
+			n++;
+	}
+	fprintf(stderr, "hearth: found %s at %s with %d model%s\n", id, base, n, n == 1 ? "" : "s");
+}
+
+void hr_cli_detect(struct hr_conf *c)
+{
+	const char *key = getenv("OPENAI_API_KEY");
+	if (key && *key) {
+		struct hr_conf_provider p = {
+			.id = "openai",
+			.kind = "openai",
+			.base_url = "https://api.openai.com/v1",
+			.api_key = key,
+			.api_key_ref = "env:OPENAI_API_KEY",
+			.locality = HR_CLOUD,
+			.connect_timeout_ms = 5000,
+			.first_byte_timeout_ms = 120000,
+			.idle_timeout_ms = 60000,
+			.total_timeout_ms = 600000,
+			.detected = true,
+		};
+		/* list prices in dollars per million tokens, as published in 2026 */
+		static const struct {
+			const char *name;
+			double in, out;
+			long ctx;
+		} cat[] = {
+			{"gpt-4o-mini", 0.15, 0.60, 128000},
+			{"gpt-4o", 2.50, 10.00, 128000},
+			{"gpt-4.1-mini", 0.40, 1.60, 1047576},
+			{"gpt-4.1", 2.00, 8.00, 1047576},
+		};
+		if (hr_conf_add_provider(c, &p) == 0) {
+			for (size_t i = 0; i < sizeof cat / sizeof cat[0]; i++)
+				hr_conf_add_model(c, cat[i].name, "openai", cat[i].name, cat[i].in,
+						  cat[i].out, cat[i].ctx);
+			fprintf(stderr, "hearth: found OPENAI_API_KEY: provider 'openai' with %zu "
+					"models\n",
+				sizeof cat / sizeof cat[0]);
+		}
+	}
+	json_t *j = probe("http://127.0.0.1:11434/api/tags");
+	if (j) {
+		add_local(c, "ollama", "http://127.0.0.1:11434/v1", json_object_get(j, "models"),
+			  "name");
+		json_decref(j);
+	}
+	j = probe("http://127.0.0.1:8080/v1/models");
+	if (j) {
+		add_local(c, "llamacpp", "http://127.0.0.1:8080/v1", json_object_get(j, "data"), "id");
+		json_decref(j);
+	}
+	if (c->n_models == 0)
+		fprintf(stderr, "hearth: no provider found (no hearth.yaml, no OPENAI_API_KEY, no "
+				"Ollama on :11434, no llama.cpp server on :8080)\n"
+				"hint: write hearth.yaml (see docs/config.md) or export OPENAI_API_KEY\n");
+}
+
+static int load(struct hr_conf **out)
+{
+	int rc = hr_cli_load_conf(conf_flag, out);
+	if (rc != HR_EXIT_OK)
+		return rc;
+	if (!(*out)->path)
+		hr_cli_detect(*out);
+	return HR_EXIT_OK;
+}
+
+static void on_reload(struct hr_server *srv)
+{
+	struct hr_conf *c = NULL;
+	if (load(&c) != HR_EXIT_OK) {
+		HR_LOG_ERROR(MAIN, "reload refused: the new configuration is not valid (details "
+				   "above); the old one keeps serving");
+		return;
+	}
+	struct hr_conf *old = hr_conf_current();
+	if (strcmp(old->server.host, c->server.host) != 0 || old->server.port != c->server.port ||
+	    strcmp(old->storage.data_dir, c->storage.data_dir) != 0)
+		HR_LOG_WARN(MAIN, "server.host, server.port and storage.data_dir change only at "
+				  "restart");
+	hr_conf_release(old);
+	hr_log_setup(c->log.level, c->log.format);
+	HR_LOG_INFO(MAIN, "configuration reloaded: %zu providers, %zu models", c->n_providers,
+		    c->n_models);
+	hr_conf_publish(c);
+	hr_server_apply_limits(srv);
+}
+
+static void print_help(void)
+{
+	printf("usage: hearth serve [--config FILE] [--host ADDR] [--port N]\n\n"
+	       "Runs the gateway. The config comes from --config, $HEARTH_CONFIG or ./hearth.yaml;\n"
+	       "without one, hearth uses built-in defaults plus the providers it finds\n"
+	       "(OPENAI_API_KEY, Ollama on 127.0.0.1:11434, llama.cpp server on 127.0.0.1:8080).\n\n"
+	       "  -c, --config FILE  the YAML config (docs/config.md)\n"
+	       "      --host ADDR    listen address (default 127.0.0.1; beyond loopback, set\n"
+	       "                     server.api_keys or HEARTH_API_KEY)\n"
+	       "      --port N       listen port (default 8420)\n"
+	       "  -h, --help         this help\n\n"
+	       "Signals: SIGHUP reloads the config (or `hearth reload`); SIGTERM finishes the\n"
+	       "requests in flight, then stops.\n");
+}
+
+int hr_cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"host", required_argument, NULL, 'H'},
+					     {"port", required_argument, NULL, 'p'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *host = NULL, *port = NULL;
+	int o;
+	opterr = 0;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': conf_flag = optarg; break;
+		case 'H': host = optarg; break;
+		case 'p': port = optarg; break;
+		case 'h': print_help(); return HR_EXIT_OK;
+		default: return hr_cli_usage_error("serve", "unknown option or missing value");
+		}
+	}
+	if (optind < argc)
+		return hr_cli_usage_error("serve", "unexpected argument");
+
+	struct hr_conf *c = NULL;
+	int rc = load(&c);
+	if (rc != HR_EXIT_OK)
+		return rc;
+	if (host)
+		c->server.host = hr_arena_strdup(c->arena, host);
+	if (port) {
+		char *end;
+		long v = strtol(port, &end, 10);
+		if (*end || v < 0 || v > 65535) {
+			hr_conf_release(c);
+			return hr_cli_usage_error("serve", "--port takes a number 0..65535");
+		}
+		c->server.port = (int)v;
+	}
+	hr_log_setup(c->log.level, c->log.format);
+
+	struct hr_buf err = HR_BUF_INIT(4096);
+	struct hr_api api = {0};
+	if (hr_store_open(&api.store, c->storage.data_dir, false, &err) < 0) {
+		fprintf(stderr, "hearth: cannot open the storage: %s\n", err.ptr ? err.ptr : "?");
+		hr_buf_release(&err);
+		hr_conf_release(c);
+		return HR_EXIT_FAIL;
+	}
+	hr_buf_release(&err);
+	if (hr_usage_writer_start(&api.writer, api.store, c->storage.commit_interval_ms) < 0) {
+		fprintf(stderr, "hearth: cannot start the usage writer\n");
+		api.store->ops->close(api.store);
+		hr_conf_release(c);
+		return HR_EXIT_FAIL;
+	}
+
+	struct hr_server_opts so = {
+		.host = c->server.host,
+		.port = c->server.port,
+		.workers = c->server.workers,
+		.handler = hr_api_handle,
+		.on_reload = on_reload,
+		.user = &api,
+	};
+	char *data_dir = strdup(c->storage.data_dir);
+	hr_conf_publish(c); /* from here the snapshot is shared; read it via hr_conf_current() */
+	struct hr_server *srv = NULL;
+	rc = hr_server_start(&so, &srv);
+	if (rc < 0) {
+		hr_usage_writer_stop(api.writer);
+		api.store->ops->close(api.store);
+		hr_conf_publish(NULL);
+		free(data_dir);
+		return HR_EXIT_FAIL;
+	}
+	char pidfile[4096];
+	snprintf(pidfile, sizeof pidfile, "%s/hearth.pid", data_dir);
+	FILE *pf = fopen(pidfile, "w");
+	if (pf) {
+		fprintf(pf, "%ld\n", (long)getpid());
+		fclose(pf);
+	}
+	c = hr_conf_current();
+	bool loopback = strcmp(c->server.host, "127.0.0.1") == 0 ||
+			strcmp(c->server.host, "::1") == 0 || strcmp(c->server.host, "localhost") == 0;
+	fprintf(stderr,
+		"hearth %s listening on http://%s%s%s:%d (%s); data in %s; %zu models from %s\n",
+		HR_VERSION, strchr(c->server.host, ':') ? "[" : "", c->server.host,
+		strchr(c->server.host, ':') ? "]" : "", hr_server_port(srv),
+		c->server.n_api_keys ? "API key required" : "loopback clients only", data_dir,
+		c->n_models, c->path ? c->path : "detection");
+	if (!loopback && c->server.n_api_keys == 0)
+		HR_LOG_WARN(MAIN, "listening on '%s' without an API key: only loopback clients will "
+				  "be served; set HEARTH_API_KEY or server.api_keys",
+			    c->server.host);
+	hr_conf_release(c);
+
+	rc = hr_server_run(srv);
+	hr_server_free(srv);
+	hr_usage_writer_stop(api.writer);
+	api.store->ops->close(api.store);
+	unlink(pidfile);
+	free(data_dir);
+	hr_conf_publish(NULL);
+	HR_LOG_INFO(MAIN, "stopped");
+	return rc < 0 ? HR_EXIT_FAIL : HR_EXIT_OK;
+}

@@ -1,0 +1,1535 @@
+/* conf.c - the configuration loader: YAML (libyaml events) -> a small node tree -> struct
+ * hr_conf, driven by one schema table; ${VAR} interpolation, env overrides, secret refs. */
+#include "core/conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "core/limits.h"
+
+/* ---- the schema ------------------------------------------------------------------------ */
+
+enum conf_type {
+	T_STR,         /* non-empty text */
+	T_URL,         /* http:// or https:// URL; trailing slashes stripped */
+	T_KIND,        /* a known provider kind (provider_kind_known) */
+	T_INT,         /* whole number in [min, max] */
+	T_SIZE,        /* bytes in [min, max]; k/m/g suffixes (KiB/MiB/GiB) allowed */
+	T_MS,          /* milliseconds in [min, max] */
+	T_BOOL,        /* true|false|yes|no|on|off */
+	T_ENUM,        /* one of choices; stored as its index (an enum) */
+	T_PRICE,       /* dollars, a finite number >= 0 */
+	T_SECRET,      /* env:NAME or file:/path; stores the value at off and the ref at off2 */
+	T_SECRET_LIST, /* a YAML list of secret references (server.api_keys) */
+	T_PROVIDER,    /* id of a provider defined under providers: */
+};
+
+/* The C type of the member a row writes, found by _Generic so a row cannot lie about it. */
+enum conf_ctype { C_INT, C_LONG, C_SIZE, C_DOUBLE, C_STR, C_BOOL, C_OTHER };
+#define CTYPE_(e)                                                                             \
+	_Generic((e), int: C_INT, long: C_LONG, size_t: C_SIZE, double: C_DOUBLE,             \
+		 const char *: C_STR, bool: C_BOOL, default: C_OTHER)
+
+enum conf_scope { S_ROOT, S_PROVIDER, S_MODEL };
+
+#define F_REQUIRED 1u /* must be present */
+#define F_NODEF 2u    /* def is only shown (required, optional or computed); never parsed */
+
+struct conf_row {
+	const char *key; /* dotted key; scoped rows have the literal "<id>" / "<name>" */
+	enum conf_type type;
+	const char *def; /* default as text, parsed like a value from the file */
+	enum conf_scope scope;
+	size_t off, off2; /* in struct hr_conf, hr_conf_provider or hr_conf_model */
+	enum conf_ctype ctype;
+	long long min, max;
+	unsigned flags;
+	const char *const *choices; /* T_ENUM: names, index = value; NULL-terminated */
+	const char *doc;
+};
+
+static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
+static const char *const format_choices[] = {"text", "json", NULL};
+static const char *const locality_choices[] = {"local", "cloud", NULL};
+_Static_assert(sizeof(enum hr_log_level) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(enum hr_log_format) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(enum hr_locality) == sizeof(int), "enums are stored as int");
+_Static_assert(HR_LOCAL == 0 && HR_CLOUD == 1, "locality_choices order");
+_Static_assert(HR_LOG_LVL_ERROR == 0 && HR_LOG_LVL_DEBUG == 3, "level_choices order");
+_Static_assert(HR_LOG_TEXT == 0 && HR_LOG_JSON == 1, "format_choices order");
+
+#define MS_MAX 86400000LL        /* one day */
+#define SIZE_MAX_ (1LL << 40)    /* 1 TiB: more is a typo */
+#define ROW_(k, t, d, sc, S, m, lo, hi, fl, ch, doc)                                          \
+	{k, t, d, sc, offsetof(S, m), 0, CTYPE_(((S *)0)->m), lo, hi, fl, ch, doc}
+#define R_ROOT(k, t, d, m, lo, hi, ch, doc)                                                   \
+	ROW_(k, t, d, S_ROOT, struct hr_conf, m, lo, hi, 0, ch, doc)
+#define R_PROV(k, t, d, m, lo, hi, fl, ch, doc)                                               \
+	ROW_(k, t, d, S_PROVIDER, struct hr_conf_provider, m, lo, hi, fl, ch, doc)
+#define R_MODEL(k, t, d, m, lo, hi, fl, doc)                                                  \
+	ROW_(k, t, d, S_MODEL, struct hr_conf_model, m, lo, hi, fl, NULL, doc)
+
+/* THE schema: every key hearth reads, its default and its documentation. Defaults that
+ * limits.h also names are cross-checked by tests/unit/test_conf.c. */
+static const struct conf_row rows[] = {
+	R_ROOT("server.host", T_STR, "127.0.0.1", server.host, 0, 0, NULL,
+	       "address to listen on (IPv4, IPv6 or a host name)"),
+	R_ROOT("server.port", T_INT, "8420", server.port, 1, 65535, NULL,
+	       "TCP port to listen on, 1..65535"),
+	R_ROOT("server.workers", T_INT, "0", server.workers, 0, 16, NULL,
+	       "event-loop threads; 0 = one per CPU core, at most 16"),
+	{"server.api_keys", T_SECRET_LIST, "[]", S_ROOT, offsetof(struct hr_conf, server.api_keys),
+	 offsetof(struct hr_conf, server.n_api_keys), C_OTHER, 0, HR_MAX_API_KEYS, F_NODEF, NULL,
+	 "API keys clients must present, as a list of secret references (env:NAME, file:/path); "
+	 "the HEARTH_API_KEY environment variable adds one"},
+	R_ROOT("server.max_body_bytes", T_SIZE, "8MiB", server.max_body_bytes, 1, SIZE_MAX_, NULL,
+	       "largest request body accepted; larger gets 413"),
+	R_ROOT("server.max_header_bytes", T_SIZE, "32KiB", server.max_header_bytes, 1, SIZE_MAX_,
+	       NULL, "largest request header block accepted"),
+	R_ROOT("server.client_timeout_ms", T_MS, "30000", server.client_timeout_ms, 1, MS_MAX, NULL,
+	       "idle read/write timeout of a client connection, in milliseconds"),
+	R_ROOT("server.shutdown_timeout_ms", T_MS, "10000", server.shutdown_timeout_ms, 1, MS_MAX,
+	       NULL, "how long SIGTERM waits for in-flight requests, in milliseconds"),
+	{"log.level", T_ENUM, "info", S_ROOT, offsetof(struct hr_conf, log.level), 0, C_OTHER, 0, 0,
+	 0, level_choices, "log verbosity: error, warn, info or debug"},
+	{"log.format", T_ENUM, "text", S_ROOT, offsetof(struct hr_conf, log.format), 0, C_OTHER, 0,
+	 0, 0, format_choices, "log line format: text or json (one JSON object per line)"},
+	R_ROOT("storage.data_dir", T_STR, "./hearth-data", storage.data_dir, 0, 0, NULL,
+	       "directory of the usage database and other state"),
+	R_ROOT("storage.commit_interval_ms", T_MS, "2", storage.commit_interval_ms, 1, MS_MAX, NULL,
+	       "group-commit window of the usage writer, in milliseconds"),
+	R_ROOT("limits.max_messages", T_INT, "4096", limits.max_messages, 1, 1000000, NULL,
+	       "most messages in one chat request"),
+	R_ROOT("limits.max_tools", T_INT, "512", limits.max_tools, 1, 100000, NULL,
+	       "most tools in one chat request"),
+	R_ROOT("limits.max_json_depth", T_INT, "64", limits.max_json_depth, 1, 2048, NULL,
+	       "deepest nesting of a request's JSON, 1..2048"),
+	R_ROOT("limits.max_stream_line_bytes", T_SIZE, "4MiB", limits.max_stream_line_bytes, 1,
+	       SIZE_MAX_, NULL, "longest line of a provider's event stream"),
+	R_ROOT("limits.max_response_bytes", T_SIZE, "64MiB", limits.max_response_bytes, 1,
+	       SIZE_MAX_, NULL, "largest non-streaming provider answer"),
+	R_ROOT("limits.request_memory_bytes", T_SIZE, "256MiB", limits.request_memory_bytes, 1,
+	       SIZE_MAX_, NULL, "memory cap of one request"),
+
+	R_PROV("providers.<id>.kind", T_KIND, "(required)", kind, 0, 0, F_REQUIRED | F_NODEF, NULL,
+	       "wire format the provider speaks: openai"),
+	R_PROV("providers.<id>.base_url", T_URL, "(required)", base_url, 0, 0,
+	       F_REQUIRED | F_NODEF, NULL,
+	       "http:// or https:// URL the API paths are appended to, e.g. "
+	       "https://api.openai.com/v1"),
+	{"providers.<id>.api_key", T_SECRET, "(none)", S_PROVIDER,
+	 offsetof(struct hr_conf_provider, api_key), offsetof(struct hr_conf_provider, api_key_ref),
+	 C_STR, 0, 0, F_NODEF, NULL,
+	 "secret reference (env:NAME or file:/path) of the key sent to the provider"},
+	{"providers.<id>.locality", T_ENUM, "(auto)", S_PROVIDER,
+	 offsetof(struct hr_conf_provider, locality), 0, C_OTHER, 0, 0, F_NODEF, locality_choices,
+	 "local or cloud; default local when base_url's host is loopback "
+	 "(127.0.0.1, localhost, ::1), else cloud"},
+	R_PROV("providers.<id>.connect_timeout_ms", T_MS, "5000", connect_timeout_ms, 1, MS_MAX, 0,
+	       NULL, "TCP and TLS connect timeout, in milliseconds"),
+	R_PROV("providers.<id>.first_byte_timeout_ms", T_MS, "120000", first_byte_timeout_ms, 1,
+	       MS_MAX, 0, NULL, "request sent to response headers, in milliseconds"),
+	R_PROV("providers.<id>.idle_timeout_ms", T_MS, "60000", idle_timeout_ms, 1, MS_MAX, 0, NULL,
+	       "longest gap between two chunks of a stream, in milliseconds"),
+	R_PROV("providers.<id>.total_timeout_ms", T_MS, "600000", total_timeout_ms, 1, MS_MAX, 0,
+	       NULL, "whole call, in milliseconds"),
+
+	R_MODEL("models.<name>.provider", T_PROVIDER, "(required)", provider, 0, 0,
+		F_REQUIRED | F_NODEF, "id of the provider (under providers:) that serves the model"),
+	R_MODEL("models.<name>.upstream", T_STR, "(the name)", upstream, 0, 0, F_NODEF,
+		"the provider's id for the model; default: the model's name"),
+	R_MODEL("models.<name>.input_price_per_mtok", T_PRICE, "0", input_price_per_mtok, 0, 0, 0,
+		"dollars per million input tokens, for usage costs"),
+	R_MODEL("models.<name>.output_price_per_mtok", T_PRICE, "0", output_price_per_mtok, 0, 0,
+		0, "dollars per million output tokens, for usage costs"),
+	R_MODEL("models.<name>.context_window", T_INT, "0", context_window, 0, 100000000, 0,
+		"context length in tokens; 0 = unknown"),
+};
+#define N_ROWS (sizeof rows / sizeof rows[0])
+
+static const char *const sections[] = {"server",  "log",       "storage",
+				       "limits",  "providers", "models"};
+#define N_SECTIONS (sizeof sections / sizeof sections[0])
+
+/* The one place that knows the provider kinds, until the registry (hr_provider_find) is
+ * linked into every build that loads a config. */
+static const char *const provider_kinds[] = {"openai", NULL};
+
+static const char *provider_kind_known(const char *s)
+{
+	for (size_t i = 0; provider_kinds[i]; i++)
+		if (strcmp(s, provider_kinds[i]) == 0)
+			return provider_kinds[i];
+	return NULL;
+}
+
+/* The last component of a row's key ("port" of "server.port"). */
+static const char *row_name(const struct conf_row *r)
+{
+	return strrchr(r->key, '.') + 1;
+}
+
+/* Is r a row of scope sc (and, for root rows, of section sect) named name[0..n)? */
+static bool row_is(const struct conf_row *r, enum conf_scope sc, const char *sect,
+		   const char *name, size_t n)
+{
+	if (r->scope != sc)
+		return false;
+	if (sc == S_ROOT) {
+		size_t sl = strlen(sect);
+		if (strncmp(r->key, sect, sl) != 0 || r->key[sl] != '.')
+			return false;
+	}
+	const char *rn = row_name(r);
+	return strlen(rn) == n && memcmp(rn, name, n) == 0;
+}
+
+static const struct conf_row *row_find(enum conf_scope sc, const char *sect, const char *name,
+				       size_t n)
+{
+	for (size_t i = 0; i < N_ROWS; i++)
+		if (row_is(&rows[i], sc, sect, name, n))
+			return &rows[i];
+	return NULL;
+}
+
+/* ---- the loader's state and its error lines ------------------------------------------- */
+
+#define MAX_ERRORS 100
+#define MAX_DEPTH 64
+#define MAX_NODES 500000
+#define MAX_SECRET_FILE (64u * 1024)
+#define SHOW_MAX 60
+
+struct ld {
+	struct hr_conf *c;
+	struct hr_arena *tmp; /* the node tree; destroyed when loading ends */
+	struct hr_buf *err;   /* borrowed from the caller; may be NULL */
+	const char *file;     /* name used in messages */
+	size_t n_errs;
+	bool oom;
+	struct hr_buf val; /* the value being converted, after interpolation */
+	size_t n_nodes;
+};
+
+/* Where a value came from: a line of the file, an environment variable or the schema. */
+struct origin {
+	int line;
+	const char *env; /* "HEARTH_SERVER_PORT", or NULL for the file */
+};
+
+static void conf_err(struct ld *ld, const struct origin *o, const char *key, const char *fmt,
+		     ...) __attribute__((format(printf, 4, 5)));
+
+static void conf_err(struct ld *ld, const struct origin *o, const char *key, const char *fmt,
+		     ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (++ld->n_errs > MAX_ERRORS + 1 || !ld->err)
+		return;
+	if (ld->n_errs == MAX_ERRORS + 1) {
+		hr_buf_addf(ld->err, "%s: stopped after %d errors\n", ld->file, MAX_ERRORS);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (o->env)
+		hr_buf_addf(ld->err, "env %s: %s: %s\n", o->env, key, msg);
+	else
+		hr_buf_addf(ld->err, "%s:%d: %s: %s\n", ld->file, o->line, key, msg);
+}
+
+static void conf_oom(struct ld *ld)
+{
+	if (!ld->oom && ld->err)
+		hr_buf_addf(ld->err, "%s: out of memory while loading the configuration\n",
+			    ld->file);
+	ld->oom = true;
+}
+
+/* Writes s[0..n) into dst for a message: at most SHOW_MAX bytes, anything but printable
+ * ASCII as \xNN, so one error stays one line. Returns dst. */
+static const char *show(char *dst, size_t cap, const char *s, size_t n)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < n && j + 8 < cap; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (i == SHOW_MAX) {
+			memcpy(dst + j, "...", 3);
+			j += 3;
+			break;
+		}
+		if (ch >= 0x20 && ch < 0x7f && ch != '\'')
+			dst[j++] = (char)ch;
+		else
+			j += (size_t)snprintf(dst + j, cap - j, "\\x%02x", ch);
+	}
+	dst[j] = '\0';
+	return dst;
+}
+#define SHOW_CAP (SHOW_MAX * 4 + 8)
+
+/* ---- the node tree ---------------------------------------------------------------------- */
+
+enum node_kind { N_SCALAR, N_MAP, N_SEQ };
+
+struct node {
+	enum node_kind kind;
+	int line;            /* 1-based */
+	bool plain;          /* a scalar written without quotes */
+	const char *val;     /* scalar: NUL-terminated copy, may hold NULs */
+	size_t len;          /* scalar: bytes in val */
+	struct node *first;  /* children: a map holds key, value, key, value... */
+	struct node *last;
+	struct node *next;   /* next sibling */
+};
+
+static bool node_null(const struct node *v)
+{
+	if (!v)
+		return true;
+	if (v->kind != N_SCALAR || !v->plain)
+		return false;
+	return v->len == 0 || strcmp(v->val, "~") == 0 || strcmp(v->val, "null") == 0 ||
+	       strcmp(v->val, "Null") == 0 || strcmp(v->val, "NULL") == 0;
+}
+
+static const char *node_what(const struct node *v)
+{
+	return v->kind == N_MAP ? "a mapping" : v->kind == N_SEQ ? "a list" : "a single value";
+}
+
+static struct node *node_new(struct ld *ld, enum node_kind kind, const yaml_event_t *ev)
+{
+	struct node *nd = hr_arena_calloc(ld->tmp, sizeof *nd);
+	if (!nd)
+		return NULL;
+	nd->kind = kind;
+	nd->line = ev->start_mark.line < INT_MAX ? (int)ev->start_mark.line + 1 : INT_MAX;
+	if (kind == N_SCALAR) {
+		nd->len = ev->data.scalar.length;
+		nd->val = hr_arena_strndup(ld->tmp, (const char *)ev->data.scalar.value, nd->len);
+		nd->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		if (!nd->val)
+			return NULL;
+	}
+	return nd;
+}
+
+/* Parses the YAML text into *root (NULL for an empty document). Returns 0, HR_ECONF (the
+ * problem reported) or HR_ENOMEM. */
+static int parse_yaml(struct ld *ld, const char *text, size_t len, struct node **root)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	struct node *stack[MAX_DEPTH];
+	int depth = 0, docs = 0, rc = 0;
+	bool done = false;
+
+	*root = NULL;
+	if (!yaml_parser_initialize(&p))
+		return HR_ENOMEM;
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	while (!done && rc == 0) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			if (p.error == YAML_MEMORY_ERROR) {
+				rc = HR_ENOMEM;
+				break;
+			}
+			struct origin o = {(int)(p.problem_mark.line % INT_MAX) + 1, NULL};
+			char where[160] = "";
+			if (p.context)
+				snprintf(where, sizeof where, " (%s at line %zu)", p.context,
+					 p.context_mark.line + 1);
+			conf_err(ld, &o, "yaml", "%s%s; fix the YAML syntax: indent with spaces, "
+				 "write 'key: value', quote values that start with a special "
+				 "character", p.problem ? p.problem : "syntax error", where);
+			rc = HR_ECONF;
+			break;
+		}
+		struct origin o = {(int)(ev.start_mark.line % INT_MAX) + 1, NULL};
+		struct node *nd = NULL;
+		bool made = false;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1) {
+				conf_err(ld, &o, "yaml", "a second YAML document; keep one document "
+					 "(remove the '---' separator)");
+				rc = HR_ECONF;
+			}
+			break;
+		case YAML_ALIAS_EVENT:
+			conf_err(ld, &o, "yaml", "aliases (*name) are not supported; write the "
+				 "value out");
+			rc = HR_ECONF;
+			break;
+		case YAML_SCALAR_EVENT:
+			nd = node_new(ld, N_SCALAR, &ev), made = true;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			nd = node_new(ld, N_SEQ, &ev), made = true;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			nd = node_new(ld, N_MAP, &ev), made = true;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			if (depth > 0)
+				depth--;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+		if (!made || rc)
+			continue;
+		if (!nd) {
+			rc = HR_ENOMEM;
+		} else if (++ld->n_nodes > MAX_NODES) {
+			conf_err(ld, &o, "yaml", "more than %d values; split the file or remove "
+				 "repetition", MAX_NODES);
+			rc = HR_ECONF;
+		} else {
+			if (depth == 0)
+				*root = nd;
+			else if (stack[depth - 1]->last)
+				stack[depth - 1]->last->next = nd, stack[depth - 1]->last = nd;
+			else
+				stack[depth - 1]->first = stack[depth - 1]->last = nd;
+			if (nd->kind != N_SCALAR) {
+				if (depth == MAX_DEPTH) {
+					conf_err(ld, &o, "yaml", "nested more than %d levels deep; "
+						 "flatten the file", MAX_DEPTH);
+					rc = HR_ECONF;
+				} else {
+					stack[depth++] = nd;
+				}
+			}
+		}
+	}
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+/* ---- converting one value ------------------------------------------------------------- */
+
+static bool env_name_ok(const char *s, size_t n)
+{
+	if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+			return false;
+	return true;
+}
+
+/* Expands ${VAR} and $$ of s[0..n) into ld->val. Returns false (reported) on a bad or unset
+ * reference. */
+static bool interpolate(struct ld *ld, const struct origin *o, const char *key, const char *s,
+			size_t n)
+{
+	char shown[SHOW_CAP];
+	int rc = 0;
+
+	hr_buf_reset(&ld->val);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (s[i] != '$' || i + 1 == n || (s[i + 1] != '$' && s[i + 1] != '{')) {
+			rc = hr_buf_addch(&ld->val, s[i]);
+			continue;
+		}
+		if (s[i + 1] == '$') {
+			rc = hr_buf_addch(&ld->val, '$');
+			i++;
+			continue;
+		}
+		const char *name = s + i + 2;
+		const char *end = memchr(name, '}', n - (i + 2));
+		if (!end || !env_name_ok(name, (size_t)(end - name))) {
+			conf_err(ld, o, key, "'%s' is not a valid reference; write ${NAME} "
+				 "(letters, digits, _) or $$ for a literal $",
+				 show(shown, sizeof shown, s + i, end ? (size_t)(end - s) - i + 1
+								      : n - i));
+			return false;
+		}
+		char var[256];
+		size_t vn = (size_t)(end - name);
+		if (vn >= sizeof var) {
+			conf_err(ld, o, key, "variable name too long; use at most %zu characters",
+				 sizeof var - 1);
+			return false;
+		}
+		memcpy(var, name, vn);
+		var[vn] = '\0';
+		const char *v = getenv(var);
+		if (!v) {
+			conf_err(ld, o, key, "environment variable '%s' is not set; export it or "
+				 "write $$ for a literal $", var);
+			return false;
+		}
+		rc = hr_buf_addstr(&ld->val, v);
+		i = (size_t)(end - s);
+	}
+	if (rc == HR_ETOOBIG) {
+		conf_err(ld, o, key, "value longer than %u bytes after interpolation; shorten it",
+			 HR_MAX_CONF_BYTES);
+		return false;
+	}
+	if (rc < 0) {
+		conf_oom(ld);
+		return false;
+	}
+	if (!ld->val.ptr && hr_buf_add(&ld->val, "", 0) < 0) {
+		conf_oom(ld);
+		return false;
+	}
+	return true;
+}
+
+/* Parses a whole number, with a binary k/m/g suffix when sizes is set. */
+static bool parse_num(const char *s, bool sizes, long long *out)
+{
+	static const char *const suf[] = {"k", "kb", "kib", "m", "mb", "mib", "g", "gb", "gib"};
+	char *end;
+
+	if (!(isdigit((unsigned char)s[0]) || (s[0] == '-' && isdigit((unsigned char)s[1]))))
+		return false;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		v = s[0] == '-' ? LLONG_MIN : LLONG_MAX;
+	if (*end == '\0') {
+		*out = v;
+		return true;
+	}
+	if (!sizes)
+		return false;
+	for (size_t i = 0; i < sizeof suf / sizeof suf[0]; i++) {
+		if (strcasecmp(end, suf[i]) != 0)
+			continue;
+		int shift = 10 * (int)(i / 3 + 1);
+		if (v > (LLONG_MAX >> shift) || v < (LLONG_MIN >> shift))
+			v = v < 0 ? LLONG_MIN : LLONG_MAX;
+		else
+			v *= 1LL << shift;
+		*out = v;
+		return true;
+	}
+	return false;
+}
+
+static void store_num(void *dst, enum conf_ctype ct, long long v)
+{
+	switch (ct) {
+	case C_INT: *(int *)dst = (int)v; break;
+	case C_LONG: *(long *)dst = (long)v; break;
+	case C_SIZE: *(size_t *)dst = (size_t)v; break;
+	default: break;
+	}
+}
+
+/* Host of an http(s) URL: after "scheme://" and any "user@", up to '/', ':' (not inside
+ * brackets) or the end. */
+static struct hr_str url_host(const char *url)
+{
+	const char *h = strstr(url, "://");
+	h = h ? h + 3 : url;
+	const char *end = h + strcspn(h, "/?#");
+	const char *at = memchr(h, '@', (size_t)(end - h));
+	if (at)
+		h = at + 1;
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+		return rb ? (struct hr_str){h + 1, (size_t)(rb - h - 1)} : (struct hr_str){h, 0};
+	}
+	const char *colon = memchr(h, ':', (size_t)(end - h));
+	return (struct hr_str){h, (size_t)((colon ? colon : end) - h)};
+}
+
+static bool host_is_loopback(struct hr_str h)
+{
+	if (h.len == 9 && strncasecmp(h.ptr, "localhost", 9) == 0)
+		return true;
+	if (h.len == 10 && strncasecmp(h.ptr, "localhost.", 10) == 0)
+		return true;
+	if (hr_str_eq_cstr(h, "::1") || hr_str_eq_cstr(h, "0:0:0:0:0:0:0:1"))
+		return true;
+	return hr_str_starts(h, "127.") && strspn(h.ptr, "0123456789.") >= h.len;
+}
+
+/* Returns NULL when url is acceptable, else what is wrong with it. */
+static const char *url_problem(const char *url)
+{
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+		return "must start with http:// or https://";
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return "must not contain spaces or control characters";
+	if (strpbrk(url, "?#"))
+		return "must not have a query (?) or fragment (#)";
+	if (url_host(url).len == 0)
+		return "has no host";
+	return NULL;
+}
+
+/* Reads a secret file: a regular file of at most MAX_SECRET_FILE bytes, trailing newlines
+ * stripped. Returns the value in c's arena, or NULL with *why set. */
+static char *secret_file(struct ld *ld, const char *path, const char **why)
+{
+	static char ebuf[128];
+	char buf[MAX_SECRET_FILE + 1];
+	struct stat st;
+	size_t n = 0;
+
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		*why = strerror_r(errno, ebuf, sizeof ebuf);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*why = "not a regular file";
+		return NULL;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + n, sizeof buf - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			*why = strerror_r(errno, ebuf, sizeof ebuf);
+			close(fd);
+			return NULL;
+		}
+		if (r == 0 || (n += (size_t)r) == sizeof buf)
+			break;
+	}
+	close(fd);
+	if (n == sizeof buf) {
+		*why = "larger than 64 KiB";
+		return NULL;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n == 0 || memchr(buf, '\0', n)) {
+		*why = n ? "contains a NUL byte" : "is empty";
+		return NULL;
+	}
+	char *v = hr_arena_strndup(ld->c->arena, buf, n);
+	explicit_bzero(buf, n);
+	if (!v)
+		conf_oom(ld), *why = "out of memory";
+	return v;
+}
+
+static void zero_secret(void *p)
+{
+	explicit_bzero(p, strlen(p));
+}
+
+/* Resolves a secret reference s ("env:NAME" / "file:/path"). Returns the secret, owned by
+ * c's arena and wiped when it is destroyed, or NULL (reported). */
+static const char *secret_resolve(struct ld *ld, const struct origin *o, const char *key,
+				  const char *s)
+{
+	char shown[SHOW_CAP];
+	char *v = NULL;
+
+	if (strncmp(s, "env:", 4) == 0) {
+		const char *name = s + 4;
+		if (!env_name_ok(name, strlen(name))) {
+			conf_err(ld, o, key, "'%s' is not a valid variable name; write env:NAME "
+				 "(letters, digits, _)", show(shown, sizeof shown, name,
+							     strlen(name)));
+			return NULL;
+		}
+		const char *e = getenv(name);
+		if (!e || !*e) {
+			conf_err(ld, o, key, "environment variable '%s' is %s; export it with the "
+				 "key, or change the reference", name, e ? "empty" : "not set");
+			return NULL;
+		}
+		v = hr_arena_strdup(ld->c->arena, e);
+		if (!v) {
+			conf_oom(ld);
+			return NULL;
+		}
+	} else if (strncmp(s, "file:", 5) == 0) {
+		const char *why = NULL;
+		if (s[5] == '\0') {
+			conf_err(ld, o, key, "the file reference has no path; write file:/path");
+			return NULL;
+		}
+		v = secret_file(ld, s + 5, &why);
+		if (!v) {
+			if (!ld->oom)
+				conf_err(ld, o, key, "cannot read secret file '%s': %s; check the "
+					 "path and its permissions",
+					 show(shown, sizeof shown, s + 5, strlen(s + 5)), why);
+			return NULL;
+		}
+	} else {
+		/* never echo the value: it is probably a key */
+		conf_err(ld, o, key, "a literal key is not allowed here; write the key in an "
+			 "environment variable and reference it as env:NAME (or file:/path)");
+		return NULL;
+	}
+	if (hr_arena_defer(ld->c->arena, zero_secret, v) < 0) {
+		zero_secret(v);
+		conf_oom(ld);
+		return NULL;
+	}
+	return v;
+}
+
+/* Converts s (NUL-terminated, n bytes) for row r and stores it into base. Returns false
+ * when the value was rejected (reported at o under key). */
+static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, const char *s,
+		       size_t n, const struct origin *o, const char *key)
+{
+	char shown[SHOW_CAP];
+	unsigned char *dst = (unsigned char *)base + r->off;
+	long long num;
+	char *copy;
+
+	if (memchr(s, '\0', n)) {
+		conf_err(ld, o, key, "contains a NUL byte; remove it");
+		return false;
+	}
+	if (n == 0 && r->type != T_SECRET) {
+		conf_err(ld, o, key, "is empty; write a value or delete the line to get the "
+			 "default (%s)", r->def);
+		return false;
+	}
+	switch (r->type) {
+	case T_STR:
+	case T_URL:
+		if (r->type == T_URL) {
+			const char *why = url_problem(s);
+			if (why) {
+				conf_err(ld, o, key, "'%s' %s; write e.g. https://api.openai.com/v1 "
+					 "or http://127.0.0.1:11434/v1", show(shown, sizeof shown,
+									      s, n), why);
+				return false;
+			}
+			while (n > 0 && s[n - 1] == '/')
+				n--;
+		}
+		if (!(copy = hr_arena_strndup(ld->c->arena, s, n))) {
+			conf_oom(ld);
+			return false;
+		}
+		*(const char **)dst = copy;
+		return true;
+	case T_KIND: {
+		const char *k = provider_kind_known(s);
+		if (!k) {
+			char known[256];
+			size_t kn = 0;
+			for (size_t i = 0; provider_kinds[i] && kn < sizeof known; i++)
+				kn += (size_t)snprintf(known + kn, sizeof known - kn, "%s%s",
+						       i ? ", " : "", provider_kinds[i]);
+			conf_err(ld, o, key, "unknown provider kind '%s'; use one of: %s",
+				 show(shown, sizeof shown, s, n), known);
+			return false;
+		}
+		*(const char **)dst = k;
+		return true;
+	}
+	case T_INT:
+	case T_SIZE:
+	case T_MS:
+		if (!parse_num(s, r->type == T_SIZE, &num)) {
+			conf_err(ld, o, key, "'%s' is not %s; write %s", show(shown, sizeof shown, s, n),
+				 r->type == T_SIZE ? "a size" : "a whole number",
+				 r->type == T_SIZE ? "bytes, e.g. 8388608 or 8MiB"
+				 : r->type == T_MS ? "milliseconds as digits, e.g. 30000"
+						   : "digits, e.g. 42");
+			return false;
+		}
+		if (num < r->min || num > r->max) {
+			conf_err(ld, o, key, "%s is out of range; use %lld to %lld",
+				 show(shown, sizeof shown, s, n), r->min, r->max);
+			return false;
+		}
+		store_num(dst, r->ctype, num);
+		return true;
+	case T_BOOL: {
+		static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no",
+											  "off"};
+		for (size_t i = 0; i < 3; i++) {
+			if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+				*(bool *)dst = strcasecmp(s, yes[i]) == 0;
+				return true;
+			}
+		}
+		conf_err(ld, o, key, "'%s' is not a boolean; write true or false",
+			 show(shown, sizeof shown, s, n));
+		return false;
+	}
+	case T_ENUM: {
+		char list[128];
+		size_t ln = 0;
+		for (int i = 0; r->choices[i]; i++) {
+			if (strcmp(s, r->choices[i]) == 0) {
+				*(int *)dst = i;
+				return true;
+			}
+			ln += (size_t)snprintf(list + ln, sizeof list - ln, "%s%s", i ? ", " : "",
+					       r->choices[i]);
+		}
+		conf_err(ld, o, key, "'%s' is not allowed; use one of: %s",
+			 show(shown, sizeof shown, s, n), list);
+		return false;
+	}
+	case T_PRICE: {
+		char *end;
+		double d = strtod(s, &end);
+		if (*end != '\0' || end == s || isspace((unsigned char)s[0]) || !isfinite(d) ||
+		    d < 0 || d > 1e9) {
+			conf_err(ld, o, key, "'%s' is not a price; write dollars per million "
+				 "tokens as a number >= 0, e.g. 2.5", show(shown, sizeof shown, s, n));
+			return false;
+		}
+		*(double *)dst = d;
+		return true;
+	}
+	case T_SECRET: {
+		const char *v = secret_resolve(ld, o, key, s);
+		if (!v)
+			return false;
+		if (!(copy = hr_arena_strndup(ld->c->arena, s, n))) {
+			conf_oom(ld);
+			return false;
+		}
+		*(const char **)dst = v;
+		*(const char **)((unsigned char *)base + r->off2) = copy;
+		return true;
+	}
+	case T_PROVIDER: {
+		const struct hr_conf_provider *p = hr_conf_provider_find(ld->c, s);
+		if (!p) {
+			conf_err(ld, o, key, "unknown provider '%s'; define it under providers: "
+				 "or fix the name", show(shown, sizeof shown, s, n));
+			return false;
+		}
+		*(const struct hr_conf_provider **)dst = p;
+		return true;
+	}
+	case T_SECRET_LIST:
+		break;
+	}
+	conf_err(ld, o, key, "internal error: the schema row cannot take a single value");
+	return false;
+}
+
+/* server.api_keys: a list of secret references. */
+static bool set_secret_list(struct ld *ld, const struct conf_row *r, void *base,
+			    const struct node *v, const char *key)
+{
+	struct origin o = {v->line, NULL};
+	const char ***arr = (const char ***)((unsigned char *)base + r->off);
+	size_t *n_arr = (size_t *)((unsigned char *)base + r->off2);
+	size_t n = 0;
+	bool ok = true;
+
+	if (node_null(v))
+		return true;
+	if (v->kind != N_SEQ) {
+		conf_err(ld, &o, key, "expected a list, got %s; write '- env:NAME' items, one per "
+			 "line", node_what(v));
+		return false;
+	}
+	for (const struct node *it = v->first; it; it = it->next)
+		n++;
+	if (n > (size_t)r->max) {
+		conf_err(ld, &o, key, "more than %lld keys; use fewer", r->max);
+		return false;
+	}
+	const char **a = hr_arena_calloc(ld->c->arena, (n ? n : 1) * sizeof *a);
+	if (!a) {
+		conf_oom(ld);
+		return false;
+	}
+	n = 0;
+	size_t idx = 0;
+	for (const struct node *it = v->first; it; it = it->next, idx++) {
+		char ikey[SHOW_CAP * 2 + 48];
+		struct origin io = {it->line, NULL};
+		snprintf(ikey, sizeof ikey, "%s[%zu]", key, idx);
+		if (it->kind != N_SCALAR || node_null(it)) {
+			conf_err(ld, &io, ikey, "expected a secret reference, got %s; write "
+				 "env:NAME or file:/path", node_null(it) ? "nothing" : node_what(it));
+			ok = false;
+			continue;
+		}
+		if (!interpolate(ld, &io, ikey, it->val, it->len)) {
+			ok = false;
+			continue;
+		}
+		const char *sv = secret_resolve(ld, &io, ikey, ld->val.ptr);
+		if (!sv) {
+			ok = false;
+			continue;
+		}
+		a[n++] = sv;
+	}
+	*arr = a;
+	*n_arr = n;
+	return ok;
+}
+
+/* A value from the file: interpolated, then converted. */
+static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const struct node *v,
+		     const char *key)
+{
+	struct origin o = {v->line, NULL};
+
+	if (r->type == T_SECRET_LIST)
+		return set_secret_list(ld, r, base, v, key);
+	if (v->kind != N_SCALAR) {
+		conf_err(ld, &o, key, "expected a single value, got %s; write '%s: value'",
+			 node_what(v), row_name(r));
+		return false;
+	}
+	if (node_null(v)) {
+		conf_err(ld, &o, key, "has no value; write a value or delete the line to get the "
+			 "default (%s)", r->def);
+		return false;
+	}
+	if (!interpolate(ld, &o, key, v->val, v->len))
+		return false;
+	return set_scalar(ld, r, base, ld->val.ptr, ld->val.len, &o, key);
+}
+
+/* Applies the defaults of every row of scope sc to base. */
+static void apply_defaults(struct ld *ld, enum conf_scope sc, void *base)
+{
+	struct origin o = {0, "(built-in default)"};
+	for (size_t i = 0; i < N_ROWS; i++) {
+		const struct conf_row *r = &rows[i];
+		if (r->scope != sc || (r->flags & F_NODEF))
+			continue;
+		set_scalar(ld, r, base, r->def, strlen(r->def), &o, r->key);
+	}
+}
+
+/* ---- "did you mean" --------------------------------------------------------------------- */
+
+static size_t edit_distance(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t d[SHOW_MAX + 1];
+	if (an > SHOW_MAX || bn > SHOW_MAX)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= bn; j++)
+		d[j] = j;
+	for (size_t i = 1; i <= an; i++) {
+		size_t diag = d[0];
+		d[0] = i;
+		for (size_t j = 1; j <= bn; j++) {
+			size_t up = d[j];
+			size_t best = diag + (tolower((unsigned char)a[i - 1]) !=
+					      tolower((unsigned char)b[j - 1]));
+			if (up + 1 < best)
+				best = up + 1;
+			if (d[j - 1] + 1 < best)
+				best = d[j - 1] + 1;
+			d[j] = best;
+			diag = up;
+		}
+	}
+	return d[bn];
+}
+
+/* The closest of names[0..n) to s within 2 edits (fewer for short words), or NULL. */
+static const char *closest(const char *s, size_t sn, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t bd = sn <= 3 ? 1 : 2;
+	bd++;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = edit_distance(s, sn, names[i], strlen(names[i]));
+		if (d < bd)
+			bd = d, best = names[i];
+	}
+	return best;
+}
+
+static void unknown_key(struct ld *ld, const struct origin *o, const char *key,
+			enum conf_scope sc, const char *sect, const struct node *k)
+{
+	const char *names[N_ROWS];
+	const char *full[N_ROWS];
+	size_t n = 0;
+	for (size_t i = 0; i < N_ROWS; i++) {
+		const struct conf_row *r = &rows[i];
+		if (r->scope != sc || (sc == S_ROOT && !row_is(r, sc, sect, row_name(r),
+							       strlen(row_name(r)))))
+			continue;
+		full[n] = r->key;
+		names[n++] = row_name(r);
+	}
+	const char *best = closest(k->val, k->len, names, n);
+	if (!best) {
+		conf_err(ld, o, key, "unknown key; `hearth config keys` lists the keys");
+		return;
+	}
+	const char *bestfull = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (names[i] == best)
+			bestfull = full[i];
+	if (sc == S_ROOT)
+		conf_err(ld, o, key, "unknown key; did you mean '%s'?", bestfull);
+	else
+		conf_err(ld, o, key, "unknown key; did you mean '%s'?", best);
+}
+
+/* ---- sections --------------------------------------------------------------------------- */
+
+static bool id_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || strchr("._:-", s[i])) || s[i] == '\0')
+			return false;
+	return true;
+}
+
+/* Loads the key: value pairs of map into base, rows of scope sc; prefix is the key path
+ * ("server", "providers.openai"). seen[] marks the rows set. */
+static void load_pairs(struct ld *ld, const struct node *map, enum conf_scope sc,
+		       const char *sect, const char *prefix, void *base, bool *seen)
+{
+	char shown[SHOW_CAP], key[SHOW_CAP * 2 + 16];
+	for (const struct node *k = map->first; k && k->next; k = k->next->next) {
+		const struct node *v = k->next;
+		struct origin o = {k->line, NULL};
+		if (k->kind != N_SCALAR) {
+			conf_err(ld, &o, prefix, "a key is %s; keys must be plain names",
+				 node_what(k));
+			continue;
+		}
+		snprintf(key, sizeof key, "%s.%s", prefix, show(shown, sizeof shown, k->val,
+								 k->len));
+		const struct conf_row *r = row_find(sc, sect, k->val, k->len);
+		if (!r) {
+			unknown_key(ld, &o, key, sc, sect, k);
+		} else if (seen[r - rows]) {
+			conf_err(ld, &o, key, "set twice; keep one");
+		} else {
+			seen[r - rows] = true;
+			set_node(ld, r, base, v, key);
+		}
+	}
+}
+
+static bool expect_map(struct ld *ld, const struct node *v, const char *key, const char *hint)
+{
+	if (v->kind == N_MAP)
+		return true;
+	struct origin o = {v->line, NULL};
+	conf_err(ld, &o, key, "expected a mapping, got %s; %s", node_what(v), hint);
+	return false;
+}
+
+static struct hr_conf_provider *provider_slot(struct hr_conf *c)
+{
+	/* fixed capacity: models point into this array */
+	if (!c->providers &&
+	    !(c->providers = hr_arena_calloc(c->arena, HR_MAX_PROVIDERS * sizeof *c->providers)))
+		return NULL;
+	struct hr_conf_provider *p = &c->providers[c->n_providers];
+	memset(p, 0, sizeof *p);
+	return p;
+}
+
+static size_t model_cap(size_t n)
+{
+	size_t cap = 16;
+	while (cap < n)
+		cap *= 2;
+	return cap;
+}
+
+static struct hr_conf_model *model_slot(struct hr_conf *c)
+{
+	/* grows by doubling inside the arena; nothing points into it before publishing */
+	size_t n = c->n_models;
+	if (n == 0 || (n >= 16 && (n & (n - 1)) == 0)) {
+		struct hr_conf_model *m = hr_arena_alloc(c->arena, model_cap(n + 1) * sizeof *m);
+		if (!m)
+			return NULL;
+		if (n)
+			memcpy(m, c->models, n * sizeof *m);
+		c->models = m;
+	}
+	struct hr_conf_model *m = &c->models[n];
+	memset(m, 0, sizeof *m);
+	return m;
+}
+
+static void missing_required(struct ld *ld, enum conf_scope sc, const bool *seen,
+			     const struct origin *o, const char *prefix)
+{
+	char key[SHOW_CAP * 2 + 32];
+	for (size_t i = 0; i < N_ROWS; i++) {
+		if (rows[i].scope != sc || !(rows[i].flags & F_REQUIRED) || seen[i])
+			continue;
+		snprintf(key, sizeof key, "%s.%s", prefix, row_name(&rows[i]));
+		conf_err(ld, o, key, "missing required key; add '%s:' (%s)", row_name(&rows[i]),
+			 rows[i].doc);
+	}
+}
+
+static size_t row_index(const char *key)
+{
+	for (size_t i = 0; i < N_ROWS; i++)
+		if (strcmp(rows[i].key, key) == 0)
+			return i;
+	return 0;
+}
+
+static void load_providers(struct ld *ld, const struct node *map)
+{
+	struct hr_conf *c = ld->c;
+	char shown[SHOW_CAP], prefix[SHOW_CAP + 16];
+	size_t loc = row_index("providers.<id>.locality");
+
+	for (const struct node *k = map->first; k && k->next; k = k->next->next) {
+		const struct node *v = k->next;
+		struct origin o = {k->line, NULL};
+		if (k->kind != N_SCALAR || !id_ok(k->val, k->len)) {
+			snprintf(prefix, sizeof prefix, "providers.%s",
+				 k->kind == N_SCALAR ? show(shown, sizeof shown, k->val, k->len)
+						     : "?");
+			conf_err(ld, &o, prefix, "not a valid provider id; use 1 to 128 of "
+				 "A-Z a-z 0-9 . _ : -");
+			continue;
+		}
+		snprintf(prefix, sizeof prefix, "providers.%s", k->val);
+		if (hr_conf_provider_find(c, k->val)) {
+			conf_err(ld, &o, prefix, "defined twice; keep one");
+			continue;
+		}
+		if (c->n_providers == HR_MAX_PROVIDERS) {
+			conf_err(ld, &o, prefix, "more than %d providers; remove some",
+				 HR_MAX_PROVIDERS);
+			return;
+		}
+		struct hr_conf_provider *p = provider_slot(c);
+		if (!p || !(p->id = hr_arena_strndup(c->arena, k->val, k->len))) {
+			conf_oom(ld);
+			return;
+		}
+		apply_defaults(ld, S_PROVIDER, p);
+		c->n_providers++; /* even when broken: models naming it then get no extra error */
+		if (!expect_map(ld, v, prefix, "write 'kind:' and 'base_url:' under the id"))
+			continue;
+		bool seen[N_ROWS] = {false};
+		load_pairs(ld, v, S_PROVIDER, "providers", prefix, p, seen);
+		missing_required(ld, S_PROVIDER, seen, &o, prefix);
+		if (!seen[loc] && p->base_url)
+			p->locality = host_is_loopback(url_host(p->base_url)) ? HR_LOCAL : HR_CLOUD;
+	}
+}
+
+static void load_models(struct ld *ld, const struct node *map)
+{
+	struct hr_conf *c = ld->c;
+	char shown[SHOW_CAP], prefix[SHOW_CAP + 16];
+	size_t up = row_index("models.<name>.upstream");
+
+	for (const struct node *k = map->first; k && k->next; k = k->next->next) {
+		const struct node *v = k->next;
+		struct origin o = {k->line, NULL};
+		if (k->kind != N_SCALAR || !id_ok(k->val, k->len)) {
+			snprintf(prefix, sizeof prefix, "models.%s",
+				 k->kind == N_SCALAR ? show(shown, sizeof shown, k->val, k->len)
+						     : "?");
+			conf_err(ld, &o, prefix, "not a valid model name; use 1 to 128 of "
+				 "A-Z a-z 0-9 . _ : -");
+			continue;
+		}
+		snprintf(prefix, sizeof prefix, "models.%s", k->val);
+		if (hr_conf_model_find(c, k->val, k->len)) {
+			conf_err(ld, &o, prefix, "defined twice; keep one");
+			continue;
+		}
+		if (c->n_models == HR_MAX_MODELS) {
+			conf_err(ld, &o, prefix, "more than %d models; remove some", HR_MAX_MODELS);
+			return;
+		}
+		struct hr_conf_model *m = model_slot(c);
+		if (!m || !(m->name = hr_arena_strndup(c->arena, k->val, k->len))) {
+			conf_oom(ld);
+			return;
+		}
+		apply_defaults(ld, S_MODEL, m);
+		c->n_models++;
+		if (!expect_map(ld, v, prefix, "write 'provider:' under the name"))
+			continue;
+		bool seen[N_ROWS] = {false};
+		load_pairs(ld, v, S_MODEL, "models", prefix, m, seen);
+		missing_required(ld, S_MODEL, seen, &o, prefix);
+		if (!seen[up])
+			m->upstream = m->name;
+	}
+}
+
+static void load_tree(struct ld *ld, const struct node *root)
+{
+	char shown[SHOW_CAP];
+	const struct node *models = NULL;
+	bool seen_sect[N_SECTIONS] = {false};
+	bool seen[N_ROWS] = {false};
+
+	if (node_null(root))
+		return;
+	if (!expect_map(ld, root, "(top)", "write sections such as 'server:' at the left margin"))
+		return;
+	for (const struct node *k = root->first; k && k->next; k = k->next->next) {
+		const struct node *v = k->next;
+		struct origin o = {k->line, NULL};
+		size_t s;
+		if (k->kind != N_SCALAR) {
+			conf_err(ld, &o, "(top)", "a key is %s; keys must be plain names",
+				 node_what(k));
+			continue;
+		}
+		for (s = 0; s < N_SECTIONS; s++)
+			if (strlen(sections[s]) == k->len && memcmp(sections[s], k->val, k->len) == 0)
+				break;
+		show(shown, sizeof shown, k->val, k->len);
+		if (s == N_SECTIONS) {
+			const char *best = closest(k->val, k->len, sections, N_SECTIONS);
+			if (best)
+				conf_err(ld, &o, shown, "unknown section; did you mean '%s'?", best);
+			else
+				conf_err(ld, &o, shown, "unknown section; use server, log, storage, "
+					 "limits, providers or models");
+			continue;
+		}
+		if (seen_sect[s]) {
+			conf_err(ld, &o, shown, "section appears twice; merge the two");
+			continue;
+		}
+		seen_sect[s] = true;
+		if (node_null(v))
+			continue;
+		if (strcmp(sections[s], "models") == 0) {
+			if (expect_map(ld, v, shown, "write one entry per model name"))
+				models = v; /* after the providers, whatever the order */
+		} else if (strcmp(sections[s], "providers") == 0) {
+			if (expect_map(ld, v, shown, "write one entry per provider id"))
+				load_providers(ld, v);
+		} else if (expect_map(ld, v, shown, "write 'key: value' lines indented under it")) {
+			load_pairs(ld, v, S_ROOT, sections[s], sections[s], ld->c, seen);
+		}
+		if (ld->oom)
+			return;
+	}
+	if (models)
+		load_models(ld, models);
+}
+
+/* HEARTH_<SECTION>_<KEY> for every single-valued key of the fixed sections, then
+ * HEARTH_API_KEY. Empty variables are ignored. */
+static void apply_env(struct ld *ld)
+{
+	struct hr_conf *c = ld->c;
+	for (size_t i = 0; i < N_ROWS; i++) {
+		const struct conf_row *r = &rows[i];
+		char name[128];
+		size_t n;
+		if (r->scope != S_ROOT || r->type == T_SECRET_LIST)
+			continue;
+		n = (size_t)snprintf(name, sizeof name, "HEARTH_%s", r->key);
+		for (size_t j = 7; j < n && j < sizeof name; j++)
+			name[j] = r->key[j - 7] == '.' ? '_' : (char)toupper((unsigned char)name[j]);
+		const char *v = getenv(name);
+		if (!v || !*v)
+			continue;
+		struct origin o = {0, name};
+		hr_buf_reset(&ld->val);
+		if (hr_buf_addstr(&ld->val, v) < 0) {
+			conf_err(ld, &o, r->key, "value too long; shorten it");
+			continue;
+		}
+		set_scalar(ld, r, c, ld->val.ptr, ld->val.len, &o, r->key);
+	}
+	const char *k = getenv("HEARTH_API_KEY");
+	if (k && *k) {
+		if (c->server.n_api_keys >= HR_MAX_API_KEYS) {
+			struct origin o = {0, "HEARTH_API_KEY"};
+			conf_err(ld, &o, "server.api_keys", "more than %d keys; use fewer",
+				 HR_MAX_API_KEYS);
+			return;
+		}
+		size_t n = c->server.n_api_keys;
+		const char **a = hr_arena_alloc(c->arena, (n + 1) * sizeof *a);
+		char *v = hr_arena_strdup(c->arena, k);
+		if (!a || !v || hr_arena_defer(c->arena, zero_secret, v) < 0) {
+			conf_oom(ld);
+			return;
+		}
+		if (n)
+			memcpy(a, c->server.api_keys, n * sizeof *a);
+		a[n] = v;
+		c->server.api_keys = a;
+		c->server.n_api_keys = n + 1;
+	}
+}
+
+/* ---- the public functions -------------------------------------------------------------- */
+
+static int conf_new(struct hr_conf **out)
+{
+	struct hr_arena *a = hr_arena_create(0);
+	struct hr_conf *c = a ? hr_arena_calloc(a, sizeof *c) : NULL;
+	if (!c) {
+		hr_arena_destroy(a);
+		return HR_ENOMEM;
+	}
+	c->arena = a;
+	atomic_init(&c->refs, 1);
+	*out = c;
+	return 0;
+}
+
+/* Loads text (NULL: none) into a new snapshot. */
+static int conf_build(const char *name, const char *text, size_t len, struct hr_conf **out,
+		      struct hr_buf *err)
+{
+	struct ld ld = {.err = err, .file = name ? name : "<config>"};
+	struct node *root = NULL;
+	int rc;
+
+	*out = NULL;
+	hr_buf_init(&ld.val, HR_MAX_CONF_BYTES);
+	if ((rc = conf_new(&ld.c)) < 0)
+		return rc;
+	if (name && !(ld.c->path = hr_arena_strdup(ld.c->arena, name)))
+		goto oom;
+	apply_defaults(&ld, S_ROOT, ld.c);
+	if (text) {
+		if (len > HR_MAX_CONF_BYTES) {
+			struct origin o = {1, NULL};
+			conf_err(&ld, &o, "(file)", "larger than %u bytes; shorten it",
+				 HR_MAX_CONF_BYTES);
+		} else if (!(ld.tmp = hr_arena_create(0))) {
+			goto oom;
+		} else if ((rc = parse_yaml(&ld, text, len, &root)) == HR_ENOMEM) {
+			goto oom;
+		} else if (rc == 0) {
+			load_tree(&ld, root);
+		}
+	}
+	if (!ld.oom)
+		apply_env(&ld);
+	if (ld.oom)
+		goto oom;
+	hr_arena_destroy(ld.tmp);
+	hr_buf_release(&ld.val);
+	if (ld.n_errs) {
+		hr_conf_release(ld.c);
+		return HR_ECONF;
+	}
+	*out = ld.c;
+	return 0;
+oom:
+	conf_oom(&ld);
+	hr_arena_destroy(ld.tmp);
+	hr_buf_release(&ld.val);
+	hr_conf_release(ld.c);
+	return HR_ENOMEM;
+}
+
+int hr_conf_load_mem(const char *name, const char *text, size_t len, struct hr_conf **out,
+		     struct hr_buf *err)
+{
+	return conf_build(name, text ? text : "", text ? len : 0, out, err);
+}
+
+int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err)
+{
+	char ebuf[128];
+	struct hr_buf text = HR_BUF_INIT(HR_MAX_CONF_BYTES);
+	char chunk[65536];
+	int rc = 0;
+
+	*out = NULL;
+	if (!path)
+		return conf_build(NULL, NULL, 0, out, err);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		if (err)
+			hr_buf_addf(err, "%s: cannot open the configuration file: %s; check the "
+				    "path\n", path, strerror_r(errno, ebuf, sizeof ebuf));
+		return HR_ECONF;
+	}
+	for (;;) {
+		size_t n = fread(chunk, 1, sizeof chunk, f);
+		if (n && (rc = hr_buf_add(&text, chunk, n)) < 0)
+			break;
+		if (n < sizeof chunk)
+			break;
+	}
+	if (rc == 0 && ferror(f))
+		rc = HR_EIO;
+	fclose(f);
+	if (rc < 0) {
+		if (err && rc == HR_ETOOBIG)
+			hr_buf_addf(err, "%s:1: (file): larger than %u bytes; shorten it\n", path,
+				    HR_MAX_CONF_BYTES);
+		else if (err)
+			hr_buf_addf(err, "%s: cannot read the configuration file; check the path\n",
+				    path);
+		hr_buf_release(&text);
+		return rc == HR_ENOMEM ? HR_ENOMEM : HR_ECONF;
+	}
+	rc = conf_build(path, text.ptr ? text.ptr : "", text.len, out, err);
+	hr_buf_release(&text);
+	return rc;
+}
+
+int hr_conf_add_provider(struct hr_conf *c, const struct hr_conf_provider *p)
+{
+	if (!p->id || !id_ok(p->id, strlen(p->id)) || !p->kind || !provider_kind_known(p->kind) ||
+	    !p->base_url || url_problem(p->base_url) || hr_conf_provider_find(c, p->id))
+		return HR_EINVAL;
+	if (c->n_providers >= HR_MAX_PROVIDERS)
+		return HR_ETOOMANY;
+	struct ld ld = {.c = c, .file = "<detection>"};
+	struct hr_conf_provider *np = provider_slot(c);
+	if (!np)
+		return HR_ENOMEM;
+	apply_defaults(&ld, S_PROVIDER, np);
+	size_t n = strlen(p->base_url);
+	while (n > 0 && p->base_url[n - 1] == '/')
+		n--;
+	np->id = hr_arena_strdup(c->arena, p->id);
+	np->kind = provider_kind_known(p->kind);
+	np->base_url = hr_arena_strndup(c->arena, p->base_url, n);
+	np->api_key = p->api_key ? hr_arena_strdup(c->arena, p->api_key) : NULL;
+	np->api_key_ref = p->api_key_ref ? hr_arena_strdup(c->arena, p->api_key_ref) : NULL;
+	if (ld.oom || !np->id || !np->base_url || (p->api_key && !np->api_key) ||
+	    (p->api_key_ref && !np->api_key_ref) ||
+	    (np->api_key && hr_arena_defer(c->arena, zero_secret, (void *)np->api_key) < 0))
+		return HR_ENOMEM;
+	np->locality = p->locality;
+	if (p->connect_timeout_ms > 0)
+		np->connect_timeout_ms = p->connect_timeout_ms;
+	if (p->first_byte_timeout_ms > 0)
+		np->first_byte_timeout_ms = p->first_byte_timeout_ms;
+	if (p->idle_timeout_ms > 0)
+		np->idle_timeout_ms = p->idle_timeout_ms;
+	if (p->total_timeout_ms > 0)
+		np->total_timeout_ms = p->total_timeout_ms;
+	np->detected = p->detected;
+	c->n_providers++;
+	return 0;
+}
+
+int hr_conf_add_model(struct hr_conf *c, const char *name, const char *provider_id,
+		      const char *upstream, double in_price, double out_price, long ctx)
+{
+	if (!name || !id_ok(name, strlen(name)) || !provider_id ||
+	    hr_conf_model_find(c, name, strlen(name)) || (upstream && !*upstream) ||
+	    !(in_price >= 0) || !(out_price >= 0) || ctx < 0)
+		return HR_EINVAL;
+	const struct hr_conf_provider *p = hr_conf_provider_find(c, provider_id);
+	if (!p)
+		return HR_EINVAL;
+	if (c->n_models >= HR_MAX_MODELS)
+		return HR_ETOOMANY;
+	struct hr_conf_model *m = model_slot(c);
+	if (!m)
+		return HR_ENOMEM;
+	m->name = hr_arena_strdup(c->arena, name);
+	m->upstream = upstream ? hr_arena_strdup(c->arena, upstream) : m->name;
+	if (!m->name || !m->upstream)
+		return HR_ENOMEM;
+	m->provider = p;
+	m->input_price_per_mtok = in_price;
+	m->output_price_per_mtok = out_price;
+	m->context_window = ctx;
+	c->n_models++;
+	return 0;
+}
+
+const struct hr_conf_model *hr_conf_model_find(const struct hr_conf *c, const char *name,
+					       size_t len)
+{
+	for (size_t i = 0; i < c->n_models; i++) {
+		const char *n = c->models[i].name;
+		if (strncmp(n, name, len) == 0 && n[len] == '\0')
+			return &c->models[i];
+	}
+	return NULL;
+}
+
+const struct hr_conf_provider *hr_conf_provider_find(const struct hr_conf *c, const char *id)
+{
+	for (size_t i = 0; i < c->n_providers; i++)
+		if (strcmp(c->providers[i].id, id) == 0)
+			return &c->providers[i];
+	return NULL;
+}
+
+struct hr_conf *hr_conf_ref(struct hr_conf *c)
+{
+	if (c)
+		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+	return c;
+}
+
+void hr_conf_release(struct hr_conf *c)
+{
+	if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+		hr_arena_destroy(c->arena); /* c lives in its own arena */
+}
+
+static pthread_mutex_t published_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hr_conf *published; /* guarded by published_lock */
+
+struct hr_conf *hr_conf_current(void)
+{
+	pthread_mutex_lock(&published_lock);
+	struct hr_conf *c = hr_conf_ref(published);
+	pthread_mutex_unlock(&published_lock);
+	return c;
+}
+
+void hr_conf_publish(struct hr_conf *c)
+{
+	pthread_mutex_lock(&published_lock);
+	struct hr_conf *old = published;
+	published = c;
+	pthread_mutex_unlock(&published_lock);
+	hr_conf_release(old);
+}
+
+void hr_conf_dump_keys(FILE *f)
+{
+	for (size_t i = 0; i < N_ROWS; i++)
+		fprintf(f, "%s\t%s\t%s\n", rows[i].key, rows[i].def, rows[i].doc);
+}

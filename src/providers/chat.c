@@ -1,0 +1,466 @@
+/* chat.c - parses and validates an OpenAI chat-completions request body (outside input).
+ * Known fields are checked as OpenAI checks them; unknown fields pass through untouched. */
+#include "providers/chat.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+
+struct ctx {
+	struct hr_arena *a;
+	const struct hr_chat_limits *lim;
+	const char **msg, **param;
+};
+
+static void json_decref_cb(void *j)
+{
+	json_decref(j);
+}
+
+/* Records the error: param is a printf'd path (or NULL), the message a printf'd sentence.
+ * Falls back to the table's message when the arena is full. Returns rc. */
+static int fail(struct ctx *c, int rc, const char *param, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(struct ctx *c, int rc, const char *param, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	/* jansson quotes input bytes in its errors: keep the message plain ASCII */
+	for (char *q = tmp; *q; q++)
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
+			*q = '?';
+	const char *m = hr_arena_strdup(c->a, tmp);
+	*c->msg = m ? m : hr_err_msg(rc);
+	*c->param = param;
+	return rc;
+}
+
+/* Paths like "messages[3].content[1].type"; NULL on OOM (fail() then reports no param). */
+#define PATH(c, ...) hr_arena_printf((c)->a, __VA_ARGS__)
+
+static const char *const roles[] = {"system", "developer", "user", "assistant", "tool",
+				    "function"};
+
+static bool is_one_of(const char *s, const char *const *set, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, set[i]) == 0)
+			return true;
+	return false;
+}
+
+#define ARRAY_LEN(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Depth of nesting, stopping as soon as it passes max; recursion is bounded by max + 1. */
+static bool depth_ok(const json_t *j, size_t depth, size_t max)
+{
+	if (!json_is_object(j) && !json_is_array(j))
+		return true;
+	if (depth > max)
+		return false;
+	if (json_is_array(j)) {
+		size_t i;
+		const json_t *v;
+		json_array_foreach(j, i, v)
+		{
+			if (!depth_ok(v, depth + 1, max))
+				return false;
+		}
+		return true;
+	}
+	const char *k;
+	const json_t *v;
+	json_object_foreach((json_t *)j, k, v)
+	{
+		if (!depth_ok(v, depth + 1, max))
+			return false;
+	}
+	return true;
+}
+
+/* Optional field that, when present and not null, must be present as the given kind. */
+static json_t *opt(const json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_null(v) ? NULL : v;
+}
+
+static size_t serialized_size(const json_t *j)
+{
+	return json_dumpb(j, NULL, 0, JSON_COMPACT);
+}
+
+static int check_content(struct ctx *c, const json_t *m, size_t i, const char *role,
+			 size_t *bytes)
+{
+	json_t *content = json_object_get(m, "content");
+	if (!content) {
+		if (strcmp(role, "assistant") == 0)
+			return 0;
+		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].content", i),
+			    "messages[%zu].content is required for role '%s': send a string or an "
+			    "array of content parts",
+			    i, role);
+	}
+	if (json_is_null(content))
+		return 0;
+	if (json_is_string(content)) {
+		*bytes += json_string_length(content);
+		return 0;
+	}
+	if (!json_is_array(content))
+		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].content", i),
+			    "messages[%zu].content must be a string, an array of content parts "
+			    "or null",
+			    i);
+	size_t j;
+	json_t *part;
+	json_array_foreach(content, j, part)
+	{
+		if (!json_is_object(part))
+			return fail(c, HR_EINVAL, PATH(c, "messages[%zu].content[%zu]", i, j),
+				    "messages[%zu].content[%zu] must be an object such as "
+				    "{\"type\": \"text\", \"text\": \"...\"}",
+				    i, j);
+		json_t *type = json_object_get(part, "type");
+		if (!json_is_string(type))
+			return fail(c, HR_EINVAL, PATH(c, "messages[%zu].content[%zu].type", i, j),
+				    "messages[%zu].content[%zu].type is required: send a string "
+				    "such as \"text\" or \"image_url\"",
+				    i, j);
+		json_t *text = json_object_get(part, "text");
+		if (strcmp(json_string_value(type), "text") == 0 && json_is_string(text))
+			*bytes += json_string_length(text);
+	}
+	return 0;
+}
+
+static int check_message(struct ctx *c, const json_t *m, size_t i, size_t *bytes)
+{
+	if (!json_is_object(m))
+		return fail(c, HR_EINVAL, PATH(c, "messages[%zu]", i),
+			    "messages[%zu] must be an object such as {\"role\": \"user\", "
+			    "\"content\": \"...\"}",
+			    i);
+	json_t *role = json_object_get(m, "role");
+	if (!json_is_string(role))
+		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].role", i),
+			    "messages[%zu].role is required: send one of system, developer, user, "
+			    "assistant, tool",
+			    i);
+	const char *r = json_string_value(role);
+	if (!is_one_of(r, roles, ARRAY_LEN(roles)))
+		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].role", i),
+			    "messages[%zu].role is not a known role: send one of system, "
+			    "developer, user, assistant, tool",
+			    i);
+	int rc = check_content(c, m, i, r, bytes);
+	if (rc < 0)
+		return rc;
+
+	json_t *name = opt(m, "name");
+	if (name && !json_is_string(name))
+		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].name", i),
+			    "messages[%zu].name must be a string", i);
+	if (strcmp(r, "tool") == 0 && !json_is_string(json_object_get(m, "tool_call_id")))
+		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].tool_call_id", i),
+			    "messages[%zu].tool_call_id is required for role 'tool': send the id "
+			    "of the assistant's tool call this message answers",
+			    i);
+	if (strcmp(r, "function") == 0 && !name)
+		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].name", i),
+			    "messages[%zu].name is required for role 'function': send the "
+			    "function's name (or use role 'tool' with tool_call_id)",
+			    i);
+	if (strcmp(r, "assistant") == 0) {
+		json_t *calls = opt(m, "tool_calls");
+		if (calls && !json_is_array(calls))
+			return fail(c, HR_EINVAL, PATH(c, "messages[%zu].tool_calls", i),
+				    "messages[%zu].tool_calls must be an array of tool calls", i);
+		size_t j;
+		json_t *call;
+		json_array_foreach(calls, j, call)
+		{
+			json_t *args = json_object_get(json_object_get(call, "function"),
+						       "arguments");
+			if (json_is_string(args))
+				*bytes += json_string_length(args);
+		}
+	}
+	return 0;
+}
+
+static int check_messages(struct ctx *c, const json_t *root, struct hr_chat_req *out)
+{
+	json_t *msgs = json_object_get(root, "messages");
+	if (!msgs)
+		return fail(c, HR_EINVAL, "messages",
+			    "messages is required: send \"messages\": [{\"role\": \"user\", "
+			    "\"content\": \"...\"}]");
+	if (!json_is_array(msgs))
+		return fail(c, HR_EINVAL, "messages",
+			    "messages must be an array of message objects such as {\"role\": "
+			    "\"user\", \"content\": \"...\"}");
+	size_t n = json_array_size(msgs);
+	if (n == 0)
+		return fail(c, HR_EINVAL, "messages",
+			    "messages must not be empty: send at least one message");
+	if (n > c->lim->max_messages)
+		return fail(c, HR_ETOOMANY, "messages",
+			    "messages has %zu items, more than the limit of %zu "
+			    "(limits.max_messages): shorten the conversation",
+			    n, c->lim->max_messages);
+	for (size_t i = 0; i < n; i++) {
+		int rc = check_message(c, json_array_get(msgs, i), i, &out->prompt_bytes);
+		if (rc < 0)
+			return rc;
+	}
+	out->n_messages = n;
+	return 0;
+}
+
+static int check_tools(struct ctx *c, const json_t *root, struct hr_chat_req *out)
+{
+	json_t *tools = opt(root, "tools");
+	if (!tools)
+		return 0;
+	if (!json_is_array(tools))
+		return fail(c, HR_EINVAL, "tools",
+			    "tools must be an array of {\"type\": \"function\", \"function\": "
+			    "{\"name\": ...}} objects");
+	size_t n = json_array_size(tools);
+	if (n > c->lim->max_tools)
+		return fail(c, HR_ETOOMANY, "tools",
+			    "tools has %zu items, more than the limit of %zu (limits.max_tools): "
+			    "send fewer tools",
+			    n, c->lim->max_tools);
+	size_t i;
+	json_t *t;
+	json_array_foreach(tools, i, t)
+	{
+		if (!json_is_object(t))
+			return fail(c, HR_EINVAL, PATH(c, "tools[%zu]", i),
+				    "tools[%zu] must be an object such as {\"type\": \"function\", "
+				    "\"function\": {\"name\": ...}}",
+				    i);
+		json_t *type = json_object_get(t, "type");
+		const char *ty = json_string_value(type);
+		/* "custom" tools (free-form input) are OpenAI's too; check their name alike */
+		if (!ty || (strcmp(ty, "function") != 0 && strcmp(ty, "custom") != 0))
+			return fail(c, HR_EINVAL, PATH(c, "tools[%zu].type", i),
+				    "tools[%zu].type must be \"function\"", i);
+		json_t *fn = json_object_get(t, ty);
+		if (!json_is_object(fn))
+			return fail(c, HR_EINVAL, PATH(c, "tools[%zu].%s", i, ty),
+				    "tools[%zu].%s is required: send an object with \"name\"", i,
+				    ty);
+		json_t *name = json_object_get(fn, "name");
+		if (!json_is_string(name) || json_string_length(name) == 0)
+			return fail(c, HR_EINVAL, PATH(c, "tools[%zu].%s.name", i, ty),
+				    "tools[%zu].%s.name is required: send a non-empty string", i,
+				    ty);
+		json_t *params = opt(fn, "parameters");
+		if (params && !json_is_object(params))
+			return fail(c, HR_EINVAL, PATH(c, "tools[%zu].%s.parameters", i, ty),
+				    "tools[%zu].%s.parameters must be a JSON Schema object", i, ty);
+		out->prompt_bytes += serialized_size(t);
+	}
+	return 0;
+}
+
+static int check_tool_choice(struct ctx *c, const json_t *root)
+{
+	static const char *const modes[] = {"none", "auto", "required"};
+	json_t *tc = opt(root, "tool_choice");
+	if (!tc)
+		return 0;
+	if (json_is_string(tc) && is_one_of(json_string_value(tc), modes, ARRAY_LEN(modes)))
+		return 0;
+	if (json_is_object(tc) && json_is_string(json_object_get(tc, "type")))
+		return 0;
+	return fail(c, HR_EINVAL, "tool_choice",
+		    "tool_choice must be \"none\", \"auto\", \"required\" or an object such as "
+		    "{\"type\": \"function\", \"function\": {\"name\": ...}}");
+}
+
+static int check_response_format(struct ctx *c, const json_t *root)
+{
+	static const char *const types[] = {"text", "json_object", "json_schema"};
+	json_t *rf = opt(root, "response_format");
+	if (!rf)
+		return 0;
+	if (!json_is_object(rf))
+		return fail(c, HR_EINVAL, "response_format",
+			    "response_format must be an object such as {\"type\": "
+			    "\"json_object\"}");
+	const char *ty = json_string_value(json_object_get(rf, "type"));
+	if (!ty || !is_one_of(ty, types, ARRAY_LEN(types)))
+		return fail(c, HR_EINVAL, "response_format.type",
+			    "response_format.type must be one of text, json_object, json_schema");
+	if (strcmp(ty, "json_schema") == 0 && !json_is_object(json_object_get(rf, "json_schema")))
+		return fail(c, HR_EINVAL, "response_format.json_schema",
+			    "response_format.json_schema is required with type json_schema: send "
+			    "{\"name\": ..., \"schema\": {...}}");
+	return 0;
+}
+
+static int check_number(struct ctx *c, const json_t *root, const char *key, double lo,
+			double hi)
+{
+	json_t *v = opt(root, key);
+	if (!v)
+		return 0;
+	double d = json_number_value(v);
+	if (!json_is_number(v) || d < lo || d > hi)
+		return fail(c, HR_EINVAL, key, "%s must be a number from %g to %g", key, lo, hi);
+	return 0;
+}
+
+static int check_positive(struct ctx *c, const json_t *root, const char *key, long *out)
+{
+	json_t *v = opt(root, key);
+	if (!v)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 1)
+		return fail(c, HR_EINVAL, key, "%s must be a positive integer", key);
+	json_int_t x = json_integer_value(v);
+	*out = x > LONG_MAX ? LONG_MAX : (long)x;
+	return 0;
+}
+
+static int check_stop(struct ctx *c, const json_t *root)
+{
+	json_t *stop = opt(root, "stop");
+	if (!stop || json_is_string(stop))
+		return 0;
+	if (json_is_array(stop) && json_array_size(stop) <= 4) {
+		size_t i;
+		json_t *s;
+		json_array_foreach(stop, i, s)
+		{
+			if (!json_is_string(s))
+				goto bad;
+		}
+		return 0;
+	}
+bad:
+	return fail(c, HR_EINVAL, "stop", "stop must be a string or an array of at most 4 strings");
+}
+
+static int check_stream(struct ctx *c, const json_t *root, struct hr_chat_req *out)
+{
+	json_t *stream = opt(root, "stream");
+	if (stream && !json_is_boolean(stream))
+		return fail(c, HR_EINVAL, "stream", "stream must be true or false");
+	out->stream = json_is_true(stream);
+
+	json_t *so = opt(root, "stream_options");
+	if (!so)
+		return 0;
+	if (!out->stream)
+		return fail(c, HR_EINVAL, "stream_options",
+			    "stream_options is only allowed when \"stream\": true; remove it or "
+			    "set stream");
+	if (!json_is_object(so))
+		return fail(c, HR_EINVAL, "stream_options",
+			    "stream_options must be an object such as {\"include_usage\": true}");
+	json_t *iu = opt(so, "include_usage");
+	if (iu && !json_is_boolean(iu))
+		return fail(c, HR_EINVAL, "stream_options.include_usage",
+			    "stream_options.include_usage must be true or false");
+	out->include_usage = json_is_true(iu);
+	return 0;
+}
+
+static int check_fields(struct ctx *c, const json_t *root, struct hr_chat_req *out)
+{
+	json_t *model = json_object_get(root, "model");
+	if (!json_is_string(model) || json_string_length(model) == 0)
+		return fail(c, HR_EINVAL, "model",
+			    "model is required: send \"model\": \"<name>\" (GET /v1/models lists "
+			    "the names)");
+	out->model = json_string_value(model);
+
+	int rc;
+	if ((rc = check_messages(c, root, out)) < 0 || (rc = check_stream(c, root, out)) < 0)
+		return rc;
+
+	json_t *n = opt(root, "n");
+	if (n && !json_is_integer(n))
+		return fail(c, HR_EINVAL, "n", "n must be an integer; hearth supports n=1 only");
+	if (n && json_integer_value(n) != 1)
+		return fail(c, HR_EUNSUPPORTED, "n",
+			    "hearth supports n=1 only; send one request per completion");
+
+	long mt = -1, mct = -1;
+	if ((rc = check_positive(c, root, "max_tokens", &mt)) < 0 ||
+	    (rc = check_positive(c, root, "max_completion_tokens", &mct)) < 0)
+		return rc;
+	out->max_tokens = mct > 0 ? mct : mt;
+
+	if ((rc = check_number(c, root, "temperature", 0, 2)) < 0 ||
+	    (rc = check_number(c, root, "top_p", 0, 1)) < 0 || (rc = check_stop(c, root)) < 0)
+		return rc;
+
+	json_t *seed = opt(root, "seed");
+	if (seed && !json_is_integer(seed))
+		return fail(c, HR_EINVAL, "seed", "seed must be an integer");
+	json_t *user = opt(root, "user");
+	if (user && !json_is_string(user))
+		return fail(c, HR_EINVAL, "user", "user must be a string");
+
+	if ((rc = check_tools(c, root, out)) < 0 || (rc = check_tool_choice(c, root)) < 0 ||
+	    (rc = check_response_format(c, root)) < 0)
+		return rc;
+	return 0;
+}
+
+int hr_chat_parse(struct hr_arena *a, const char *body, size_t len,
+		  const struct hr_chat_limits *lim, struct hr_chat_req *out, const char **msg,
+		  const char **param)
+{
+	struct ctx c = {a, lim, msg, param};
+	memset(out, 0, sizeof *out);
+	out->max_tokens = -1;
+	*msg = NULL;
+	*param = NULL;
+
+	json_error_t jerr;
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		if (json_error_code(&jerr) == json_error_stack_overflow)
+			return fail(&c, HR_EINVAL, NULL,
+				    "the request's JSON is nested too deeply (limits.max_json_depth "
+				    "is %zu)",
+				    lim->max_json_depth);
+		return fail(&c, HR_EBADJSON, NULL,
+			    "request body is not valid JSON: %s (line %d, column %d)", jerr.text,
+			    jerr.line, jerr.column);
+	}
+	if (hr_arena_defer(a, json_decref_cb, root) < 0) {
+		json_decref(root);
+		*msg = hr_err_msg(HR_ENOMEM);
+		return HR_ENOMEM;
+	}
+	if (!json_is_object(root))
+		return fail(&c, HR_EINVAL, NULL,
+			    "the request body must be a JSON object such as {\"model\": ..., "
+			    "\"messages\": [...]}");
+	if (!depth_ok(root, 1, lim->max_json_depth))
+		return fail(&c, HR_EINVAL, NULL,
+			    "the request's JSON is nested more than %zu levels deep "
+			    "(limits.max_json_depth): flatten it",
+			    lim->max_json_depth);
+	int rc = check_fields(&c, root, out);
+	if (rc < 0)
+		return rc;
+	out->body = root;
+	return 0;
+}

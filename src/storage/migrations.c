@@ -1,0 +1,38 @@
+/* migrations.c - the schema, as numbered migrations applied in order at open.
+ * SQL stays portable between SQLite and PostgreSQL: TEXT, INTEGER, REAL only. */
+#include "storage/migrations.h"
+
+/* Append only. Never edit a released entry: databases in the field already applied it;
+ * change the schema with a new entry instead. */
+const struct hr_migration hr_migrations[] = {
+    {1, "usage records",
+     "CREATE TABLE usage_records ("
+     " request_id TEXT PRIMARY KEY,"
+     " ts_ms INTEGER NOT NULL,"
+     " key_id TEXT,"
+     " model_asked TEXT,"
+     " model_used TEXT,"
+     " provider TEXT,"
+     " endpoint TEXT,"
+     " stream INTEGER NOT NULL,"
+     " prompt_tokens INTEGER NOT NULL,"
+     " completion_tokens INTEGER NOT NULL,"
+     " cached_tokens INTEGER NOT NULL,"
+     " reasoning_tokens INTEGER NOT NULL,"
+     " tokens_estimated INTEGER NOT NULL,"
+     " cost_usd REAL NOT NULL,"
+     " latency_ms INTEGER NOT NULL,"
+     " ttfb_ms INTEGER NOT NULL,"
+     " status INTEGER NOT NULL,"
+     " error_code TEXT,"
+     " finish_reason TEXT"
+     ");"
+     "CREATE INDEX usage_records_ts_ms ON usage_records (ts_ms);"},
+};
+
+const size_t hr_migrations_count = sizeof hr_migrations / sizeof hr_migrations[0];
+
+int hr_migrations_latest(void)
+{
+	return hr_migrations[hr_migrations_count - 1].version;
+}

@@ -1,0 +1,487 @@
+/* sqlite.c - the SQLite storage backend (hr_store_sqlite): <data_dir>/hearth.db in WAL mode,
+ * migrations applied at open, one cached insert statement for usage records. */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "storage/migrations.h"
+#include "storage/store.h"
+
+/* How long a statement waits for another connection's lock before failing (ms). */
+#define SQ_BUSY_TIMEOUT_MS 5000
+/* The oldest schema whose tables this binary's read queries understand; a readonly open
+ * (which cannot migrate) accepts any version from here to hr_migrations_latest(). */
+#define SQ_MIN_READ_VERSION 1
+
+/* Invariant: every use of db and ins happens with lock held, so the ops are thread-safe
+ * (the connection is opened with SQLITE_OPEN_NOMUTEX; this mutex is the only guard). */
+struct sq_store {
+	struct hr_store base; /* first, so a struct hr_store * is a struct sq_store * */
+	pthread_mutex_t lock;
+	sqlite3 *db;
+	sqlite3_stmt *ins; /* cached usage insert; NULL when readonly */
+	bool readonly;
+	int version;
+	char path[PATH_MAX];
+};
+
+static const char usage_insert_sql[] =
+    "INSERT INTO usage_records (request_id, ts_ms, key_id, model_asked, model_used, provider,"
+    " endpoint, stream, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,"
+    " tokens_estimated, cost_usd, latency_ms, ttfb_ms, status, error_code, finish_reason)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+    " ?18, ?19)";
+
+/* Portable SQL: integer division gives the UTC day number (ts_ms is Unix ms, >= 0); the
+ * day is formatted in C. GROUP BY / ORDER BY by position work in SQLite and PostgreSQL. */
+static const char usage_summary_sql[] =
+    "SELECT ts_ms / 86400000, COALESCE(model_used, model_asked, '-'), COUNT(*),"
+    " SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), SUM(prompt_tokens),"
+    " SUM(completion_tokens), SUM(cost_usd), MAX(tokens_estimated)"
+    " FROM usage_records WHERE ts_ms >= ?1 GROUP BY 1, 2 ORDER BY 1, 2";
+
+static void errf(struct hr_buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void errf(struct hr_buf *err, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (err) {
+		size_t n = strlen(msg), room = err->max - err->len;
+		hr_buf_add(err, msg, n < room ? n : room); /* a small err keeps what fits */
+	} else
+		HR_LOG_ERROR(STORE, "%s", msg);
+}
+
+/* Creates dir and its missing parents with mode 0700 (mkdir -p). Returns 0 or HR_EIO. */
+static int make_dir(const char *dir, struct hr_buf *err)
+{
+	char path[PATH_MAX], eb[128];
+	struct stat st;
+	size_t n = strlen(dir);
+	int e = 0;
+
+	if (n >= sizeof path) {
+		e = ENAMETOOLONG;
+		goto fail;
+	}
+	memcpy(path, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		char c = path[i];
+		path[i] = '\0';
+		if (stat(path, &st) != 0 && mkdir(path, 0700) != 0 && errno != EEXIST) {
+			e = errno;
+			goto fail;
+		}
+		path[i] = c;
+	}
+	if (stat(dir, &st) != 0) {
+		e = errno;
+		goto fail;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		e = ENOTDIR;
+		goto fail;
+	}
+	return 0;
+fail:
+	errf(err,
+	     "cannot create data directory '%s': %s; set storage.data_dir to a writable "
+	     "directory",
+	     dir, strerror_r(e, eb, sizeof eb));
+	return HR_EIO;
+}
+
+/* Runs one or more statements that return no rows. Returns the SQLite code. */
+static int sq_exec(struct sq_store *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+static void sq_rollback(struct sq_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sq_exec(s, "ROLLBACK");
+}
+
+/* Reads the applied schema version into *out (0 when none). Returns the SQLite code. */
+static int read_version(struct sq_store *s, int *out)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(
+	    s->db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int refuse_newer(struct sq_store *s, int v, struct hr_buf *err)
+{
+	errf(err, "database schema %d is newer than this hearth (%d); upgrade hearth", v,
+	     hr_migrations_latest());
+	HR_LOG_DEBUG(STORE, "refused '%s' at schema %d", s->path, v);
+	return HR_EIO;
+}
+
+/* Applies one migration in its own transaction. Returns 0 or HR_EIO. */
+static int apply_one(struct sq_store *s, const struct hr_migration *m, int *version,
+                     struct hr_buf *err)
+{
+	char when[32];
+	struct tm tm;
+	sqlite3_stmt *st = NULL;
+	time_t now = time(NULL);
+	int cur = 0;
+
+	/* IMMEDIATE takes the write lock now, so two processes opening the same database
+	 * at once apply each migration once: the second sees the first's row and skips. */
+	int rc = sq_exec(s, "BEGIN IMMEDIATE");
+	if (rc == SQLITE_OK)
+		rc = read_version(s, &cur);
+	if (rc != SQLITE_OK)
+		goto fail;
+	if (cur > hr_migrations_latest()) {
+		sq_rollback(s);
+		return refuse_newer(s, cur, err);
+	}
+	if (cur >= m->version) {
+		*version = cur;
+		return sq_exec(s, "COMMIT") == SQLITE_OK ? 0 : (sq_rollback(s), HR_EIO);
+	}
+	if ((rc = sq_exec(s, m->sql)) != SQLITE_OK)
+		goto fail;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rc = sqlite3_prepare_v2(
+	    s->db, "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", -1, &st,
+	    NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, m->version);
+		sqlite3_bind_text(st, 2, when, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_OK || (rc = sq_exec(s, "COMMIT")) != SQLITE_OK)
+		goto fail;
+	*version = m->version;
+	HR_LOG_INFO(STORE, "applied migration %d '%s' to '%s'", m->version, m->name, s->path);
+	return 0;
+fail:
+	errf(err, "migration %d '%s' failed on '%s': %s", m->version, m->name, s->path,
+	     sqlite3_errmsg(s->db));
+	sq_rollback(s);
+	return HR_EIO;
+}
+
+static int migrate(struct sq_store *s, struct hr_buf *err)
+{
+	int v = 0;
+	if (sq_exec(s, HR_MIGRATIONS_TABLE_SQL) != SQLITE_OK || read_version(s, &v) != SQLITE_OK) {
+		errf(err, "cannot read the schema version of '%s': %s", s->path,
+		     sqlite3_errmsg(s->db));
+		return HR_EIO;
+	}
+	if (v > hr_migrations_latest())
+		return refuse_newer(s, v, err);
+	for (size_t i = 0; i < hr_migrations_count; i++) {
+		if (hr_migrations[i].version <= v)
+			continue;
+		int rc = apply_one(s, &hr_migrations[i], &v, err);
+		if (rc < 0)
+			return rc;
+	}
+	s->version = v;
+	return 0;
+}
+
+/* Readonly opens cannot migrate: they accept the schemas their queries understand. */
+static int check_schema(struct sq_store *s, struct hr_buf *err)
+{
+	sqlite3_stmt *st;
+	int v = 0, have = 0;
+	int rc = sqlite3_prepare_v2(s->db,
+	                            "SELECT COUNT(*) FROM sqlite_master"
+	                            " WHERE type = 'table' AND name = 'schema_migrations'",
+	                            -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		have = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK && have)
+		rc = read_version(s, &v);
+	if (rc != SQLITE_OK) {
+		errf(err, "cannot read the schema version of '%s': %s", s->path,
+		     sqlite3_errmsg(s->db));
+		return HR_EIO;
+	}
+	if (v > hr_migrations_latest())
+		return refuse_newer(s, v, err);
+	if (v < SQ_MIN_READ_VERSION) {
+		errf(err,
+		     "database '%s' has no hearth schema; start 'hearth serve' once to create "
+		     "it",
+		     s->path);
+		return HR_EIO;
+	}
+	s->version = v;
+	return 0;
+}
+
+/* Connection settings. WAL lets readers (the `hearth usage` CLI) run while the server
+ * writes. synchronous=NORMAL is safe with WAL: a commit cannot corrupt the database and
+ * survives a crash of hearth itself; only an OS crash or power loss may lose the last
+ * commits before the next WAL sync. That trade buys one fsync per checkpoint instead of
+ * one per transaction. */
+static int configure(struct sq_store *s, struct hr_buf *err)
+{
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
+	if (sq_exec(s, "PRAGMA foreign_keys = ON") != SQLITE_OK)
+		goto fail;
+	if (s->readonly)
+		return 0;
+
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(st, 0);
+		if (!mode || strcmp(mode, "wal") != 0)
+			HR_LOG_WARN(STORE,
+			            "'%s' is in journal mode '%s', not 'wal'; readers will "
+			            "block the writer",
+			            s->path, mode ? mode : "?");
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		goto fail;
+	if (sq_exec(s, "PRAGMA synchronous = NORMAL") != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	errf(err, "cannot configure database '%s': %s", s->path, sqlite3_errmsg(s->db));
+	return HR_EIO;
+}
+
+static void sq_close(struct hr_store *base)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	if (!s)
+		return;
+	sqlite3_finalize(s->ins);
+	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+		HR_LOG_ERROR(STORE, "cannot close '%s': %s", s->path, sqlite3_errmsg(s->db));
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static int sq_open(struct hr_store **out, const char *data_dir, bool readonly, struct hr_buf *err)
+{
+	struct sq_store *s = NULL;
+	struct stat st;
+	char eb[128];
+	int rc;
+
+	*out = NULL;
+	if (!data_dir || !*data_dir) {
+		errf(err, "storage.data_dir is empty; set it to a writable directory");
+		return HR_EIO;
+	}
+	if (!sqlite3_threadsafe()) {
+		errf(err, "this SQLite library was built without thread support");
+		return HR_EIO;
+	}
+	if (!readonly && (rc = make_dir(data_dir, err)) < 0)
+		return rc;
+	if (!(s = calloc(1, sizeof *s))) {
+		errf(err, "out of memory opening the database");
+		return HR_ENOMEM;
+	}
+	s->base.ops = &hr_store_sqlite;
+	s->readonly = readonly;
+	pthread_mutex_init(&s->lock, NULL);
+	if ((size_t)snprintf(s->path, sizeof s->path, "%s/hearth.db", data_dir) >= sizeof s->path) {
+		errf(err, "storage.data_dir '%s' is too long", data_dir);
+		goto fail;
+	}
+	/* SQLITE_OPEN_READONLY would report a missing file as "unable to open": say why. */
+	if (readonly && stat(s->path, &st) != 0) {
+		errf(err,
+		     "no database at '%s' (%s); start 'hearth serve' once to create it, or "
+		     "check storage.data_dir",
+		     s->path, strerror_r(errno, eb, sizeof eb));
+		goto fail;
+	}
+	int flags = (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+	            SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(s->path, &s->db, flags, NULL) != SQLITE_OK) {
+		errf(err,
+		     "cannot open database '%s': %s; check that storage.data_dir is "
+		     "writable",
+		     s->path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	if (configure(s, err) < 0)
+		goto fail;
+	if ((readonly ? check_schema(s, err) : migrate(s, err)) < 0)
+		goto fail;
+	if (!readonly && sqlite3_prepare_v3(s->db, usage_insert_sql, -1, SQLITE_PREPARE_PERSISTENT,
+	                                    &s->ins, NULL) != SQLITE_OK) {
+		errf(err, "cannot prepare the usage insert on '%s': %s", s->path,
+		     sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	HR_LOG_DEBUG(STORE, "opened '%s' at schema %d%s", s->path, s->version,
+	             readonly ? " (readonly)" : "");
+	*out = &s->base;
+	return 0;
+fail:
+	sq_close(&s->base);
+	return HR_EIO;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Binds every column of u. The strings are SQLITE_STATIC: u outlives the step. */
+static void bind_usage(sqlite3_stmt *st, const struct hr_usage *u)
+{
+	sqlite3_bind_text(st, 1, u->request_id, (int)strnlen(u->request_id, sizeof u->request_id),
+	                  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, u->ts_ms);
+	bind_text(st, 3, u->key_id);
+	bind_text(st, 4, u->model_asked);
+	bind_text(st, 5, u->model_used);
+	bind_text(st, 6, u->provider);
+	bind_text(st, 7, u->endpoint);
+	sqlite3_bind_int(st, 8, u->stream ? 1 : 0);
+	sqlite3_bind_int64(st, 9, u->prompt_tokens);
+	sqlite3_bind_int64(st, 10, u->completion_tokens);
+	sqlite3_bind_int64(st, 11, u->cached_tokens);
+	sqlite3_bind_int64(st, 12, u->reasoning_tokens);
+	sqlite3_bind_int(st, 13, u->tokens_estimated ? 1 : 0);
+	sqlite3_bind_double(st, 14, u->cost_usd);
+	sqlite3_bind_int64(st, 15, u->latency_ms);
+	sqlite3_bind_int64(st, 16, u->ttfb_ms);
+	sqlite3_bind_int(st, 17, u->status);
+	bind_text(st, 18, u->error_code);
+	bind_text(st, 19, u->finish_reason);
+}
+
+static int sq_usage_insert(struct hr_store *base, struct hr_usage *const *recs, size_t n)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	const char *what = "begin";
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if (!s->ins) {
+		HR_LOG_ERROR(STORE, "cannot insert usage into '%s': opened readonly", s->path);
+		return HR_EIO;
+	}
+	pthread_mutex_lock(&s->lock);
+	rc = sq_exec(s, "BEGIN IMMEDIATE");
+	for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
+		what = recs[i]->request_id;
+		sqlite3_reset(s->ins);
+		sqlite3_clear_bindings(s->ins);
+		bind_usage(s->ins, recs[i]);
+		rc = sqlite3_step(s->ins);
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+	}
+	sqlite3_reset(s->ins); /* no statement stays active when the transaction ends */
+	if (rc == SQLITE_OK && (rc = sq_exec(s, "COMMIT")) != SQLITE_OK)
+		what = "commit";
+	if (rc != SQLITE_OK) {
+		HR_LOG_ERROR(STORE, "cannot write %zu usage records to '%s' (at '%.*s'): %s", n,
+		             s->path, (int)strnlen(what, sizeof recs[0]->request_id), what,
+		             sqlite3_errmsg(s->db));
+		sq_rollback(s);
+	}
+	sqlite3_clear_bindings(s->ins); /* the bound strings die with the records */
+	pthread_mutex_unlock(&s->lock);
+	return rc == SQLITE_OK ? 0 : HR_EIO;
+}
+
+/* The callback runs with the store locked: it must not call back into the store. */
+static int sq_usage_summary(struct hr_store *base, int64_t since_ms, hr_usage_row_cb cb, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = NULL;
+	char day[16];
+	int rc, ret = 0;
+
+	pthread_mutex_lock(&s->lock);
+	rc = sqlite3_prepare_v2(s->db, usage_summary_sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		sqlite3_bind_int64(st, 1, since_ms > 0 ? since_ms : INT64_MIN);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		time_t t = (time_t)sqlite3_column_int64(st, 0) * 86400;
+		struct tm tm;
+		struct hr_usage_row row;
+		if (!gmtime_r(&t, &tm) || !strftime(day, sizeof day, "%Y-%m-%d", &tm))
+			snprintf(day, sizeof day, "?");
+		row.day = day;
+		row.model = (const char *)sqlite3_column_text(st, 1);
+		row.model = row.model ? row.model : "-";
+		row.requests = sqlite3_column_int64(st, 2);
+		row.errors = sqlite3_column_int64(st, 3);
+		row.prompt_tokens = sqlite3_column_int64(st, 4);
+		row.completion_tokens = sqlite3_column_int64(st, 5);
+		row.cost_usd = sqlite3_column_double(st, 6);
+		row.estimated = sqlite3_column_int64(st, 7) != 0;
+		if ((ret = cb(arg, &row)) != 0)
+			break;
+		rc = SQLITE_OK;
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		HR_LOG_ERROR(STORE, "cannot summarize usage in '%s': %s", s->path,
+		             sqlite3_errmsg(s->db));
+		ret = HR_EIO;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int sq_schema_version(struct hr_store *base)
+{
+	return ((struct sq_store *)base)->version;
+}
+
+const struct hr_store_ops hr_store_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .usage_insert = sq_usage_insert,
+    .usage_summary = sq_usage_summary,
+    .schema_version = sq_schema_version,
+};

@@ -1,0 +1,524 @@
+/* test_store.c - the SQLite store: data directory, migrations, schema guard, usage insert
+ * and summary figures, readonly opens beside a writer, and clear errors on disk faults. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "storage/migrations.h"
+#include "storage/store.h"
+
+#define DAY1 1795564800000LL /* 2026-11-25T00:00:00Z */
+#define HOUR 3600000LL
+
+struct fix {
+	char dir[128];  /* the temp dir, removed at teardown */
+	char data[256]; /* dir/data: the store's data_dir */
+	char db[384];   /* dir/data/hearth.db */
+	struct hr_buf err;
+};
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	chmod(p, 0700);
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof *f);
+	snprintf(f->dir, sizeof f->dir, "/tmp/hearth-test-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->data, sizeof f->data, "%s/data", f->dir);
+	snprintf(f->db, sizeof f->db, "%s/hearth.db", f->data);
+	hr_buf_init(&f->err, 4096);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	hr_buf_release(&f->err);
+	free(f);
+	return 0;
+}
+
+static struct hr_store *open_ok(struct fix *f, bool readonly)
+{
+	struct hr_store *s = NULL;
+	hr_buf_reset(&f->err);
+	int rc = hr_store_open(&s, f->data, readonly, &f->err);
+	if (rc != 0)
+		fail_msg("open failed: %s: %s", hr_err_name(rc), hr_buf_str(&f->err).ptr);
+	assert_non_null(s);
+	return s;
+}
+
+/* Opens expecting HR_EIO; returns the error text (in f->err). */
+static const char *open_fails(struct fix *f, const char *data_dir, bool readonly)
+{
+	struct hr_store *s = (struct hr_store *)&s; /* must be reset to NULL */
+	hr_buf_reset(&f->err);
+	assert_int_equal(hr_store_open(&s, data_dir, readonly, &f->err), HR_EIO);
+	assert_null(s);
+	return hr_buf_str(&f->err).ptr;
+}
+
+/* Runs sql on its own connection and returns the first column of the first row. */
+static int64_t sql_int(const char *db, const char *sql)
+{
+	sqlite3 *c;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open_v2(db, &c, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(c, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(c);
+	return v;
+}
+
+static void sql_exec(const char *db, const char *sql)
+{
+	sqlite3 *c;
+	assert_int_equal(sqlite3_open_v2(db, &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(c, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(c);
+}
+
+static struct hr_usage *rec(const char *id, int64_t ts, const char *used, const char *asked,
+                            int64_t pt, int64_t ct, double cost, int status, bool est)
+{
+	struct hr_usage *u = hr_usage_new(id);
+	assert_non_null(u);
+	u->ts_ms = ts;
+	assert_int_equal(hr_usage_set(&u->model_used, used), 0);
+	assert_int_equal(hr_usage_set(&u->model_asked, asked), 0);
+	assert_int_equal(hr_usage_set(&u->endpoint, "/v1/chat/completions"), 0);
+	u->prompt_tokens = pt;
+	u->completion_tokens = ct;
+	u->cost_usd = cost;
+	u->status = status;
+	u->tokens_estimated = est;
+	return u;
+}
+
+static void test_migration_table_is_contiguous(void **state)
+{
+	(void)state;
+	assert_true(hr_migrations_count >= 1);
+	for (size_t i = 0; i < hr_migrations_count; i++) {
+		assert_int_equal(hr_migrations[i].version, (int)i + 1);
+		assert_non_null(hr_migrations[i].name);
+		assert_non_null(hr_migrations[i].sql);
+	}
+	assert_int_equal(hr_migrations_latest(), (int)hr_migrations_count);
+}
+
+static void test_open_creates_dir_and_schema(void **state)
+{
+	struct fix *f = *state;
+	struct stat st;
+	/* A missing parent too: data_dir is created like mkdir -p. */
+	snprintf(f->data, sizeof f->data, "%s/a/b", f->dir);
+	snprintf(f->db, sizeof f->db, "%s/hearth.db", f->data);
+
+	struct hr_store *s = open_ok(f, false);
+	assert_int_equal(stat(f->data, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(f->db, &st), 0);
+	assert_int_equal(s->ops->schema_version(s), hr_migrations_latest());
+	assert_string_equal(s->ops->name, "sqlite");
+
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM schema_migrations"),
+	                 hr_migrations_latest());
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM schema_migrations"
+	                                " WHERE applied_at LIKE '____-__-__T__:__:__Z'"),
+	                 hr_migrations_latest());
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
+	                                " AND tbl_name = 'usage_records' AND sql LIKE '%(ts_ms)%'"),
+	                 1);
+
+	/* The columns, exactly: name, declared type, NOT NULL, primary key. */
+	static const struct {
+		const char *name, *type;
+		int notnull, pk;
+	} cols[] = {
+	    {"request_id", "TEXT", 0, 1},
+	    {"ts_ms", "INTEGER", 1, 0},
+	    {"key_id", "TEXT", 0, 0},
+	    {"model_asked", "TEXT", 0, 0},
+	    {"model_used", "TEXT", 0, 0},
+	    {"provider", "TEXT", 0, 0},
+	    {"endpoint", "TEXT", 0, 0},
+	    {"stream", "INTEGER", 1, 0},
+	    {"prompt_tokens", "INTEGER", 1, 0},
+	    {"completion_tokens", "INTEGER", 1, 0},
+	    {"cached_tokens", "INTEGER", 1, 0},
+	    {"reasoning_tokens", "INTEGER", 1, 0},
+	    {"tokens_estimated", "INTEGER", 1, 0},
+	    {"cost_usd", "REAL", 1, 0},
+	    {"latency_ms", "INTEGER", 1, 0},
+	    {"ttfb_ms", "INTEGER", 1, 0},
+	    {"status", "INTEGER", 1, 0},
+	    {"error_code", "TEXT", 0, 0},
+	    {"finish_reason", "TEXT", 0, 0},
+	};
+	sqlite3 *c;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open_v2(f->db, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(c, "PRAGMA table_info(usage_records)", -1, &q, NULL),
+	                 SQLITE_OK);
+	size_t n = 0;
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		assert_true(n < sizeof cols / sizeof cols[0]);
+		assert_string_equal((const char *)sqlite3_column_text(q, 1), cols[n].name);
+		assert_string_equal((const char *)sqlite3_column_text(q, 2), cols[n].type);
+		assert_int_equal(sqlite3_column_int(q, 3), cols[n].notnull);
+		assert_int_equal(sqlite3_column_int(q, 5), cols[n].pk);
+		n++;
+	}
+	assert_int_equal(n, sizeof cols / sizeof cols[0]);
+	sqlite3_finalize(q);
+	assert_int_equal(sqlite3_prepare_v2(c, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+	sqlite3_finalize(q);
+	sqlite3_close(c);
+	s->ops->close(s);
+}
+
+static void test_reopen_is_idempotent(void **state)
+{
+	struct fix *f = *state;
+	struct hr_store *s = open_ok(f, false);
+	struct hr_usage *r = rec("keep-me", DAY1, "m", "m", 1, 2, 0.5, 200, false);
+	assert_int_equal(s->ops->usage_insert(s, &r, 1), 0);
+	hr_usage_free(r);
+	s->ops->close(s);
+	/* Mark the applied row so a re-applied migration would show. */
+	sql_exec(f->db, "UPDATE schema_migrations SET applied_at = 'first'");
+
+	for (int i = 0; i < 3; i++) {
+		s = open_ok(f, false);
+		assert_int_equal(s->ops->schema_version(s), hr_migrations_latest());
+		s->ops->close(s);
+	}
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM schema_migrations"),
+	                 hr_migrations_latest());
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM schema_migrations"
+	                                " WHERE applied_at = 'first'"),
+	                 hr_migrations_latest());
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM usage_records"
+	                                " WHERE request_id = 'keep-me'"),
+	                 1);
+}
+
+static void test_newer_schema_is_refused(void **state)
+{
+	struct fix *f = *state;
+	char sql[128], want[128];
+	struct hr_store *s = open_ok(f, false);
+	s->ops->close(s);
+	int newer = hr_migrations_latest() + 1;
+	snprintf(sql, sizeof sql,
+	         "INSERT INTO schema_migrations (version, applied_at) VALUES (%d, 'x')", newer);
+	sql_exec(f->db, sql);
+	snprintf(want, sizeof want,
+	         "database schema %d is newer than this hearth (%d); upgrade hearth", newer,
+	         hr_migrations_latest());
+	assert_string_equal(open_fails(f, f->data, false), want);
+	assert_string_equal(open_fails(f, f->data, true), want);
+	/* Refusing did not touch the database. */
+	assert_int_equal(sql_int(f->db, "SELECT MAX(version) FROM schema_migrations"), newer);
+}
+
+struct rows {
+	size_t n, stop_after;
+	struct {
+		char day[16], model[32];
+		struct hr_usage_row r;
+	} v[16];
+};
+
+static int collect(void *arg, const struct hr_usage_row *row)
+{
+	struct rows *rs = arg;
+	assert_true(rs->n < 16);
+	snprintf(rs->v[rs->n].day, sizeof rs->v[0].day, "%s", row->day);
+	snprintf(rs->v[rs->n].model, sizeof rs->v[0].model, "%s", row->model);
+	rs->v[rs->n].r = *row;
+	rs->n++;
+	return rs->stop_after && rs->n == rs->stop_after ? 7 : 0;
+}
+
+static void check_row(struct rows *rs, size_t i, const char *day, const char *model, int64_t req,
+                      int64_t errs, int64_t pt, int64_t ct, double cost, bool est)
+{
+	assert_true(i < rs->n);
+	assert_string_equal(rs->v[i].day, day);
+	assert_string_equal(rs->v[i].model, model);
+	assert_int_equal(rs->v[i].r.requests, req);
+	assert_int_equal(rs->v[i].r.errors, errs);
+	assert_int_equal(rs->v[i].r.prompt_tokens, pt);
+	assert_int_equal(rs->v[i].r.completion_tokens, ct);
+	assert_true(rs->v[i].r.cost_usd == cost); /* binary fractions: exact */
+	assert_int_equal(rs->v[i].r.estimated, est);
+}
+
+static void test_insert_and_summary(void **state)
+{
+	struct fix *f = *state;
+	struct hr_store *s = open_ok(f, false);
+	struct hr_usage *r[] = {
+	    rec("r1", DAY1 + 10 * HOUR, "gpt-4o", "fast", 10, 20, 0.25, 200, false),
+	    rec("r2", DAY1 + 11 * HOUR, "gpt-4o", "fast", 5, 7, 0.5, 502, true),
+	    rec("r3", DAY1 + 12 * HOUR, NULL, "nope", 0, 0, 0, 404, false),
+	    rec("r4", DAY1 + 13 * HOUR, NULL, NULL, 0, 0, 0, 400, false),
+	    rec("r5", DAY1 + 24 * HOUR, "gpt-4o", "gpt-4o", 1, 2, 0.125, 200, false),
+	    rec("r6", DAY1 + 24 * HOUR - 1, "claude", "claude", 3, 4, 1.0, 399, false),
+	};
+	size_t n = sizeof r / sizeof r[0];
+	assert_int_equal(s->ops->usage_insert(s, r, 4), 0);
+	assert_int_equal(s->ops->usage_insert(s, r + 4, n - 4), 0);
+	assert_int_equal(s->ops->usage_insert(s, r, 0), 0);
+
+	struct rows rs = {0};
+	assert_int_equal(s->ops->usage_summary(s, 0, collect, &rs), 0);
+	assert_int_equal(rs.n, 5);
+	check_row(&rs, 0, "2026-11-25", "-", 1, 1, 0, 0, 0, false);
+	check_row(&rs, 1, "2026-11-25", "claude", 1, 0, 3, 4, 1.0, false);
+	check_row(&rs, 2, "2026-11-25", "gpt-4o", 2, 1, 15, 27, 0.75, true);
+	check_row(&rs, 3, "2026-11-25", "nope", 1, 1, 0, 0, 0, false);
+	check_row(&rs, 4, "2026-11-26", "gpt-4o", 1, 0, 1, 2, 0.125, false);
+
+	/* since_ms is inclusive and cuts by record time, not by day. */
+	memset(&rs, 0, sizeof rs);
+	assert_int_equal(s->ops->usage_summary(s, DAY1 + 12 * HOUR, collect, &rs), 0);
+	assert_int_equal(rs.n, 4);
+	check_row(&rs, 0, "2026-11-25", "-", 1, 1, 0, 0, 0, false);
+	check_row(&rs, 2, "2026-11-25", "nope", 1, 1, 0, 0, 0, false);
+
+	/* A callback's non-zero code stops the walk and is returned. */
+	memset(&rs, 0, sizeof rs);
+	rs.stop_after = 2;
+	assert_int_equal(s->ops->usage_summary(s, 0, collect, &rs), 7);
+	assert_int_equal(rs.n, 2);
+
+	for (size_t i = 0; i < n; i++)
+		hr_usage_free(r[i]);
+	s->ops->close(s);
+}
+
+static void test_insert_binds_every_field(void **state)
+{
+	struct fix *f = *state;
+	struct hr_store *s = open_ok(f, false);
+	struct hr_usage *u = hr_usage_new("req-full");
+	u->ts_ms = DAY1 + 1;
+	hr_usage_set(&u->key_id, "key-1");
+	hr_usage_set(&u->model_asked, "fast");
+	hr_usage_set(&u->model_used, "gpt-4o-mini");
+	hr_usage_set(&u->provider, "openai");
+	hr_usage_set(&u->endpoint, "/v1/chat/completions");
+	u->stream = true;
+	u->prompt_tokens = 11;
+	u->completion_tokens = 22;
+	u->cached_tokens = 3;
+	u->reasoning_tokens = 4;
+	u->tokens_estimated = true;
+	u->cost_usd = 0.0625;
+	u->latency_ms = 1234;
+	u->ttfb_ms = 56;
+	u->status = 502;
+	hr_usage_set(&u->error_code, "upstream_error");
+	hr_usage_set(&u->finish_reason, "length");
+	struct hr_usage *bare = hr_usage_new("req-bare"); /* NULL strings, ttfb -1 */
+	bare->ts_ms = DAY1 + 2;
+	struct hr_usage *batch[] = {u, bare};
+	assert_int_equal(s->ops->usage_insert(s, batch, 2), 0);
+
+	assert_int_equal(sql_int(f->db,
+	                         "SELECT COUNT(*) FROM usage_records WHERE"
+	                         " request_id = 'req-full' AND ts_ms = 1795564800001"
+	                         " AND key_id = 'key-1' AND model_asked = 'fast'"
+	                         " AND model_used = 'gpt-4o-mini' AND provider = 'openai'"
+	                         " AND endpoint = '/v1/chat/completions' AND stream = 1"
+	                         " AND prompt_tokens = 11 AND completion_tokens = 22"
+	                         " AND cached_tokens = 3 AND reasoning_tokens = 4"
+	                         " AND tokens_estimated = 1 AND cost_usd = 0.0625"
+	                         " AND latency_ms = 1234 AND ttfb_ms = 56 AND status = 502"
+	                         " AND error_code = 'upstream_error' AND finish_reason = 'length'"),
+	                 1);
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM usage_records WHERE"
+	                                " request_id = 'req-bare' AND key_id IS NULL"
+	                                " AND model_asked IS NULL AND model_used IS NULL"
+	                                " AND provider IS NULL AND endpoint IS NULL AND stream = 0"
+	                                " AND tokens_estimated = 0 AND ttfb_ms = -1 AND status = 0"
+	                                " AND error_code IS NULL AND finish_reason IS NULL"),
+	                 1);
+
+	/* A batch is one transaction: a duplicate id fails it whole, nothing is kept. */
+	struct hr_usage *fresh = hr_usage_new("req-fresh");
+	struct hr_usage *bad[] = {fresh, u};
+	assert_int_equal(s->ops->usage_insert(s, bad, 2), HR_EIO);
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM usage_records"), 2);
+	/* ...and the store still works after the failed batch. */
+	assert_int_equal(s->ops->usage_insert(s, &fresh, 1), 0);
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM usage_records"), 3);
+
+	hr_usage_free(u);
+	hr_usage_free(bare);
+	hr_usage_free(fresh);
+	s->ops->close(s);
+}
+
+static int64_t total_requests(struct hr_store *s)
+{
+	struct rows rs = {0};
+	assert_int_equal(s->ops->usage_summary(s, 0, collect, &rs), 0);
+	int64_t n = 0;
+	for (size_t i = 0; i < rs.n; i++)
+		n += rs.v[i].r.requests;
+	return n;
+}
+
+static void test_readonly_beside_writer(void **state)
+{
+	struct fix *f = *state;
+	struct hr_store *rw = open_ok(f, false);
+	struct hr_usage *a = rec("a", DAY1, "m", "m", 1, 1, 0, 200, false);
+	struct hr_usage *b = rec("b", DAY1, "m", "m", 1, 1, 0, 200, false);
+	assert_int_equal(rw->ops->usage_insert(rw, &a, 1), 0);
+
+	struct hr_store *ro = open_ok(f, true);
+	assert_int_equal(ro->ops->schema_version(ro), hr_migrations_latest());
+	assert_int_equal(total_requests(ro), 1);
+	assert_int_equal(rw->ops->usage_insert(rw, &b, 1), 0); /* the writer is not blocked */
+	assert_int_equal(total_requests(ro), 2);
+	struct hr_usage *c = rec("c", DAY1, "m", "m", 1, 1, 0, 200, false);
+	assert_int_equal(ro->ops->usage_insert(ro, &c, 1), HR_EIO); /* readonly means it */
+	assert_int_equal(total_requests(rw), 2);
+
+	ro->ops->close(ro);
+	rw->ops->close(rw);
+	/* And with no writer running (the WAL files are gone after the last close). */
+	ro = open_ok(f, true);
+	assert_int_equal(total_requests(ro), 2);
+	ro->ops->close(ro);
+	hr_usage_free(a);
+	hr_usage_free(b);
+	hr_usage_free(c);
+}
+
+static void test_readonly_needs_a_database(void **state)
+{
+	struct fix *f = *state;
+	struct stat st;
+	const char *e = open_fails(f, f->data, true);
+	assert_non_null(strstr(e, "no database at '"));
+	assert_non_null(strstr(e, f->db));
+	assert_int_not_equal(stat(f->data, &st), 0); /* readonly created nothing */
+
+	/* A SQLite file that hearth never migrated. */
+	assert_int_equal(mkdir(f->data, 0700), 0);
+	sql_exec(f->db, "CREATE TABLE other (x INTEGER)");
+	e = open_fails(f, f->data, true);
+	assert_non_null(strstr(e, "has no hearth schema"));
+}
+
+static void test_data_dir_fault(void **state)
+{
+	struct fix *f = *state;
+	char file[256], sub[384], want[1024];
+	snprintf(file, sizeof file, "%s/plain-file", f->dir);
+	FILE *fp = fopen(file, "w");
+	assert_non_null(fp);
+	fclose(fp);
+
+	/* Works as root too: no permission bit lets a directory live under a regular file. */
+	snprintf(sub, sizeof sub, "%s/sub", file);
+	snprintf(want, sizeof want,
+	         "cannot create data directory '%s': Not a directory; set storage.data_dir to a "
+	         "writable directory",
+	         sub);
+	assert_string_equal(open_fails(f, sub, false), want);
+	snprintf(want, sizeof want,
+	         "cannot create data directory '%s': Not a directory; set storage.data_dir to a "
+	         "writable directory",
+	         file);
+	assert_string_equal(open_fails(f, file, false), want);
+	assert_non_null(strstr(open_fails(f, "", false), "storage.data_dir is empty"));
+
+	/* An existing but unwritable directory: only meaningful when not root. */
+	if (geteuid() != 0) {
+		assert_int_equal(mkdir(f->data, 0500), 0);
+		const char *e = open_fails(f, f->data, false);
+		assert_non_null(strstr(e, "cannot open database '"));
+		assert_non_null(strstr(e, "check that storage.data_dir is writable"));
+	}
+}
+
+static void test_usage_new_and_set(void **state)
+{
+	(void)state;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct hr_usage *u = hr_usage_new("0123456789012345678901234567890123456789-too-long");
+	assert_non_null(u);
+	assert_string_equal(u->request_id, "012345678901234567890123456789012345678");
+	assert_true(llabs(u->ts_ms - ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000)) < 5000);
+	assert_int_equal(u->ttfb_ms, -1);
+	assert_null(u->model_used);
+
+	char src[] = "gpt";
+	assert_int_equal(hr_usage_set(&u->model_used, src), 0);
+	src[0] = 'x'; /* copied, not borrowed */
+	assert_string_equal(u->model_used, "gpt");
+	assert_int_equal(hr_usage_set(&u->model_used, "other"), 0);
+	assert_string_equal(u->model_used, "other");
+	assert_int_equal(hr_usage_set(&u->model_used, NULL), 0);
+	assert_null(u->model_used);
+	hr_usage_free(u);
+	hr_usage_free(NULL);
+
+	u = hr_usage_new(NULL);
+	assert_string_equal(u->request_id, "");
+	hr_usage_free(u);
+}
+
+int main(void)
+{
+	hr_log_setup(HR_LOG_LVL_ERROR, HR_LOG_TEXT);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_migration_table_is_contiguous),
+	    cmocka_unit_test_setup_teardown(test_open_creates_dir_and_schema, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reopen_is_idempotent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_insert_and_summary, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_insert_binds_every_field, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_readonly_beside_writer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_readonly_needs_a_database, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_data_dir_fault, setup, teardown),
+	    cmocka_unit_test(test_usage_new_and_set),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
