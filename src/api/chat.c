@@ -180,6 +180,8 @@ static void finish(struct chat *ch, int rc)
 		}
 		return;
 	}
+	if (!rq->started)
+		hr_req_header(rq, "X-Hearth-Cost", "pending");
 	if (hr_req_stream_start(rq, "text/event-stream") < 0) {
 		settle_usage(ch);
 		hr_req_respond(rq, 499, NULL, NULL);
@@ -187,8 +189,8 @@ static void finish(struct chat *ch, int rc)
 	}
 	double cost = settle_usage(ch);
 	struct hr_buf tail = HR_BUF_INIT(256);
-	hr_buf_addf(&tail, ": x-hearth-cost=%.8f%s\n\ndata: [DONE]\n\n", cost,
-		    ch->usage.present ? "" : " (estimated)");
+	hr_buf_addf(&tail, ": x-hearth-cost=%.8f\n%s\ndata: [DONE]\n\n", cost,
+		    ch->usage.present ? "" : ": x-hearth-usage=estimated\n");
 	hr_req_respond(rq, 200, NULL, &tail);
 }
 
@@ -211,6 +213,8 @@ static int on_headers(void *arg, long status, const char *retry_after)
 static int forward_chunk(struct chat *ch, const char *data, size_t len)
 {
 	struct hr_req *rq = ch->rq;
+	if (!rq->started) /* the cost is known only at the end: see the closing comment */
+		hr_req_header(rq, "X-Hearth-Cost", "pending");
 	int rc = hr_req_stream_start(rq, "text/event-stream");
 	if (rc < 0)
 		return rc;
@@ -384,5 +388,6 @@ void hr_api_chat(struct hr_req *rq)
 		return;
 	}
 	rq->on_client_gone = on_client_gone;
+	hr_req_watch_peer(rq);
 	HR_RLOG_DEBUG(rq->id, ROUTE, "model '%s' via provider '%s'", ch->m->name, p->id);
 }

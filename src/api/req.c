@@ -2,8 +2,12 @@
  * path that commits the usage record before the last byte leaves. */
 #include "api/req.h"
 
+#include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -27,6 +31,37 @@ void hr_req_header(struct hr_req *rq, const char *name, const char *value)
 	evhttp_add_header(evhttp_request_get_output_headers(rq->ev), name, value);
 }
 
+static void on_peer_readable(evutil_socket_t fd, short what, void *arg)
+{
+	(void)what;
+	struct hr_req *rq = arg;
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	event_del(rq->peer_watch);
+	if (n > 0)
+		return; /* a pipelined request: libevent reads it after this answer */
+	if (rq->client_gone)
+		return;
+	rq->client_gone = true;
+	HR_RLOG_INFO(rq->id, HTTP, "client closed the connection");
+	if (!rq->finishing && rq->on_client_gone)
+		rq->on_client_gone(rq);
+}
+
+void hr_req_watch_peer(struct hr_req *rq)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(rq->ev);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+	if (fd < 0 || rq->peer_watch)
+		return;
+	rq->peer_watch = event_new(rq->w->base, fd, EV_READ | EV_PERSIST, on_peer_readable, rq);
+	if (rq->peer_watch)
+		event_add(rq->peer_watch, NULL);
+}
+
 bool hr_req_connected(const struct hr_req *rq)
 {
 	return !rq->client_gone && evhttp_request_get_connection(rq->ev) != NULL;
@@ -43,6 +78,8 @@ static void send_and_destroy(struct hr_req *rq)
 {
 	struct evhttp_request *ev = rq->ev;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+	if (rq->peer_watch)
+		event_free(rq->peer_watch);
 	if (evcon)
 		evhttp_connection_set_closecb(evcon, NULL, NULL);
 	/* with the client gone, libevent has detached ev: these calls only free it */
@@ -99,7 +136,9 @@ void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_
 		return;
 	}
 	rq->usage = NULL;
-	u->status = rq->client_gone ? 499 : status;
+	/* the status the client saw: a stream that fails after its start is still a 200,
+	 * and its error_code says what went wrong */
+	u->status = rq->client_gone ? 499 : rq->started ? 200 : status;
 	u->latency_ms = (now - rq->t0_us) / 1000;
 	u->ttfb_ms = rq->started || !rq->client_gone ? (rq->ttfb_us - rq->t0_us) / 1000 : -1;
 	if (rq->client_gone && !u->error_code)

@@ -12,6 +12,7 @@
 
 struct evhttp_request;
 struct evbuffer;
+struct event;
 struct hr_arena;
 struct hr_conf;
 struct hr_worker;
@@ -35,6 +36,7 @@ struct hr_req {
 	 * the answer is decided; it must end the request (usually hr_req_respond). */
 	void (*on_client_gone)(struct hr_req *rq);
 	void *state; /* the handler's */
+	struct event *peer_watch; /* hr_req_watch_peer() */
 	/* what hr_req_respond sends once the record is committed */
 	int status;
 	struct evbuffer *body;
@@ -58,6 +60,10 @@ void hr_req_error(struct hr_req *rq, int err, const char *msg, const char *param
 int hr_req_stream_start(struct hr_req *rq, const char *ctype);
 /* Sends one chunk of a streamed reply. Returns 0 or HR_ECANCELED (client gone). */
 int hr_req_stream_send(struct hr_req *rq, const char *p, size_t n);
+/* Watches the client's socket while the answer is prepared, so that a client that hangs up
+ * is noticed at once (libevent itself reads nothing until the reply is written): then
+ * rq->client_gone is set and rq->on_client_gone runs. Best effort: returns nothing. */
+void hr_req_watch_peer(struct hr_req *rq);
 /* True while the client is still connected (as far as libevent knows). */
 bool hr_req_connected(const struct hr_req *rq);
 

@@ -2,6 +2,7 @@
  * the checks every request passes first: the route, then the caller (auth). */
 #include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <sodium.h>
@@ -51,6 +52,12 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
 {
 	(void)evcon;
 	struct hr_req *rq = arg;
+	if (rq->peer_watch) { /* the socket is about to close: stop watching it now */
+		event_free(rq->peer_watch);
+		rq->peer_watch = NULL;
+	}
+	if (rq->client_gone)
+		return;
 	rq->client_gone = true;
 	HR_RLOG_INFO(rq->id, HTTP, "client closed the connection");
 	if (!rq->finishing && rq->on_client_gone)

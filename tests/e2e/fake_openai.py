@@ -103,6 +103,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # keep pytest output clean
         pass
 
+    def setup(self):
+        super().setup()
+        # small writes (headers, then each event) must not wait for delayed ACKs
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     # ---- plumbing ---------------------------------------------------------------------
     @property
     def fake(self):
