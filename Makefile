@@ -9,8 +9,15 @@ CC      ?= cc
 PYTHON  := /usr/bin/python3
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-# The dependency check runs once per make invocation, before anything needs pkg-config.
+# The dependency check runs once per make invocation, before anything needs pkg-config;
+# the goals decide which packages are needed.
+ifneq ($(filter test asan valgrind unit e2e fuzz fuzz-replay,$(MAKECMDGOALS)),)
+DEPS_KIND ?= test
+else ifneq ($(filter bench,$(MAKECMDGOALS)),)
+DEPS_KIND ?= bench
+else
 DEPS_KIND ?= build
+endif
 ifeq ($(filter help clean format,$(MAKECMDGOALS)),)
 ifeq ($(HR_DEPS_CHECKED),)
 $(if $(shell scripts/install-deps.sh $(DEPS_KIND) >&2 && echo ok),,$(error missing packages; see the hint above))
@@ -61,9 +68,8 @@ run: $(BIN)
 	./$(BIN) serve
 
 ## test: install what is missing, build, run every test (what CI runs)
-test: DEPS_KIND = test
 test:
-	$(MAKE) DEPS_KIND=test all unit fuzz-replay e2e
+	$(MAKE) all unit fuzz-replay e2e
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
@@ -76,7 +82,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_FLAGS := -std=gnu17 -Isrc -include core/compat.h $(PKG_CFLAGS) -DHR_VERSION='"$(VERSION)"' \
               -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread
-FUZZ_LIB_SRCS := $(filter-out src/main.c src/http/% src/cli/% src/api/%,$(LIB_SRCS))
+FUZZ_LIB_SRCS := $(filter-out src/main.c src/http/% src/cli/% src/api/%,$(LIB_SRCS)) src/http/sse.c
 
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
 	@mkdir -p $(@D)
@@ -96,18 +102,17 @@ fuzz: $(FUZZ_BINS)
 
 ## asan: the whole suite (unit + e2e) built with ASan and UBSan
 asan:
-	$(MAKE) DEPS_KIND=test BUILD=build-asan \
+	$(MAKE) BUILD=build-asan \
 	  EXTRA_CFLAGS="-O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" all unit e2e fuzz-replay
 
 ## valgrind: the e2e suite with the server under valgrind's memcheck
 valgrind: $(BIN)
-	HEARTH_VALGRIND=1 $(MAKE) DEPS_KIND=test e2e
+	HEARTH_VALGRIND=1 $(MAKE) e2e
 
 ## bench: the gateway benchmark (nginx + wrk on loopback); see docs/performance.md
-bench: DEPS_KIND = bench
 bench:
-	$(MAKE) DEPS_KIND=bench all && bench/run.sh
+	$(MAKE) all && bench/run.sh
 
 deps:
 	scripts/install-deps.sh all

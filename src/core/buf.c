@@ -77,7 +77,8 @@ int hr_buf_addf(struct hr_buf *b, const char *fmt, ...)
 int hr_buf_add_json_escaped(struct hr_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t run = 0;
+	size_t run = 0, len0 = b->len;
+	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = NULL;
@@ -98,14 +99,20 @@ int hr_buf_add_json_escaped(struct hr_buf *b, const char *s, size_t n)
 		}
 		if (!esc && c >= 0x20)
 			continue;
-		int rc = hr_buf_add(b, s + run, i - run);
+		rc = hr_buf_add(b, s + run, i - run);
 		if (rc == 0)
 			rc = esc ? hr_buf_addstr(b, esc) : hr_buf_add(b, u, 6);
 		if (rc < 0)
-			return rc;
+			goto undo;
 		run = i + 1;
 	}
-	return hr_buf_add(b, s + run, n - run);
+	if ((rc = hr_buf_add(b, s + run, n - run)) == 0)
+		return 0;
+undo:
+	b->len = len0; /* b unchanged, as buf.h promises */
+	if (b->ptr)
+		b->ptr[len0] = '\0';
+	return rc;
 }
 
 void hr_buf_consume(struct hr_buf *b, size_t n)

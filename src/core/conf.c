@@ -593,16 +593,16 @@ static const char *url_problem(const char *url)
 
 /* Reads a secret file: a regular file of at most MAX_SECRET_FILE bytes, trailing newlines
  * stripped. Returns the value in c's arena, or NULL with *why set. */
-static char *secret_file(struct ld *ld, const char *path, const char **why)
+static char *secret_file(struct ld *ld, const char *path, const char **why, char *ebuf,
+			 size_t ebuf_len)
 {
-	static char ebuf[128];
 	char buf[MAX_SECRET_FILE + 1];
 	struct stat st;
 	size_t n = 0;
 
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		*why = strerror_r(errno, ebuf, sizeof ebuf);
+		*why = strerror_r(errno, ebuf, ebuf_len);
 		return NULL;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -615,7 +615,7 @@ static char *secret_file(struct ld *ld, const char *path, const char **why)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			*why = strerror_r(errno, ebuf, sizeof ebuf);
+			*why = strerror_r(errno, ebuf, ebuf_len);
 			close(fd);
 			return NULL;
 		}
@@ -674,11 +674,12 @@ static const char *secret_resolve(struct ld *ld, const struct origin *o, const c
 		}
 	} else if (strncmp(s, "file:", 5) == 0) {
 		const char *why = NULL;
+		char ebuf[128];
 		if (s[5] == '\0') {
 			conf_err(ld, o, key, "the file reference has no path; write file:/path");
 			return NULL;
 		}
-		v = secret_file(ld, s + 5, &why);
+		v = secret_file(ld, s + 5, &why, ebuf, sizeof ebuf);
 		if (!v) {
 			if (!ld->oom)
 				conf_err(ld, o, key, "cannot read secret file '%s': %s; check the "
@@ -1481,7 +1482,7 @@ const struct hr_conf_model *hr_conf_model_find(const struct hr_conf *c, const ch
 {
 	for (size_t i = 0; i < c->n_models; i++) {
 		const char *n = c->models[i].name;
-		if (strncmp(n, name, len) == 0 && n[len] == '\0')
+		if (strnlen(n, len + 1) == len && memcmp(n, name, len) == 0)
 			return &c->models[i];
 	}
 	return NULL;

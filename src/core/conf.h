@@ -77,7 +77,9 @@ struct hr_conf {
 /* Loads path (NULL: built-in defaults only), applies HEARTH_<SECTION>_<KEY> environment
  * overrides, interpolates ${VAR}, resolves env:/file: secret references and validates.
  * Returns 0 and *out (refs = 1, owned by the caller: hr_conf_release()), or HR_ECONF with
- * err holding one line per problem: "<file>:<line>: <key>: <what is wrong; what to do>". */
+ * err holding one line per problem: "<file>:<line>: <key>: <what is wrong; what to do>"
+ * ("env HEARTH_X: <key>: ..." for an override), or HR_ENOMEM; *out is NULL on failure.
+ * Lines are appended to err (which may be NULL). */
 int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err);
 
 /* The same as hr_conf_load(), from len bytes of text (need not end in NUL; borrowed for the
@@ -87,13 +89,16 @@ int hr_conf_load_mem(const char *name, const char *text, size_t len, struct hr_c
 		     struct hr_buf *err);
 
 /* Adds a provider or a model to a snapshot that is not yet published (detection at
- * start-up). Strings are copied into c's arena. Returns 0, HR_ENOMEM, HR_ETOOMANY or
- * HR_EINVAL (duplicate id/name, unknown provider). */
+ * start-up). Strings are copied into c's arena; a provider's timeouts left 0 get the schema
+ * defaults, its base_url loses trailing slashes; upstream NULL means the model's name.
+ * Provider pointers stay valid (the array has HR_MAX_PROVIDERS slots); the models array may
+ * move, so look models up again after adding. Returns 0, HR_ENOMEM, HR_ETOOMANY or
+ * HR_EINVAL (bad or duplicate id/name, unknown kind or provider, bad URL or price). */
 int hr_conf_add_provider(struct hr_conf *c, const struct hr_conf_provider *p);
 int hr_conf_add_model(struct hr_conf *c, const char *name, const char *provider_id,
 		      const char *upstream, double in_price, double out_price, long ctx);
 
-/* Returns: borrowed from c; NULL if absent. */
+/* Returns: borrowed from c; NULL if absent. name[0..len) need not end in NUL. */
 const struct hr_conf_model *hr_conf_model_find(const struct hr_conf *c, const char *name,
 					       size_t len);
 const struct hr_conf_provider *hr_conf_provider_find(const struct hr_conf *c, const char *id);
@@ -102,8 +107,9 @@ const struct hr_conf_provider *hr_conf_provider_find(const struct hr_conf *c, co
 struct hr_conf *hr_conf_ref(struct hr_conf *c);
 void hr_conf_release(struct hr_conf *c);
 
-/* The published snapshot (thread-safe). hr_conf_current() returns a new reference.
- * hr_conf_publish() takes over the caller's reference to c and releases the old one. */
+/* The published snapshot (thread-safe). hr_conf_current() returns a new reference, or NULL
+ * before the first publish. hr_conf_publish() takes over the caller's reference to c and
+ * releases the old one; publishing NULL drops the published snapshot (at exit). */
 struct hr_conf *hr_conf_current(void);
 void hr_conf_publish(struct hr_conf *c);
 

@@ -8,10 +8,10 @@
 #include "core/err.h"
 
 /* s->state bits */
-#define SSE_CR 0x1       /* the last byte fed was a CR: an LF next is part of that line end */
-#define SSE_BOM_DONE 0x2 /* past the optional UTF-8 BOM at the very start */
-#define SSE_BOM_SHIFT 2  /* bits 2-3: how many BOM bytes were matched so far */
-#define SSE_BOM_MASK (0x3 << SSE_BOM_SHIFT)
+#define SSE_CR        0x1 /* the last byte fed was a CR: an LF next is part of that line end */
+#define SSE_BOM_DONE  0x2 /* past the optional UTF-8 BOM at the very start */
+#define SSE_BOM_SHIFT 2   /* bits 2-3: how many BOM bytes were matched so far */
+#define SSE_BOM_MASK  (0x3 << SSE_BOM_SHIFT)
 
 static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
 

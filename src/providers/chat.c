@@ -24,7 +24,7 @@ static void json_decref_cb(void *j)
 /* Records the error: param is a printf'd path (or NULL), the message a printf'd sentence.
  * Falls back to the table's message when the arena is full. Returns rc. */
 static int fail(struct ctx *c, int rc, const char *param, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int fail(struct ctx *c, int rc, const char *param, const char *fmt, ...)
 {
 	char tmp[512];
@@ -45,8 +45,7 @@ static int fail(struct ctx *c, int rc, const char *param, const char *fmt, ...)
 /* Paths like "messages[3].content[1].type"; NULL on OOM (fail() then reports no param). */
 #define PATH(c, ...) hr_arena_printf((c)->a, __VA_ARGS__)
 
-static const char *const roles[] = {"system", "developer", "user", "assistant", "tool",
-				    "function"};
+static const char *const roles[] = {"system", "developer", "user", "assistant", "tool", "function"};
 
 static bool is_one_of(const char *s, const char *const *set, size_t n)
 {
@@ -58,7 +57,8 @@ static bool is_one_of(const char *s, const char *const *set, size_t n)
 
 #define ARRAY_LEN(x) (sizeof(x) / sizeof((x)[0]))
 
-/* Depth of nesting, stopping as soon as it passes max; recursion is bounded by max + 1. */
+/* Depth of nesting, stopping as soon as it passes max: recursion goes at most max + 1 deep
+ * (and never past jansson's own parser limit of 2048). */
 static bool depth_ok(const json_t *j, size_t depth, size_t max)
 {
 	if (!json_is_object(j) && !json_is_array(j))
@@ -97,17 +97,16 @@ static size_t serialized_size(const json_t *j)
 	return json_dumpb(j, NULL, 0, JSON_COMPACT);
 }
 
-static int check_content(struct ctx *c, const json_t *m, size_t i, const char *role,
-			 size_t *bytes)
+static int check_content(struct ctx *c, const json_t *m, size_t i, const char *role, size_t *bytes)
 {
 	json_t *content = json_object_get(m, "content");
 	if (!content) {
 		if (strcmp(role, "assistant") == 0)
 			return 0;
 		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].content", i),
-			    "messages[%zu].content is required for role '%s': send a string or an "
-			    "array of content parts",
-			    i, role);
+		            "messages[%zu].content is required for role '%s': send a string or an "
+		            "array of content parts",
+		            i, role);
 	}
 	if (json_is_null(content))
 		return 0;
@@ -117,24 +116,24 @@ static int check_content(struct ctx *c, const json_t *m, size_t i, const char *r
 	}
 	if (!json_is_array(content))
 		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].content", i),
-			    "messages[%zu].content must be a string, an array of content parts "
-			    "or null",
-			    i);
+		            "messages[%zu].content must be a string, an array of content parts "
+		            "or null",
+		            i);
 	size_t j;
 	json_t *part;
 	json_array_foreach(content, j, part)
 	{
 		if (!json_is_object(part))
 			return fail(c, HR_EINVAL, PATH(c, "messages[%zu].content[%zu]", i, j),
-				    "messages[%zu].content[%zu] must be an object such as "
-				    "{\"type\": \"text\", \"text\": \"...\"}",
-				    i, j);
+			            "messages[%zu].content[%zu] must be an object such as "
+			            "{\"type\": \"text\", \"text\": \"...\"}",
+			            i, j);
 		json_t *type = json_object_get(part, "type");
 		if (!json_is_string(type))
 			return fail(c, HR_EINVAL, PATH(c, "messages[%zu].content[%zu].type", i, j),
-				    "messages[%zu].content[%zu].type is required: send a string "
-				    "such as \"text\" or \"image_url\"",
-				    i, j);
+			            "messages[%zu].content[%zu].type is required: send a string "
+			            "such as \"text\" or \"image_url\"",
+			            i, j);
 		json_t *text = json_object_get(part, "text");
 		if (strcmp(json_string_value(type), "text") == 0 && json_is_string(text))
 			*bytes += json_string_length(text);
@@ -146,21 +145,21 @@ static int check_message(struct ctx *c, const json_t *m, size_t i, size_t *bytes
 {
 	if (!json_is_object(m))
 		return fail(c, HR_EINVAL, PATH(c, "messages[%zu]", i),
-			    "messages[%zu] must be an object such as {\"role\": \"user\", "
-			    "\"content\": \"...\"}",
-			    i);
+		            "messages[%zu] must be an object such as {\"role\": \"user\", "
+		            "\"content\": \"...\"}",
+		            i);
 	json_t *role = json_object_get(m, "role");
 	if (!json_is_string(role))
 		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].role", i),
-			    "messages[%zu].role is required: send one of system, developer, user, "
-			    "assistant, tool",
-			    i);
+		            "messages[%zu].role is required: send one of system, developer, user, "
+		            "assistant, tool",
+		            i);
 	const char *r = json_string_value(role);
 	if (!is_one_of(r, roles, ARRAY_LEN(roles)))
 		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].role", i),
-			    "messages[%zu].role is not a known role: send one of system, "
-			    "developer, user, assistant, tool",
-			    i);
+		            "messages[%zu].role is not a known role: send one of system, "
+		            "developer, user, assistant, tool",
+		            i);
 	int rc = check_content(c, m, i, r, bytes);
 	if (rc < 0)
 		return rc;
@@ -168,31 +167,34 @@ static int check_message(struct ctx *c, const json_t *m, size_t i, size_t *bytes
 	json_t *name = opt(m, "name");
 	if (name && !json_is_string(name))
 		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].name", i),
-			    "messages[%zu].name must be a string", i);
+		            "messages[%zu].name must be a string", i);
 	if (strcmp(r, "tool") == 0 && !json_is_string(json_object_get(m, "tool_call_id")))
 		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].tool_call_id", i),
-			    "messages[%zu].tool_call_id is required for role 'tool': send the id "
-			    "of the assistant's tool call this message answers",
-			    i);
+		            "messages[%zu].tool_call_id is required for role 'tool': send the id "
+		            "of the assistant's tool call this message answers",
+		            i);
 	if (strcmp(r, "function") == 0 && !name)
 		return fail(c, HR_EINVAL, PATH(c, "messages[%zu].name", i),
-			    "messages[%zu].name is required for role 'function': send the "
-			    "function's name (or use role 'tool' with tool_call_id)",
-			    i);
+		            "messages[%zu].name is required for role 'function': send the "
+		            "function's name (or use role 'tool' with tool_call_id)",
+		            i);
 	if (strcmp(r, "assistant") == 0) {
 		json_t *calls = opt(m, "tool_calls");
 		if (calls && !json_is_array(calls))
 			return fail(c, HR_EINVAL, PATH(c, "messages[%zu].tool_calls", i),
-				    "messages[%zu].tool_calls must be an array of tool calls", i);
+			            "messages[%zu].tool_calls must be an array of tool calls", i);
 		size_t j;
 		json_t *call;
 		json_array_foreach(calls, j, call)
 		{
-			json_t *args = json_object_get(json_object_get(call, "function"),
-						       "arguments");
+			json_t *args =
+			    json_object_get(json_object_get(call, "function"), "arguments");
 			if (json_is_string(args))
 				*bytes += json_string_length(args);
 		}
+		json_t *args = json_object_get(json_object_get(m, "function_call"), "arguments");
+		if (json_is_string(args))
+			*bytes += json_string_length(args);
 	}
 	return 0;
 }
@@ -202,21 +204,21 @@ static int check_messages(struct ctx *c, const json_t *root, struct hr_chat_req 
 	json_t *msgs = json_object_get(root, "messages");
 	if (!msgs)
 		return fail(c, HR_EINVAL, "messages",
-			    "messages is required: send \"messages\": [{\"role\": \"user\", "
-			    "\"content\": \"...\"}]");
+		            "messages is required: send \"messages\": [{\"role\": \"user\", "
+		            "\"content\": \"...\"}]");
 	if (!json_is_array(msgs))
 		return fail(c, HR_EINVAL, "messages",
-			    "messages must be an array of message objects such as {\"role\": "
-			    "\"user\", \"content\": \"...\"}");
+		            "messages must be an array of message objects such as {\"role\": "
+		            "\"user\", \"content\": \"...\"}");
 	size_t n = json_array_size(msgs);
 	if (n == 0)
 		return fail(c, HR_EINVAL, "messages",
-			    "messages must not be empty: send at least one message");
+		            "messages must not be empty: send at least one message");
 	if (n > c->lim->max_messages)
 		return fail(c, HR_ETOOMANY, "messages",
-			    "messages has %zu items, more than the limit of %zu "
-			    "(limits.max_messages): shorten the conversation",
-			    n, c->lim->max_messages);
+		            "messages has %zu items, more than the limit of %zu "
+		            "(limits.max_messages): shorten the conversation",
+		            n, c->lim->max_messages);
 	for (size_t i = 0; i < n; i++) {
 		int rc = check_message(c, json_array_get(msgs, i), i, &out->prompt_bytes);
 		if (rc < 0)
@@ -233,43 +235,43 @@ static int check_tools(struct ctx *c, const json_t *root, struct hr_chat_req *ou
 		return 0;
 	if (!json_is_array(tools))
 		return fail(c, HR_EINVAL, "tools",
-			    "tools must be an array of {\"type\": \"function\", \"function\": "
-			    "{\"name\": ...}} objects");
+		            "tools must be an array of {\"type\": \"function\", \"function\": "
+		            "{\"name\": ...}} objects");
 	size_t n = json_array_size(tools);
 	if (n > c->lim->max_tools)
 		return fail(c, HR_ETOOMANY, "tools",
-			    "tools has %zu items, more than the limit of %zu (limits.max_tools): "
-			    "send fewer tools",
-			    n, c->lim->max_tools);
+		            "tools has %zu items, more than the limit of %zu (limits.max_tools): "
+		            "send fewer tools",
+		            n, c->lim->max_tools);
 	size_t i;
 	json_t *t;
 	json_array_foreach(tools, i, t)
 	{
 		if (!json_is_object(t))
 			return fail(c, HR_EINVAL, PATH(c, "tools[%zu]", i),
-				    "tools[%zu] must be an object such as {\"type\": \"function\", "
-				    "\"function\": {\"name\": ...}}",
-				    i);
+			            "tools[%zu] must be an object such as {\"type\": \"function\", "
+			            "\"function\": {\"name\": ...}}",
+			            i);
 		json_t *type = json_object_get(t, "type");
 		const char *ty = json_string_value(type);
 		/* "custom" tools (free-form input) are OpenAI's too; check their name alike */
 		if (!ty || (strcmp(ty, "function") != 0 && strcmp(ty, "custom") != 0))
 			return fail(c, HR_EINVAL, PATH(c, "tools[%zu].type", i),
-				    "tools[%zu].type must be \"function\"", i);
+			            "tools[%zu].type must be \"function\"", i);
 		json_t *fn = json_object_get(t, ty);
 		if (!json_is_object(fn))
 			return fail(c, HR_EINVAL, PATH(c, "tools[%zu].%s", i, ty),
-				    "tools[%zu].%s is required: send an object with \"name\"", i,
-				    ty);
+			            "tools[%zu].%s is required: send an object with \"name\"", i,
+			            ty);
 		json_t *name = json_object_get(fn, "name");
 		if (!json_is_string(name) || json_string_length(name) == 0)
 			return fail(c, HR_EINVAL, PATH(c, "tools[%zu].%s.name", i, ty),
-				    "tools[%zu].%s.name is required: send a non-empty string", i,
-				    ty);
+			            "tools[%zu].%s.name is required: send a non-empty string", i,
+			            ty);
 		json_t *params = opt(fn, "parameters");
 		if (params && !json_is_object(params))
 			return fail(c, HR_EINVAL, PATH(c, "tools[%zu].%s.parameters", i, ty),
-				    "tools[%zu].%s.parameters must be a JSON Schema object", i, ty);
+			            "tools[%zu].%s.parameters must be a JSON Schema object", i, ty);
 		out->prompt_bytes += serialized_size(t);
 	}
 	return 0;
@@ -286,8 +288,8 @@ static int check_tool_choice(struct ctx *c, const json_t *root)
 	if (json_is_object(tc) && json_is_string(json_object_get(tc, "type")))
 		return 0;
 	return fail(c, HR_EINVAL, "tool_choice",
-		    "tool_choice must be \"none\", \"auto\", \"required\" or an object such as "
-		    "{\"type\": \"function\", \"function\": {\"name\": ...}}");
+	            "tool_choice must be \"none\", \"auto\", \"required\" or an object such as "
+	            "{\"type\": \"function\", \"function\": {\"name\": ...}}");
 }
 
 static int check_response_format(struct ctx *c, const json_t *root)
@@ -298,21 +300,20 @@ static int check_response_format(struct ctx *c, const json_t *root)
 		return 0;
 	if (!json_is_object(rf))
 		return fail(c, HR_EINVAL, "response_format",
-			    "response_format must be an object such as {\"type\": "
-			    "\"json_object\"}");
+		            "response_format must be an object such as {\"type\": "
+		            "\"json_object\"}");
 	const char *ty = json_string_value(json_object_get(rf, "type"));
 	if (!ty || !is_one_of(ty, types, ARRAY_LEN(types)))
 		return fail(c, HR_EINVAL, "response_format.type",
-			    "response_format.type must be one of text, json_object, json_schema");
+		            "response_format.type must be one of text, json_object, json_schema");
 	if (strcmp(ty, "json_schema") == 0 && !json_is_object(json_object_get(rf, "json_schema")))
 		return fail(c, HR_EINVAL, "response_format.json_schema",
-			    "response_format.json_schema is required with type json_schema: send "
-			    "{\"name\": ..., \"schema\": {...}}");
+		            "response_format.json_schema is required with type json_schema: send "
+		            "{\"name\": ..., \"schema\": {...}}");
 	return 0;
 }
 
-static int check_number(struct ctx *c, const json_t *root, const char *key, double lo,
-			double hi)
+static int check_number(struct ctx *c, const json_t *root, const char *key, double lo, double hi)
 {
 	json_t *v = opt(root, key);
 	if (!v)
@@ -366,15 +367,15 @@ static int check_stream(struct ctx *c, const json_t *root, struct hr_chat_req *o
 		return 0;
 	if (!out->stream)
 		return fail(c, HR_EINVAL, "stream_options",
-			    "stream_options is only allowed when \"stream\": true; remove it or "
-			    "set stream");
+		            "stream_options is only allowed when \"stream\": true; remove it or "
+		            "set stream");
 	if (!json_is_object(so))
 		return fail(c, HR_EINVAL, "stream_options",
-			    "stream_options must be an object such as {\"include_usage\": true}");
+		            "stream_options must be an object such as {\"include_usage\": true}");
 	json_t *iu = opt(so, "include_usage");
 	if (iu && !json_is_boolean(iu))
 		return fail(c, HR_EINVAL, "stream_options.include_usage",
-			    "stream_options.include_usage must be true or false");
+		            "stream_options.include_usage must be true or false");
 	out->include_usage = json_is_true(iu);
 	return 0;
 }
@@ -384,8 +385,8 @@ static int check_fields(struct ctx *c, const json_t *root, struct hr_chat_req *o
 	json_t *model = json_object_get(root, "model");
 	if (!json_is_string(model) || json_string_length(model) == 0)
 		return fail(c, HR_EINVAL, "model",
-			    "model is required: send \"model\": \"<name>\" (GET /v1/models lists "
-			    "the names)");
+		            "model is required: send \"model\": \"<name>\" (GET /v1/models lists "
+		            "the names)");
 	out->model = json_string_value(model);
 
 	int rc;
@@ -397,7 +398,7 @@ static int check_fields(struct ctx *c, const json_t *root, struct hr_chat_req *o
 		return fail(c, HR_EINVAL, "n", "n must be an integer; hearth supports n=1 only");
 	if (n && json_integer_value(n) != 1)
 		return fail(c, HR_EUNSUPPORTED, "n",
-			    "hearth supports n=1 only; send one request per completion");
+		            "hearth supports n=1 only; send one request per completion");
 
 	long mt = -1, mct = -1;
 	if ((rc = check_positive(c, root, "max_tokens", &mt)) < 0 ||
@@ -423,8 +424,8 @@ static int check_fields(struct ctx *c, const json_t *root, struct hr_chat_req *o
 }
 
 int hr_chat_parse(struct hr_arena *a, const char *body, size_t len,
-		  const struct hr_chat_limits *lim, struct hr_chat_req *out, const char **msg,
-		  const char **param)
+                  const struct hr_chat_limits *lim, struct hr_chat_req *out, const char **msg,
+                  const char **param)
 {
 	struct ctx c = {a, lim, msg, param};
 	memset(out, 0, sizeof *out);
@@ -436,13 +437,14 @@ int hr_chat_parse(struct hr_arena *a, const char *body, size_t len,
 	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		if (json_error_code(&jerr) == json_error_stack_overflow)
-			return fail(&c, HR_EINVAL, NULL,
-				    "the request's JSON is nested too deeply (limits.max_json_depth "
-				    "is %zu)",
-				    lim->max_json_depth);
+			return fail(
+			    &c, HR_EINVAL, NULL,
+			    "the request's JSON is nested too deeply (limits.max_json_depth "
+			    "is %zu)",
+			    lim->max_json_depth);
 		return fail(&c, HR_EBADJSON, NULL,
-			    "request body is not valid JSON: %s (line %d, column %d)", jerr.text,
-			    jerr.line, jerr.column);
+		            "request body is not valid JSON: %s (line %d, column %d)", jerr.text,
+		            jerr.line, jerr.column);
 	}
 	if (hr_arena_defer(a, json_decref_cb, root) < 0) {
 		json_decref(root);
@@ -451,13 +453,13 @@ int hr_chat_parse(struct hr_arena *a, const char *body, size_t len,
 	}
 	if (!json_is_object(root))
 		return fail(&c, HR_EINVAL, NULL,
-			    "the request body must be a JSON object such as {\"model\": ..., "
-			    "\"messages\": [...]}");
+		            "the request body must be a JSON object such as {\"model\": ..., "
+		            "\"messages\": [...]}");
 	if (!depth_ok(root, 1, lim->max_json_depth))
 		return fail(&c, HR_EINVAL, NULL,
-			    "the request's JSON is nested more than %zu levels deep "
-			    "(limits.max_json_depth): flatten it",
-			    lim->max_json_depth);
+		            "the request's JSON is nested more than %zu levels deep "
+		            "(limits.max_json_depth): flatten it",
+		            lim->max_json_depth);
 	int rc = check_fields(&c, root, out);
 	if (rc < 0)
 		return rc;

@@ -8,7 +8,7 @@
 #include "providers/provider.h"
 
 /* Longest provider message passed on to clients, and longest finish_reason kept. */
-#define OPENAI_MAX_MSG 500
+#define OPENAI_MAX_MSG    500
 #define OPENAI_MAX_FINISH 64
 
 /* Copies at most max bytes of s into the arena without splitting a UTF-8 sequence. */
@@ -37,8 +37,8 @@ static int dump_cb(const char *p, size_t n, void *arg)
 }
 
 static int openai_encode_chat(struct hr_arena *a, const struct hr_conf_model *m,
-			      const struct hr_chat_req *rq, struct hr_http_out *out,
-			      const char **msg)
+                              const struct hr_chat_req *rq, struct hr_http_out *out,
+                              const char **msg)
 {
 	*msg = NULL;
 	const struct hr_conf_provider *p = m->provider;
@@ -52,7 +52,8 @@ static int openai_encode_chat(struct hr_arena *a, const struct hr_conf_model *m,
 	size_t h = 0;
 	out->headers[h++] = "Content-Type: application/json";
 	if (p->api_key && p->api_key[0]) {
-		if (!(out->headers[h++] = hr_arena_printf(a, "Authorization: Bearer %s", p->api_key)))
+		if (!(out->headers[h++] =
+		          hr_arena_printf(a, "Authorization: Bearer %s", p->api_key)))
 			return HR_ENOMEM;
 	}
 	if (rq->stream)
@@ -62,18 +63,19 @@ static int openai_encode_chat(struct hr_arena *a, const struct hr_conf_model *m,
 	/* A shallow copy: rq->body and its children stay as the client sent them (a fallback
 	 * encodes the same request again); only the replaced members are new. */
 	int rc = HR_ENOMEM;
-	json_t *body = json_copy(rq->body), *so = NULL;
+	json_t *body = json_copy(rq->body);
 	const char *upstream = m->upstream ? m->upstream : m->name;
 	if (!body || json_object_set_new(body, "model", json_string(upstream)) < 0)
 		goto out;
 	if (rq->stream) {
 		json_t *client_so = json_object_get(rq->body, "stream_options");
-		so = json_is_object(client_so) ? json_copy(client_so) : json_object();
-		if (!so || json_object_set_new(so, "include_usage", json_true()) < 0 ||
-		    json_object_set_new(body, "stream_options", so) < 0) {
-			so = NULL; /* json_object_set_new() took it even on failure */
+		json_t *so = json_is_object(client_so) ? json_copy(client_so) : json_object();
+		if (!so || json_object_set_new(so, "include_usage", json_true()) < 0) {
+			json_decref(so);
 			goto out;
 		}
+		if (json_object_set_new(body, "stream_options", so) < 0) /* takes so anyway */
+			goto out;
 	}
 	struct dump_ctx d = {&out->body, 0};
 	if (json_dump_callback(body, dump_cb, &d, JSON_COMPACT) < 0) {
@@ -107,12 +109,12 @@ static void read_usage(const json_t *u, struct hr_usage_counts *c)
 	if (!json_is_object(u))
 		return;
 	c->present = json_is_integer(json_object_get(u, "prompt_tokens")) &&
-		     json_is_integer(json_object_get(u, "completion_tokens"));
+	             json_is_integer(json_object_get(u, "completion_tokens"));
 	c->prompt_tokens = count(u, "prompt_tokens");
 	c->completion_tokens = count(u, "completion_tokens");
 	c->cached_tokens = count(json_object_get(u, "prompt_tokens_details"), "cached_tokens");
 	c->reasoning_tokens =
-		count(json_object_get(u, "completion_tokens_details"), "reasoning_tokens");
+	    count(json_object_get(u, "completion_tokens_details"), "reasoning_tokens");
 }
 
 static size_t str_len(const json_t *s)
@@ -147,13 +149,13 @@ static const char *finish_reason(struct hr_arena *a, const json_t *choices)
 
 static const char *not_json(struct hr_arena *a, const char *what, const json_error_t *e)
 {
-	const char *m = hr_arena_printf(a, "%s is not JSON (line %d, column %d)", what, e->line,
-					e->column);
+	const char *m =
+	    hr_arena_printf(a, "%s is not JSON (line %d, column %d)", what, e->line, e->column);
 	return m ? m : hr_err_msg(HR_EUPSTREAM_BAD);
 }
 
 static int openai_decode_chat(struct hr_arena *a, const char *body, size_t len,
-			      struct hr_chat_result *res, const char **msg)
+                              struct hr_chat_result *res, const char **msg)
 {
 	memset(res, 0, sizeof *res);
 	*msg = NULL;
@@ -173,7 +175,8 @@ static int openai_decode_chat(struct hr_arena *a, const char *body, size_t len,
 	read_usage(json_object_get(root, "usage"), &res->usage);
 	res->finish_reason = finish_reason(a, choices);
 	size_t i;
-	json_array_foreach(choices, i, c) res->completion_bytes += text_bytes(json_object_get(c, "message"));
+	json_array_foreach(choices, i, c) res->completion_bytes +=
+	    text_bytes(json_object_get(c, "message"));
 out:
 	json_decref(root);
 	return rc;
@@ -196,7 +199,7 @@ static const char *error_message(struct hr_arena *a, const json_t *root)
 }
 
 static int openai_decode_stream_event(struct hr_arena *a, const char *data, size_t len,
-				      struct hr_stream_ev *ev, const char **msg)
+                                      struct hr_stream_ev *ev, const char **msg)
 {
 	memset(ev, 0, sizeof *ev);
 	*msg = NULL;
@@ -204,7 +207,7 @@ static int openai_decode_stream_event(struct hr_arena *a, const char *data, size
 	while (d.len && (d.ptr[0] == ' ' || d.ptr[0] == '\t'))
 		d.ptr++, d.len--;
 	while (d.len && (d.ptr[d.len - 1] == ' ' || d.ptr[d.len - 1] == '\t' ||
-			 d.ptr[d.len - 1] == '\n' || d.ptr[d.len - 1] == '\r'))
+	                 d.ptr[d.len - 1] == '\n' || d.ptr[d.len - 1] == '\r'))
 		d.len--;
 	if (hr_str_eq_cstr(d, "[DONE]")) {
 		ev->type = HR_SEV_DONE;
@@ -242,18 +245,18 @@ static int openai_decode_stream_event(struct hr_arena *a, const char *data, size
 	}
 	read_usage(usage, &ev->usage);
 	/* OpenAI sends "choices": [] with the usage; vLLM may send null or leave it out */
-	ev->usage_only = json_is_array(choices) ? json_array_size(choices) == 0
-						 : ev->usage.present;
+	ev->usage_only = json_is_array(choices) ? json_array_size(choices) == 0 : ev->usage.present;
 	ev->finish_reason = finish_reason(a, choices);
 	size_t i;
-	json_array_foreach(choices, i, c) ev->delta_bytes += text_bytes(json_object_get(c, "delta"));
+	json_array_foreach(choices, i, c) ev->delta_bytes +=
+	    text_bytes(json_object_get(c, "delta"));
 out:
 	json_decref(root);
 	return rc;
 }
 
 static int openai_map_error(struct hr_arena *a, long status, const char *body, size_t len,
-			    const char **msg)
+                            const char **msg)
 {
 	*msg = NULL;
 	json_t *root = body && len ? json_loadb(body, len, 0, NULL) : NULL;
@@ -277,10 +280,10 @@ static int openai_map_error(struct hr_arena *a, long status, const char *body, s
 }
 
 const struct hr_provider_ops hr_provider_openai = {
-	.kind = "openai",
-	.encode_chat = openai_encode_chat,
-	.decode_chat = openai_decode_chat,
-	.decode_stream_event = openai_decode_stream_event,
-	.map_error = openai_map_error,
-	.models_path = "/models",
+    .kind = "openai",
+    .encode_chat = openai_encode_chat,
+    .decode_chat = openai_decode_chat,
+    .decode_stream_event = openai_decode_stream_event,
+    .map_error = openai_map_error,
+    .models_path = "/models",
 };

@@ -5,7 +5,7 @@
 #include "providers/provider.h"
 
 static const struct hr_provider_ops *const kinds[] = {
-	&hr_provider_openai,
+    &hr_provider_openai,
 };
 
 const struct hr_provider_ops *hr_provider_find(const char *kind)

@@ -99,7 +99,7 @@ def default_config(port, data_dir, fake_url, dead_url):
             "kind": "openai",
             "base_url": fake_url,
             "api_key": "env:FAKE_KEY",
-            "connect_timeout_ms": 500,
+            "connect_timeout_ms": 500 * SLOW,
             "first_byte_timeout_ms": 1000 * SLOW,
             "idle_timeout_ms": 1000 * SLOW,
             "total_timeout_ms": 10000 * SLOW,

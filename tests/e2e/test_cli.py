@@ -109,6 +109,21 @@ def test_doctor_names_the_unreachable_provider(hearth_factory):
     assert re.search(r"\bdead\b", p.stdout + p.stderr), (p.stdout, p.stderr)
 
 
+def test_doctor_reports_unwritable_storage(hearth_factory, tmp_path):
+    blocker = tmp_path / "a-file-not-a-dir"
+    blocker.write_text("in the way\n")
+
+    def bad_storage(cfg):
+        del cfg["providers"]["dead"]
+        del cfg["models"]["dead-model"]
+        cfg["storage"]["data_dir"] = str(blocker / "data")
+    h = hearth_factory(bad_storage, start=False)
+    p = h.cli("doctor", "--config", h.config_path)
+    out = p.stdout + p.stderr
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert str(blocker) in out or "storage" in out.lower(), out
+
+
 def test_doctor_reports_an_invalid_config(hearth_factory):
     h = hearth_factory(start=False)
     h.write_config(text="server:\n  port: \"not-a-port\"\n")

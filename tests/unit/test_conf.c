@@ -590,6 +590,8 @@ static void test_providers_models(void **state)
 	assert_true(m->output_price_per_mtok == 10.0);
 	assert_int_equal(m->context_window, 128000);
 	assert_null(hr_conf_model_find(c, ask, 5));
+	assert_null(hr_conf_model_find(c, "gpt-4o\0xyz", 10)); /* a NUL inside is no match */
+	assert_null(hr_conf_model_find(c, "gpt", 3));
 	m = hr_conf_model_find(c, "llama3.1:8b", 11);
 	assert_non_null(m);
 	assert_ptr_equal(m->provider, l);
