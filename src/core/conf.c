@@ -110,8 +110,10 @@ static const struct conf_row rows[] = {
 	 0, 0, format_choices, "log line format: text or json (one JSON object per line)"},
 	R_ROOT("storage.data_dir", T_STR, "./hearth-data", storage.data_dir, 0, 0, NULL,
 	       "directory of the usage database and other state"),
-	R_ROOT("storage.commit_interval_ms", T_MS, "2", storage.commit_interval_ms, 1, MS_MAX, NULL,
-	       "group-commit window of the usage writer, in milliseconds"),
+	R_ROOT("storage.commit_interval_ms", T_MS, "0", storage.commit_interval_ms, 0, MS_MAX, NULL,
+	       "extra wait, in milliseconds, for more usage records before a commit when the "
+	       "writer was idle; 0 commits at once (records arriving during a commit share the "
+	       "next one)"),
 	R_ROOT("limits.max_messages", T_INT, "4096", limits.max_messages, 1, 1000000, NULL,
 	       "most messages in one chat request"),
 	R_ROOT("limits.max_tools", T_INT, "512", limits.max_tools, 1, 100000, NULL,

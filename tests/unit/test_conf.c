@@ -121,7 +121,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->log.level, HR_LOG_LVL_INFO);
 	assert_int_equal(c->log.format, HR_LOG_TEXT);
 	assert_string_equal(c->storage.data_dir, "./hearth-data");
-	assert_int_equal(c->storage.commit_interval_ms, 2);
+	assert_int_equal(c->storage.commit_interval_ms, 0);
 	assert_int_equal(c->limits.max_messages, HR_DEF_MAX_MESSAGES);
 	assert_int_equal(c->limits.max_tools, HR_DEF_MAX_TOOLS);
 	assert_int_equal(c->limits.max_json_depth, HR_DEF_MAX_JSON_DEPTH);
@@ -167,8 +167,8 @@ static const struct {
 					       "range; use 1 to"},
 	{"server:\n  client_timeout_ms: 30s\n", "t.yaml:2: server.client_timeout_ms: '30s' is "
 						"not a whole number; write milliseconds"},
-	{"storage:\n  commit_interval_ms: 0\n", "t.yaml:2: storage.commit_interval_ms: 0 is out "
-						"of range"},
+	{"storage:\n  commit_interval_ms: -1\n", "t.yaml:2: storage.commit_interval_ms: -1 is out "
+						 "of range"},
 	{"limits:\n  max_json_depth: 5000\n", "t.yaml:2: limits.max_json_depth: 5000 is out of "
 					      "range; use 1 to 2048"},
 	{"log:\n  level: loud\n", "t.yaml:2: log.level: 'loud' is not allowed; use one of: "
