@@ -31,6 +31,16 @@ void hr_req_header(struct hr_req *rq, const char *name, const char *value)
 	evhttp_add_header(evhttp_request_get_output_headers(rq->ev), name, value);
 }
 
+static void client_gone(struct hr_req *rq)
+{
+	if (rq->client_gone)
+		return;
+	rq->client_gone = true;
+	HR_RLOG_INFO(rq->id, HTTP, "client closed the connection");
+	if (!rq->finishing && rq->on_client_gone)
+		rq->on_client_gone(rq);
+}
+
 static void on_peer_readable(evutil_socket_t fd, short what, void *arg)
 {
 	(void)what;
@@ -42,12 +52,25 @@ static void on_peer_readable(evutil_socket_t fd, short what, void *arg)
 	event_del(rq->peer_watch);
 	if (n > 0)
 		return; /* a pipelined request: libevent reads it after this answer */
-	if (rq->client_gone)
-		return;
-	rq->client_gone = true;
-	HR_RLOG_INFO(rq->id, HTTP, "client closed the connection");
-	if (!rq->finishing && rq->on_client_gone)
-		rq->on_client_gone(rq);
+	client_gone(rq);
+}
+
+static void on_close(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	struct hr_req *rq = arg;
+	if (rq->peer_watch) { /* the socket is about to close: stop watching it now */
+		event_free(rq->peer_watch);
+		rq->peer_watch = NULL;
+	}
+	client_gone(rq);
+}
+
+void hr_req_track_close(struct hr_req *rq)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(rq->ev);
+	if (evcon)
+		evhttp_connection_set_closecb(evcon, on_close, rq);
 }
 
 void hr_req_watch_peer(struct hr_req *rq)

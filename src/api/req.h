@@ -60,6 +60,8 @@ void hr_req_error(struct hr_req *rq, int err, const char *msg, const char *param
 int hr_req_stream_start(struct hr_req *rq, const char *ctype);
 /* Sends one chunk of a streamed reply. Returns 0 or HR_ECANCELED (client gone). */
 int hr_req_stream_send(struct hr_req *rq, const char *p, size_t n);
+/* Notices the client's connection closing (libevent's close callback); set at birth. */
+void hr_req_track_close(struct hr_req *rq);
 /* Watches the client's socket while the answer is prepared, so that a client that hangs up
  * is noticed at once (libevent itself reads nothing until the reply is written): then
  * rq->client_gone is set and rq->on_client_gone runs. Best effort: returns nothing. */

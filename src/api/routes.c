@@ -2,7 +2,6 @@
  * the checks every request passes first: the route, then the caller (auth). */
 #include <arpa/inet.h>
 #include <event2/buffer.h>
-#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <sodium.h>
@@ -46,22 +45,6 @@ static void new_id(char *out, size_t cap)
 	for (size_t i = 0; i < sizeof rnd && n + 1 < cap; i++)
 		out[n++] = al[rnd[i] % 36];
 	out[n] = '\0';
-}
-
-static void on_close(struct evhttp_connection *evcon, void *arg)
-{
-	(void)evcon;
-	struct hr_req *rq = arg;
-	if (rq->peer_watch) { /* the socket is about to close: stop watching it now */
-		event_free(rq->peer_watch);
-		rq->peer_watch = NULL;
-	}
-	if (rq->client_gone)
-		return;
-	rq->client_gone = true;
-	HR_RLOG_INFO(rq->id, HTTP, "client closed the connection");
-	if (!rq->finishing && rq->on_client_gone)
-		rq->on_client_gone(rq);
 }
 
 static bool is_loopback(struct evhttp_request *ev)
@@ -126,9 +109,7 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 	rq->t0_us = hr_now_us();
 	new_id(rq->id, sizeof rq->id);
 	w->inflight++;
-	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
-	if (evcon)
-		evhttp_connection_set_closecb(evcon, on_close, rq);
+	hr_req_track_close(rq);
 	hr_req_header(rq, "X-Request-Id", rq->id);
 
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(ev));

@@ -174,7 +174,10 @@ def test_reload_does_not_drop_a_request_in_flight(hearth, fake):
     result = {}
 
     def run():
-        result["r"] = hearth.stream(chat_body("slow-stream", "during reload", stream=True))
+        try:
+            result["r"] = hearth.stream(chat_body("slow-stream", "during reload", stream=True))
+        except Exception as e:  # reported below
+            result["exc"] = e
     t = threading.Thread(target=run)
     t.start()
     try:
@@ -186,6 +189,7 @@ def test_reload_does_not_drop_a_request_in_flight(hearth, fake):
         assert wait_until(lambda: "echo-five" in hearth.model_ids(), 5 * SLOW)
     finally:
         t.join(30 * SLOW)
+    assert "r" in result, "the streaming client failed: %r" % result.get("exc")
     r, sse = result["r"]
     assert r.status == 200, r
     assert sse.done and sse.error is None
