@@ -226,6 +226,10 @@ static int forward_chunk(struct chat *ch, const char *data, size_t len)
 	}
 	rc = hr_req_stream_send(rq, b.ptr, b.len);
 	hr_buf_release(&b);
+	if (rc == 1 && ch->call) { /* a slow client: stop reading until it catches up */
+		hr_call_pause(ch->call, true);
+		rc = 0;
+	}
 	return rc;
 }
 
@@ -291,6 +295,13 @@ static void on_client_gone(struct hr_req *rq)
 		ch->call = NULL;
 	}
 	finish(ch, HR_ECANCELED);
+}
+
+static void on_drained(struct hr_req *rq)
+{
+	struct chat *ch = rq->state;
+	if (ch->call)
+		hr_call_pause(ch->call, false);
 }
 
 static void list_models(struct hr_req *rq, const char *asked)
@@ -388,6 +399,7 @@ void hr_api_chat(struct hr_req *rq)
 		return;
 	}
 	rq->on_client_gone = on_client_gone;
+	rq->on_drained = on_drained;
 	hr_req_watch_peer(rq);
 	HR_RLOG_DEBUG(rq->id, ROUTE, "model '%s' via provider '%s'", ch->m->name, p->id);
 }

@@ -14,6 +14,7 @@
 #include "api/api.h"
 #include "core/arena.h"
 #include "core/conf.h"
+#include "core/limits.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "http/server.h"
@@ -222,6 +223,18 @@ int hr_req_stream_start(struct hr_req *rq, const char *ctype)
 	return 0;
 }
 
+/* libevent: the connection's output buffer is empty again */
+static void on_written(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	struct hr_req *rq = arg;
+	if (!rq->congested)
+		return;
+	rq->congested = false;
+	if (rq->on_drained && !rq->finishing)
+		rq->on_drained(rq);
+}
+
 int hr_req_stream_send(struct hr_req *rq, const char *p, size_t n)
 {
 	if (!hr_req_connected(rq))
@@ -232,7 +245,11 @@ int hr_req_stream_send(struct hr_req *rq, const char *p, size_t n)
 	if (!b)
 		return HR_ENOMEM;
 	evbuffer_add(b, p, n);
-	evhttp_send_reply_chunk(rq->ev, b);
+	evhttp_send_reply_chunk_with_cb(rq->ev, b, on_written, rq);
 	evbuffer_free(b);
-	return 0;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(rq->ev);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+	if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > HR_STREAM_HIGH_WATER)
+		rq->congested = true;
+	return rq->congested ? 1 : 0;
 }

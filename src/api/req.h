@@ -37,6 +37,10 @@ struct hr_req {
 	void (*on_client_gone)(struct hr_req *rq);
 	void *state; /* the handler's */
 	struct event *peer_watch; /* hr_req_watch_peer() */
+	bool congested; /* the client has more than HR_STREAM_HIGH_WATER bytes unsent */
+	/* Set by a streaming handler: called once the client has taken every byte after
+	 * hr_req_stream_send() reported congestion. */
+	void (*on_drained)(struct hr_req *rq);
 	/* what hr_req_respond sends once the record is committed */
 	int status;
 	struct evbuffer *body;
@@ -58,7 +62,8 @@ void hr_req_error(struct hr_req *rq, int err, const char *msg, const char *param
 /* Starts a streamed reply (status 200, ctype) if not started. Returns 0 or HR_ECANCELED
  * when the client is gone. */
 int hr_req_stream_start(struct hr_req *rq, const char *ctype);
-/* Sends one chunk of a streamed reply. Returns 0 or HR_ECANCELED (client gone). */
+/* Sends one chunk of a streamed reply. Returns 0, 1 when the client is congested (stop
+ * producing until rq->on_drained is called), or HR_ECANCELED (client gone). */
 int hr_req_stream_send(struct hr_req *rq, const char *p, size_t n);
 /* Notices the client's connection closing (libevent's close callback); set at birth. */
 void hr_req_track_close(struct hr_req *rq);

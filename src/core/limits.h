@@ -20,6 +20,10 @@
 /* limits.request_memory_bytes: cap on one request's arena */
 #define HR_DEF_REQUEST_MEMORY_BYTES (256u * 1024 * 1024)
 
+/* Unsent bytes to one streaming client above which hearth stops reading from the provider
+ * until the client has caught up (back-pressure; not configurable). */
+#define HR_STREAM_HIGH_WATER (256u * 1024)
+
 /* Not configurable: structural caps of the config itself. */
 #define HR_MAX_PROVIDERS 256
 #define HR_MAX_MODELS 4096

@@ -35,7 +35,7 @@ struct hr_call {
 	struct timeval idle_tv;
 	int rc;
 	long status;
-	bool headers_done, canceled, in_cb;
+	bool headers_done, canceled, in_cb, paused;
 	char retry_after[64];
 	struct hr_call *prev, *next;
 	char errbuf[CURL_ERROR_SIZE];
@@ -127,7 +127,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
 	size_t len = size * n;
 	if (call->canceled || call->rc)
 		return 0;
-	if (call->o.idle_timeout_ms > 0)
+	if (call->o.idle_timeout_ms > 0 && !call->paused)
 		evtimer_add(call->idle_timer, &call->idle_tv);
 	call->in_cb = true;
 	int rc = call->o.on_data(call->o.arg, p, len);
@@ -376,5 +376,13 @@ void hr_call_cancel(struct hr_call *call)
 
 void hr_call_pause(struct hr_call *call, bool pause)
 {
+	if (call->paused == pause || call->canceled)
+		return;
+	call->paused = pause;
+	/* a paused call is waiting for our client, not for the provider */
+	if (pause)
+		event_del(call->idle_timer);
+	else if (call->o.idle_timeout_ms > 0 && call->headers_done)
+		evtimer_add(call->idle_timer, &call->idle_tv);
 	curl_easy_pause(call->easy, pause ? CURLPAUSE_RECV : CURLPAUSE_CONT);
 }

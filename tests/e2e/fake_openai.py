@@ -502,6 +502,7 @@ class FakeOpenAI:
             "body": body,
             "raw": raw,
             "behaviour": body.get("model") if isinstance(body, dict) else None,
+            "peer_port": handler.client_address[1],  # same port = a reused connection
             "status": None,
             "outcome": None,
             "sent": [],

@@ -234,3 +234,16 @@ def test_cost_uses_the_models_prices(hearth_factory):
     assert expected != cost_of(7, 8, PRICE_IN, PRICE_OUT)
     assert_cost(r.header("X-Hearth-Cost"), expected)
     assert_cost(h.record(r.header("X-Request-Id"))["cost_usd"], expected)
+
+
+def test_upstream_connection_is_reused(hearth, fake):
+    conn = hearth.connect()  # one client connection: one worker, one upstream pool
+    try:
+        for text in ("first call", "second call", "third call"):
+            r = hearth.chat(chat_body("echo", text), conn=conn)
+            assert r.status == 200, r
+    finally:
+        conn.close()
+    ports = [q["peer_port"] for q in fake.chat_requests()]
+    assert len(ports) == 3
+    assert len(set(ports)) == 1, "a new upstream connection per request: %s" % ports

@@ -149,6 +149,7 @@ def test_invalid_reload_keeps_the_old_config(hearth):
     hearth.signal(signal.SIGHUP)
     assert wait_until(lambda: "api_key" in hearth.stderr_text()[logged:], 5 * SLOW), \
         "the refused reload was not logged:\n" + hearth.stderr_text()[logged:]
+    assert "sk-literal-e2e-0002" not in hearth.stderr_text()
     assert hearth.running()
     assert sorted(hearth.model_ids()) == before
     r = hearth.chat(chat_body("echo", "old config"))

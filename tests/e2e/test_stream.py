@@ -211,3 +211,18 @@ def test_slow_stream_arrives_complete(hearth):
     assert r.status == 200, r
     assert sse.done
     assert sse.content() == "".join("w%d " % i for i in range(30))
+
+
+def test_connection_is_reusable_after_a_stream(hearth):
+    conn = hearth.connect()
+    try:
+        r = hearth.chat(chat_body("echo", "stream first", stream=True), conn=conn)
+        assert r.status == 200, r
+        assert r.text.endswith("data: [DONE]\n\n")
+        port = conn.sock.getsockname()[1] if conn.sock else None
+        r = hearth.chat(chat_body("echo", "then plain"), conn=conn)
+        assert r.status == 200, r
+        assert r.json()["choices"][0]["message"]["content"] == "echo: then plain"
+        assert port is not None and conn.sock.getsockname()[1] == port
+    finally:
+        conn.close()
