@@ -23,6 +23,7 @@ struct hr_client {
 struct hr_sock {
 	struct event *ev;
 	struct hr_client *c;
+	short kind; /* the events ev waits for now */
 };
 
 struct hr_call {
@@ -221,10 +222,13 @@ static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socket
 			return -1;
 		}
 		curl_multi_assign(c->multi, s, sk);
+	} else if (sk->kind == kind) {
+		return 0; /* unchanged: spare the epoll_ctl calls */
 	} else {
 		event_del(sk->ev);
 		event_assign(sk->ev, c->base, s, kind, on_socket_event, c);
 	}
+	sk->kind = kind;
 	event_add(sk->ev, NULL);
 	return 0;
 }

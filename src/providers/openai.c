@@ -5,6 +5,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/jscan.h"
 #include "providers/provider.h"
 
 /* Longest provider message passed on to clients, and longest finish_reason kept. */
@@ -94,93 +95,428 @@ out:
 	return rc;
 }
 
-/* ---- decode ---- */
+/* ---- decode ----
+ * The decoders read a provider's bytes with the jscan pull scanner: they validate the whole
+ * body as JSON and pick out the few fields hearth records, without building a tree (hearth
+ * forwards the bytes unchanged). Semantics are those of looking the fields up in the parsed
+ * object: a duplicated key counts by its last occurrence, and a field of the wrong type
+ * counts as absent. */
 
-static int64_t count(const json_t *o, const char *key)
+/* jansson's depth limit, which these decoders had before jscan. */
+#define OPENAI_MAX_DEPTH 2048
+
+struct dec {
+	struct hr_jscan s;
+	struct hr_jscan_tok t; /* the token just read */
+};
+
+/* Reads the token that starts a value (after a KEY, or an array's next element). */
+static int dec_value(struct dec *d)
 {
-	json_t *v = json_object_get(o, key);
-	json_int_t x = json_is_integer(v) ? json_integer_value(v) : 0;
-	return x > 0 ? (int64_t)x : 0;
+	int k = hr_jscan_next(&d->s, &d->t);
+	return k < 0 ? k : 0;
 }
 
-static void read_usage(const json_t *u, struct hr_usage_counts *c)
+/* Inside an object: 1 with d->t the next member's KEY, 0 at the object's end, or < 0. */
+static int dec_member(struct dec *d)
 {
-	memset(c, 0, sizeof *c);
-	if (!json_is_object(u))
-		return;
-	c->present = json_is_integer(json_object_get(u, "prompt_tokens")) &&
-	             json_is_integer(json_object_get(u, "completion_tokens"));
-	c->prompt_tokens = count(u, "prompt_tokens");
-	c->completion_tokens = count(u, "completion_tokens");
-	c->cached_tokens = count(json_object_get(u, "prompt_tokens_details"), "cached_tokens");
-	c->reasoning_tokens =
-	    count(json_object_get(u, "completion_tokens_details"), "reasoning_tokens");
+	int k = hr_jscan_next(&d->s, &d->t);
+	return k == HR_JSCAN_KEY ? 1 : k < 0 ? k : 0;
 }
 
-static size_t str_len(const json_t *s)
+/* Inside an array: 1 with d->t starting the next element, 0 at the array's end, or < 0. */
+static int dec_element(struct dec *d)
 {
-	return json_is_string(s) ? json_string_length(s) : 0;
+	int k = hr_jscan_next(&d->s, &d->t);
+	return k == HR_JSCAN_ARR_END ? 0 : k < 0 ? k : 1;
 }
 
-/* Text bytes of a message or delta: content (string or text parts), refusal, and the
- * arguments of tool calls and of the legacy function_call. */
-static size_t text_bytes(const json_t *msg)
+static int dec_skip(struct dec *d)
 {
-	size_t n = 0, i;
-	json_t *content = json_object_get(msg, "content"), *v;
-	n += str_len(content);
-	json_array_foreach(content, i, v) n += str_len(json_object_get(v, "text"));
-	n += str_len(json_object_get(msg, "refusal"));
-	json_array_foreach(json_object_get(msg, "tool_calls"), i, v)
-	{
-		n += str_len(json_object_get(json_object_get(v, "function"), "arguments"));
+	return hr_jscan_skip(&d->s, &d->t);
+}
+
+/* d->t starts a value: *n = the decoded length of the string member key of that value when
+ * it is an object (last occurrence), else 0. Consumes the value. */
+static int dec_member_str_len(struct dec *d, const char *key, size_t *n)
+{
+	int k, rc;
+	*n = 0;
+	if (d->t.kind != HR_JSCAN_OBJ_BEGIN)
+		return dec_skip(d);
+	while ((k = dec_member(d)) > 0) {
+		bool hit = hr_jscan_str_eq(&d->t, key);
+		if ((rc = dec_value(d)) < 0)
+			return rc;
+		if (hit)
+			*n = hr_jscan_str_len(&d->t);
+		if ((rc = dec_skip(d)) < 0)
+			return rc;
 	}
-	n += str_len(json_object_get(json_object_get(msg, "function_call"), "arguments"));
-	return n;
+	return k;
 }
 
-static const char *finish_reason(struct hr_arena *a, const json_t *choices)
+/* d->t starts a value: a token count. *v = the integer when it is one and > 0, else 0;
+ * *is_int says whether it was an integer. HR_ETOOBIG for an integer beyond int64_t. */
+static int dec_count(struct dec *d, int64_t *v, bool *is_int)
 {
-	json_t *fr = json_object_get(json_array_get(choices, 0), "finish_reason");
-	if (!json_is_string(fr))
-		return NULL;
-	return dup_trunc(a, json_string_value(fr), json_string_length(fr), OPENAI_MAX_FINISH);
+	int64_t x;
+	int rc = hr_jscan_int64(&d->t, &x);
+	if (rc == HR_ETOOBIG)
+		return rc;
+	*is_int = rc == 0;
+	*v = rc == 0 && x > 0 ? x : 0;
+	return dec_skip(d);
 }
 
-static const char *not_json(struct hr_arena *a, const char *what, const json_error_t *e)
+/* d->t starts a value: *v = the count under key when the value is an object, else 0. */
+static int dec_member_count(struct dec *d, const char *key, int64_t *v)
 {
-	const char *m =
-	    hr_arena_printf(a, "%s is not JSON (line %d, column %d)", what, e->line, e->column);
+	int k, rc;
+	bool is_int;
+	*v = 0;
+	if (d->t.kind != HR_JSCAN_OBJ_BEGIN)
+		return dec_skip(d);
+	while ((k = dec_member(d)) > 0) {
+		bool hit = hr_jscan_str_eq(&d->t, key);
+		if ((rc = dec_value(d)) < 0)
+			return rc;
+		if ((rc = hit ? dec_count(d, v, &is_int) : dec_skip(d)) < 0)
+			return rc;
+	}
+	return k;
+}
+
+/* d->t starts the value of "usage". */
+static int dec_usage(struct dec *d, struct hr_usage_counts *c)
+{
+	int k, rc;
+	bool p_int = false, c_int = false;
+	memset(c, 0, sizeof *c);
+	if (d->t.kind != HR_JSCAN_OBJ_BEGIN)
+		return dec_skip(d);
+	while ((k = dec_member(d)) > 0) {
+		struct hr_jscan_tok key = d->t;
+		if ((rc = dec_value(d)) < 0)
+			return rc;
+		if (hr_jscan_str_eq(&key, "prompt_tokens"))
+			rc = dec_count(d, &c->prompt_tokens, &p_int);
+		else if (hr_jscan_str_eq(&key, "completion_tokens"))
+			rc = dec_count(d, &c->completion_tokens, &c_int);
+		else if (hr_jscan_str_eq(&key, "prompt_tokens_details"))
+			rc = dec_member_count(d, "cached_tokens", &c->cached_tokens);
+		else if (hr_jscan_str_eq(&key, "completion_tokens_details"))
+			rc = dec_member_count(d, "reasoning_tokens", &c->reasoning_tokens);
+		else
+			rc = dec_skip(d);
+		if (rc < 0)
+			return rc;
+	}
+	c->present = p_int && c_int;
+	return k;
+}
+
+/* d->t starts the value of a message or a delta: *n = its text bytes: content (a string, or
+ * the "text" of its parts), refusal, tool_calls[].function.arguments and the legacy
+ * function_call.arguments. */
+static int dec_text_bytes(struct dec *d, size_t *n)
+{
+	int k, rc;
+	size_t content = 0, refusal = 0, tools = 0, fcall = 0;
+	*n = 0;
+	if (d->t.kind != HR_JSCAN_OBJ_BEGIN)
+		return dec_skip(d);
+	while ((k = dec_member(d)) > 0) {
+		struct hr_jscan_tok key = d->t;
+		if ((rc = dec_value(d)) < 0)
+			return rc;
+		if (hr_jscan_str_eq(&key, "content")) {
+			content = hr_jscan_str_len(&d->t);
+			if (d->t.kind == HR_JSCAN_ARR_BEGIN) {
+				size_t part;
+				while ((rc = dec_element(d)) > 0) {
+					if ((rc = dec_member_str_len(d, "text", &part)) < 0)
+						return rc;
+					content += part;
+				}
+			} else {
+				rc = dec_skip(d);
+			}
+		} else if (hr_jscan_str_eq(&key, "refusal")) {
+			refusal = hr_jscan_str_len(&d->t);
+			rc = dec_skip(d);
+		} else if (hr_jscan_str_eq(&key, "tool_calls")) {
+			tools = 0;
+			if (d->t.kind == HR_JSCAN_ARR_BEGIN) {
+				while ((rc = dec_element(d)) > 0) {
+					size_t args = 0;
+					if (d->t.kind != HR_JSCAN_OBJ_BEGIN) {
+						if ((rc = dec_skip(d)) < 0)
+							return rc;
+						continue;
+					}
+					while ((rc = dec_member(d)) > 0) {
+						bool fn = hr_jscan_str_eq(&d->t, "function");
+						if ((rc = dec_value(d)) < 0)
+							return rc;
+						rc = fn ? dec_member_str_len(d, "arguments", &args)
+						        : dec_skip(d);
+						if (rc < 0)
+							return rc;
+					}
+					if (rc < 0)
+						return rc;
+					tools += args;
+				}
+			} else {
+				rc = dec_skip(d);
+			}
+		} else if (hr_jscan_str_eq(&key, "function_call")) {
+			rc = dec_member_str_len(d, "arguments", &fcall);
+		} else {
+			rc = dec_skip(d);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	*n = content + refusal + tools + fcall;
+	return k;
+}
+
+struct dec_choices {
+	size_t n;                   /* elements */
+	size_t bytes;               /* text bytes of every choice's message (or delta) */
+	bool has_finish;            /* choices[0].finish_reason is a string */
+	struct hr_jscan_tok finish; /* that string; borrows the body */
+};
+
+/* d->t is the ARR_BEGIN of "choices"; what names the text member: "message" or "delta". */
+static int dec_choices(struct dec *d, const char *what, struct dec_choices *c)
+{
+	int k, rc;
+	memset(c, 0, sizeof *c);
+	while ((k = dec_element(d)) > 0) {
+		size_t bytes = 0, i = c->n++;
+		if (d->t.kind != HR_JSCAN_OBJ_BEGIN) {
+			if ((rc = dec_skip(d)) < 0)
+				return rc;
+			continue;
+		}
+		while ((k = dec_member(d)) > 0) {
+			struct hr_jscan_tok key = d->t;
+			if ((rc = dec_value(d)) < 0)
+				return rc;
+			if (hr_jscan_str_eq(&key, what)) {
+				rc = dec_text_bytes(d, &bytes);
+			} else if (i == 0 && hr_jscan_str_eq(&key, "finish_reason")) {
+				c->has_finish = d->t.kind == HR_JSCAN_STRING;
+				c->finish = d->t;
+				rc = dec_skip(d);
+			} else {
+				rc = dec_skip(d);
+			}
+			if (rc < 0)
+				return rc;
+		}
+		if (k < 0)
+			return k;
+		c->bytes += bytes;
+	}
+	return k;
+}
+
+/* Decodes a string token into the arena, cut at max bytes without splitting a UTF-8
+ * sequence, like dup_trunc(). Returns: arena-owned; NULL on OOM. */
+static const char *dup_tok(struct hr_arena *a, const struct hr_jscan_tok *t, size_t max)
+{
+	char buf[OPENAI_MAX_MSG + 1];
+	if (max >= sizeof buf)
+		max = sizeof buf - 1;
+	size_t n = hr_jscan_str_copy(t, buf, max + 1);
+	return dup_trunc(a, buf, n > max + 1 ? max + 1 : n, max);
+}
+
+/* The message for a body that is not JSON, or that jscan rejected: what and where. */
+static const char *dec_bad(struct hr_arena *a, const char *what, const struct dec *d, int rc)
+{
+	const char *m;
+	if (rc == HR_ETOOBIG) {
+		m = hr_arena_printf(a, "%s has a token count too large for a 64-bit integer",
+		                    what);
+	} else {
+		const char *why;
+		unsigned long line, col;
+		hr_jscan_where(&d->s, hr_jscan_error(&d->s, &why), &line, &col);
+		m = hr_arena_printf(a, "%s is not JSON: %s (line %lu, column %lu)", what, why,
+		                    line, col);
+	}
 	return m ? m : hr_err_msg(HR_EUPSTREAM_BAD);
+}
+
+/* Reads the first token; when the body is not an object, validates it (for the message) and
+ * returns HR_EUPSTREAM_BAD with *msg. Returns 0 at the object's first member. */
+static int dec_open(struct hr_arena *a, struct dec *d, const char *what, const char **msg)
+{
+	int rc = dec_value(d);
+	if (rc == 0 && d->t.kind == HR_JSCAN_OBJ_BEGIN)
+		return 0;
+	if (rc == 0 && (rc = dec_skip(d)) == 0 && (rc = hr_jscan_next(&d->s, &d->t)) == 0) {
+		*msg = hr_arena_printf(a, "%s is not a JSON object", what);
+		if (!*msg)
+			*msg = hr_err_msg(HR_EUPSTREAM_BAD);
+		return HR_EUPSTREAM_BAD;
+	}
+	*msg = dec_bad(a, what, d, rc);
+	return HR_EUPSTREAM_BAD;
 }
 
 static int openai_decode_chat(struct hr_arena *a, const char *body, size_t len,
                               struct hr_chat_result *res, const char **msg)
 {
+	static const char what[] = "the provider's answer";
 	memset(res, 0, sizeof *res);
 	*msg = NULL;
-	json_error_t e;
-	json_t *root = json_loadb(body, len, 0, &e);
-	if (!root) {
-		*msg = not_json(a, "the provider's answer", &e);
+	struct dec d;
+	struct dec_choices ch = {0};
+	bool have_choices = false;
+	int k, rc;
+	hr_jscan_init(&d.s, body, len, OPENAI_MAX_DEPTH);
+	if ((rc = dec_open(a, &d, what, msg)) < 0)
+		return rc;
+	while ((k = dec_member(&d)) > 0) {
+		struct hr_jscan_tok key = d.t;
+		if ((rc = dec_value(&d)) < 0)
+			goto bad;
+		if (hr_jscan_str_eq(&key, "choices")) {
+			have_choices = d.t.kind == HR_JSCAN_ARR_BEGIN;
+			rc = have_choices ? dec_choices(&d, "message", &ch) : dec_skip(&d);
+		} else if (hr_jscan_str_eq(&key, "usage")) {
+			rc = dec_usage(&d, &res->usage);
+		} else {
+			rc = dec_skip(&d);
+		}
+		if (rc < 0)
+			goto bad;
+	}
+	if ((rc = k) < 0 || (rc = hr_jscan_next(&d.s, &d.t)) < 0)
+		goto bad;
+	if (!have_choices) {
+		memset(res, 0, sizeof *res);
+		*msg = "the provider's answer has no choices";
 		return HR_EUPSTREAM_BAD;
 	}
-	int rc = 0;
-	json_t *choices = json_object_get(root, "choices"), *c;
-	if (!json_is_array(choices)) {
-		*msg = "the provider's answer has no choices";
-		rc = HR_EUPSTREAM_BAD;
-		goto out;
-	}
-	read_usage(json_object_get(root, "usage"), &res->usage);
-	res->finish_reason = finish_reason(a, choices);
-	size_t i;
-	json_array_foreach(choices, i, c) res->completion_bytes +=
-	    text_bytes(json_object_get(c, "message"));
-out:
-	json_decref(root);
-	return rc;
+	res->finish_reason = ch.has_finish ? dup_tok(a, &ch.finish, OPENAI_MAX_FINISH) : NULL;
+	res->completion_bytes = ch.bytes;
+	return 0;
+bad:
+	memset(res, 0, sizeof *res);
+	*msg = dec_bad(a, what, &d, rc);
+	return HR_EUPSTREAM_BAD;
 }
+
+static int openai_decode_stream_event(struct hr_arena *a, const char *data, size_t len,
+                                      struct hr_stream_ev *ev, const char **msg)
+{
+	static const char what[] = "a stream event from the provider";
+	memset(ev, 0, sizeof *ev);
+	*msg = NULL;
+	struct hr_str d0 = {data, len};
+	while (d0.len && (d0.ptr[0] == ' ' || d0.ptr[0] == '\t'))
+		d0.ptr++, d0.len--;
+	while (d0.len && (d0.ptr[d0.len - 1] == ' ' || d0.ptr[d0.len - 1] == '\t' ||
+	                  d0.ptr[d0.len - 1] == '\n' || d0.ptr[d0.len - 1] == '\r'))
+		d0.len--;
+	if (hr_str_eq_cstr(d0, "[DONE]")) {
+		ev->type = HR_SEV_DONE;
+		return 0;
+	}
+
+	/* What the members said; each later occurrence of a key replaces the earlier one. */
+	enum { ABSENT, IS_NULL, IS_STRING, IS_OBJECT, IS_ARRAY, IS_OTHER } err = ABSENT,
+	                                                                  choices = ABSENT;
+	struct hr_jscan_tok err_msg = {0}, root_msg = {0}; /* kind END: none */
+	struct dec_choices ch = {0};
+	struct hr_usage_counts usage = {0};
+	struct dec d;
+	int k, rc;
+	hr_jscan_init(&d.s, data, len, OPENAI_MAX_DEPTH);
+	if ((rc = dec_open(a, &d, what, msg)) < 0)
+		return rc;
+	while ((k = dec_member(&d)) > 0) {
+		struct hr_jscan_tok key = d.t;
+		if ((rc = dec_value(&d)) < 0)
+			goto bad;
+		enum hr_jscan_kind vk = d.t.kind;
+		if (hr_jscan_str_eq(&key, "error")) {
+			err = vk == HR_JSCAN_NULL         ? IS_NULL
+			      : vk == HR_JSCAN_STRING     ? IS_STRING
+			      : vk == HR_JSCAN_OBJ_BEGIN  ? IS_OBJECT
+			                                  : IS_OTHER;
+			err_msg = d.t;
+			if (err == IS_OBJECT) {
+				err_msg.kind = HR_JSCAN_END;
+				while ((k = dec_member(&d)) > 0) {
+					bool hit = hr_jscan_str_eq(&d.t, "message");
+					if ((rc = dec_value(&d)) < 0)
+						goto bad;
+					if (hit)
+						err_msg = d.t;
+					if ((rc = dec_skip(&d)) < 0)
+						goto bad;
+				}
+				rc = k;
+			} else {
+				rc = dec_skip(&d);
+			}
+		} else if (hr_jscan_str_eq(&key, "message")) {
+			root_msg = d.t;
+			rc = dec_skip(&d);
+		} else if (hr_jscan_str_eq(&key, "choices")) {
+			choices = vk == HR_JSCAN_ARR_BEGIN ? IS_ARRAY
+			          : vk == HR_JSCAN_NULL    ? IS_NULL
+			                                   : IS_OTHER;
+			rc = choices == IS_ARRAY ? dec_choices(&d, "delta", &ch) : dec_skip(&d);
+		} else if (hr_jscan_str_eq(&key, "usage")) {
+			rc = dec_usage(&d, &usage);
+		} else {
+			rc = dec_skip(&d);
+		}
+		if (rc < 0)
+			goto bad;
+	}
+	if ((rc = k) < 0 || (rc = hr_jscan_next(&d.s, &d.t)) < 0)
+		goto bad;
+
+	if (err != ABSENT && err != IS_NULL) {
+		/* the provider's words: {"error": "text"} (Ollama), {"error": {"message": ...}},
+		 * or {"message": ...} beside an error of another type */
+		const struct hr_jscan_tok *m = err == IS_OTHER ? &root_msg : &err_msg;
+		ev->type = HR_SEV_ERROR;
+		if (m->kind == HR_JSCAN_STRING && m->len > 0)
+			ev->error_msg = dup_tok(a, m, OPENAI_MAX_MSG);
+		if (!ev->error_msg)
+			ev->error_msg = "the provider reported an error in the stream";
+		return 0;
+	}
+	ev->type = HR_SEV_CHUNK;
+	if (choices == IS_OTHER) {
+		memset(ev, 0, sizeof *ev);
+		*msg = "a stream chunk from the provider has choices that are not an array";
+		return HR_EUPSTREAM_BAD;
+	}
+	ev->usage = usage;
+	/* OpenAI sends "choices": [] with the usage; vLLM may send null or leave it out */
+	ev->usage_only = choices == IS_ARRAY ? ch.n == 0 : usage.present;
+	ev->finish_reason = ch.has_finish ? dup_tok(a, &ch.finish, OPENAI_MAX_FINISH) : NULL;
+	ev->delta_bytes = ch.bytes;
+	return 0;
+bad:
+	memset(ev, 0, sizeof *ev);
+	*msg = dec_bad(a, what, &d, rc);
+	return HR_EUPSTREAM_BAD;
+}
+
+/* ---- errors ---- */
 
 /* The provider's own words from an error object: {"error": {"message": ...}},
  * {"error": "text"} (Ollama) or {"message": ...} (vLLM). NULL when none. */
@@ -196,63 +532,6 @@ static const char *error_message(struct hr_arena *a, const json_t *root)
 	if (!json_is_string(m) || json_string_length(m) == 0)
 		return NULL;
 	return dup_trunc(a, json_string_value(m), json_string_length(m), OPENAI_MAX_MSG);
-}
-
-static int openai_decode_stream_event(struct hr_arena *a, const char *data, size_t len,
-                                      struct hr_stream_ev *ev, const char **msg)
-{
-	memset(ev, 0, sizeof *ev);
-	*msg = NULL;
-	struct hr_str d = {data, len};
-	while (d.len && (d.ptr[0] == ' ' || d.ptr[0] == '\t'))
-		d.ptr++, d.len--;
-	while (d.len && (d.ptr[d.len - 1] == ' ' || d.ptr[d.len - 1] == '\t' ||
-	                 d.ptr[d.len - 1] == '\n' || d.ptr[d.len - 1] == '\r'))
-		d.len--;
-	if (hr_str_eq_cstr(d, "[DONE]")) {
-		ev->type = HR_SEV_DONE;
-		return 0;
-	}
-
-	json_error_t e;
-	json_t *root = json_loadb(data, len, 0, &e);
-	if (!root) {
-		*msg = not_json(a, "a stream event from the provider", &e);
-		return HR_EUPSTREAM_BAD;
-	}
-	int rc = 0;
-	if (!json_is_object(root)) {
-		*msg = "a stream event from the provider is not a JSON object";
-		rc = HR_EUPSTREAM_BAD;
-		goto out;
-	}
-	json_t *err = json_object_get(root, "error");
-	if (err && !json_is_null(err)) {
-		ev->type = HR_SEV_ERROR;
-		ev->error_msg = error_message(a, root);
-		if (!ev->error_msg)
-			ev->error_msg = "the provider reported an error in the stream";
-		goto out;
-	}
-
-	ev->type = HR_SEV_CHUNK;
-	json_t *choices = json_object_get(root, "choices"), *c;
-	json_t *usage = json_object_get(root, "usage");
-	if (choices && !json_is_array(choices) && !json_is_null(choices)) {
-		*msg = "a stream chunk from the provider has choices that are not an array";
-		rc = HR_EUPSTREAM_BAD;
-		goto out;
-	}
-	read_usage(usage, &ev->usage);
-	/* OpenAI sends "choices": [] with the usage; vLLM may send null or leave it out */
-	ev->usage_only = json_is_array(choices) ? json_array_size(choices) == 0 : ev->usage.present;
-	ev->finish_reason = finish_reason(a, choices);
-	size_t i;
-	json_array_foreach(choices, i, c) ev->delta_bytes +=
-	    text_bytes(json_object_get(c, "delta"));
-out:
-	json_decref(root);
-	return rc;
 }
 
 static int openai_map_error(struct hr_arena *a, long status, const char *body, size_t len,
