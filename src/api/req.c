@@ -97,6 +97,30 @@ static void free_cb(const void *data, size_t len, void *arg)
 	free((void *)data);
 }
 
+/* Follows an answer's last bytes to the socket, so that a draining worker waits for them:
+ * libevent reports either completion or the connection's end, never both. */
+struct hr_tail {
+	struct hr_worker *w;
+};
+
+static void on_tail_done(struct evhttp_request *ev, void *arg)
+{
+	struct hr_tail *t = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+	if (evcon)
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	t->w->sending--;
+	free(t);
+}
+
+static void on_tail_close(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	struct hr_tail *t = arg;
+	t->w->sending--;
+	free(t);
+}
+
 /* Sends what hr_req_respond prepared, then destroys the request. */
 static void send_and_destroy(struct hr_req *rq)
 {
@@ -104,8 +128,15 @@ static void send_and_destroy(struct hr_req *rq)
 	struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
 	if (rq->peer_watch)
 		event_free(rq->peer_watch);
-	if (evcon)
-		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (evcon) {
+		struct hr_tail *t = malloc(sizeof *t);
+		if (t) {
+			t->w = rq->w;
+			rq->w->sending++;
+			evhttp_request_set_on_complete_cb(ev, on_tail_done, t);
+		}
+		evhttp_connection_set_closecb(evcon, t ? on_tail_close : NULL, t);
+	}
 	/* with the client gone, libevent has detached ev: these calls only free it */
 	if (rq->started) {
 		if (rq->body && evcon && evbuffer_get_length(rq->body))

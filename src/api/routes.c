@@ -120,18 +120,28 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 
 	const struct hr_route *r = NULL;
 	bool path_found = false;
+	int allowed = 0;
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		size_t n = strlen(routes[i].path);
 		/* tolerate one trailing slash, as OpenAI does */
 		if (strncmp(path, routes[i].path, n) != 0 || (path[n] && strcmp(path + n, "/") != 0))
 			continue;
 		path_found = true;
+		allowed |= routes[i].methods;
 		if (routes[i].methods & method) {
 			r = &routes[i];
 			break;
 		}
 	}
 	if (!r) {
+		if (path_found) {
+			char allow[64];
+			snprintf(allow, sizeof allow, "%s%s%s",
+				 (allowed & EVHTTP_REQ_GET) ? "GET, HEAD" : "",
+				 (allowed & EVHTTP_REQ_GET) && (allowed & EVHTTP_REQ_POST) ? ", " : "",
+				 (allowed & EVHTTP_REQ_POST) ? "POST" : "");
+			hr_req_header(rq, "Allow", allow);
+		}
 		hr_req_error(rq, path_found ? HR_EMETHOD : HR_ENOTFOUND,
 			     hr_arena_printf(a, path_found ? "method not allowed on '%s'"
 							   : "no such endpoint '%s'; see docs/api.md",

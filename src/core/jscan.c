@@ -28,6 +28,23 @@ static inline bool is_ws(unsigned char c)
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
+/* The offset of the first byte at or after i that is not whitespace. Pretty-printed
+ * answers indent with runs of spaces: those go eight at a time. */
+static inline size_t skip_ws(const char *p, size_t n, size_t i)
+{
+	while (i < n && (unsigned char)p[i] <= ' ') {
+		uint64_t x;
+		if (n - i >= 8 && (memcpy(&x, p + i, 8), x == 0x2020202020202020u)) {
+			i += 8;
+			continue;
+		}
+		if (!is_ws((unsigned char)p[i]))
+			break;
+		i++;
+	}
+	return i;
+}
+
 static inline bool is_digit(unsigned char c)
 {
 	return (unsigned)(c - '0') < 10;
@@ -125,6 +142,19 @@ static size_t lex_string(struct hr_jscan *s, size_t i, struct hr_jscan_tok *t)
 	unsigned flags = 0;
 	i++;
 	for (;;) {
+		/* eight bytes at a time while none is a quote, a backslash, a control character
+		 * or part of a UTF-8 sequence (the usual exact "has a zero/less byte" tricks) */
+		while (n - i >= 8) {
+			const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+			uint64_t x, q, b;
+			memcpy(&x, p + i, 8);
+			q = x ^ (ones * '"');
+			b = x ^ (ones * '\\');
+			if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) | x) &
+			    high)
+				break;
+			i += 8;
+		}
 		while (i < n && str_plain[p[i]])
 			i++;
 		if (i >= n)
@@ -309,8 +339,7 @@ int hr_jscan_next(struct hr_jscan *s, struct hr_jscan_tok *t)
 	const char *p = s->p;
 	size_t n = s->n, i = s->pos, j;
 	for (;;) {
-		while (i < n && is_ws((unsigned char)p[i]))
-			i++;
+		i = skip_ws(p, n, i);
 		switch (s->state) {
 		case ST_DONE: return emit(s, t, HR_JSCAN_END, i, 0);
 		case ST_AFTER:
@@ -354,8 +383,7 @@ int hr_jscan_next(struct hr_jscan *s, struct hr_jscan_tok *t)
 			if (!(j = lex_string(s, i, t)))
 				return s->err;
 			t->kind = HR_JSCAN_KEY;
-			while (j < n && is_ws((unsigned char)p[j]))
-				j++;
+			j = skip_ws(p, n, j);
 			if (j >= n || p[j] != ':')
 				return fail(s, j, "expected ':' after an object key");
 			s->pos = j + 1;
@@ -471,24 +499,22 @@ static bool is_text(const struct hr_jscan_tok *t)
 
 bool hr_jscan_str_eq(const struct hr_jscan_tok *t, const char *c)
 {
-	if (!is_text(t))
-		return false;
-	size_t clen = strlen(c);
-	if (t->len != clen)
-		return false;
-	if (!(t->flags & HR_JSCAN_F_ESCAPED))
-		return clen == 0 || memcmp(t->raw.ptr, c, clen) == 0;
+	return hr_jscan_str_eqn(t, c, strlen(c));
+}
+
+bool hr_jscan_str_eqn_escaped_(const struct hr_jscan_tok *t, const char *c, size_t clen)
+{
 	const char *r = t->raw.ptr;
 	size_t i = 0, o = 0;
 	while (i < t->raw.len) {
 		if (r[i] != '\\') {
-			if (r[i++] != c[o++])
+			if (o >= clen || r[i++] != c[o++])
 				return false;
 			continue;
 		}
 		char u[4];
 		size_t w = unescape(r, &i, u);
-		if (memcmp(u, c + o, w) != 0) /* o + w <= clen: the decoded lengths are equal */
+		if (w > clen - o || memcmp(u, c + o, w) != 0)
 			return false;
 		o += w;
 	}

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/str.h"
 
@@ -102,8 +103,21 @@ void hr_jscan_where(const struct hr_jscan *s, size_t off, unsigned long *line,
 
 /* Whether the decoded text of a KEY/STRING token equals the C string c byte for byte
  * ("fin\u0069sh_reason" equals "finish_reason"; a decoded NUL never matches, since c
- * cannot hold one). False for other kinds. */
+ * cannot hold one). False for other kinds. c is only read. */
 bool hr_jscan_str_eq(const struct hr_jscan_tok *t, const char *c);
+
+/* The same against c[0..n) (need not end in NUL, may hold NULs), inline for the common case
+ * of a token without escapes. HR_JSCAN_EQ(t, "literal") passes the literal's length. */
+bool hr_jscan_str_eqn_escaped_(const struct hr_jscan_tok *t, const char *c, size_t n);
+static inline bool hr_jscan_str_eqn(const struct hr_jscan_tok *t, const char *c, size_t n)
+{
+	if (t->len != n || (t->kind != HR_JSCAN_KEY && t->kind != HR_JSCAN_STRING))
+		return false;
+	if (!(t->flags & HR_JSCAN_F_ESCAPED))
+		return n == 0 || memcmp(t->raw.ptr, c, n) == 0;
+	return hr_jscan_str_eqn_escaped_(t, c, n);
+}
+#define HR_JSCAN_EQ(t, lit) hr_jscan_str_eqn((t), "" lit, sizeof(lit) - 1)
 
 /* Decoded length in bytes of a KEY/STRING token (t->len); 0 for other kinds. */
 static inline size_t hr_jscan_str_len(const struct hr_jscan_tok *t)

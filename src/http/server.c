@@ -102,7 +102,7 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd, (void)what;
 	struct hr_worker *w = arg;
-	if (w->inflight == 0)
+	if (w->inflight == 0 && w->sending == 0)
 		event_base_loopexit(w->base, NULL);
 }
 

@@ -29,6 +29,7 @@ struct hr_worker {
 	struct hr_client *client; /* outbound calls from this loop */
 	pthread_t thread;
 	int inflight; /* requests accepted and not yet answered (worker thread only) */
+	int sending;  /* answered, last bytes not yet written to the socket */
 	struct event *wake;
 	struct event *drain_timer;
 	pthread_mutex_t mu; /* guards tasks */

@@ -199,13 +199,13 @@ static int dec_usage(struct dec *d, struct hr_usage_counts *c)
 		struct hr_jscan_tok key = d->t;
 		if ((rc = dec_value(d)) < 0)
 			return rc;
-		if (hr_jscan_str_eq(&key, "prompt_tokens"))
+		if (HR_JSCAN_EQ(&key, "prompt_tokens"))
 			rc = dec_count(d, &c->prompt_tokens, &p_int);
-		else if (hr_jscan_str_eq(&key, "completion_tokens"))
+		else if (HR_JSCAN_EQ(&key, "completion_tokens"))
 			rc = dec_count(d, &c->completion_tokens, &c_int);
-		else if (hr_jscan_str_eq(&key, "prompt_tokens_details"))
+		else if (HR_JSCAN_EQ(&key, "prompt_tokens_details"))
 			rc = dec_member_count(d, "cached_tokens", &c->cached_tokens);
-		else if (hr_jscan_str_eq(&key, "completion_tokens_details"))
+		else if (HR_JSCAN_EQ(&key, "completion_tokens_details"))
 			rc = dec_member_count(d, "reasoning_tokens", &c->reasoning_tokens);
 		else
 			rc = dec_skip(d);
@@ -230,7 +230,7 @@ static int dec_text_bytes(struct dec *d, size_t *n)
 		struct hr_jscan_tok key = d->t;
 		if ((rc = dec_value(d)) < 0)
 			return rc;
-		if (hr_jscan_str_eq(&key, "content")) {
+		if (HR_JSCAN_EQ(&key, "content")) {
 			content = hr_jscan_str_len(&d->t);
 			if (d->t.kind == HR_JSCAN_ARR_BEGIN) {
 				size_t part;
@@ -242,10 +242,10 @@ static int dec_text_bytes(struct dec *d, size_t *n)
 			} else {
 				rc = dec_skip(d);
 			}
-		} else if (hr_jscan_str_eq(&key, "refusal")) {
+		} else if (HR_JSCAN_EQ(&key, "refusal")) {
 			refusal = hr_jscan_str_len(&d->t);
 			rc = dec_skip(d);
-		} else if (hr_jscan_str_eq(&key, "tool_calls")) {
+		} else if (HR_JSCAN_EQ(&key, "tool_calls")) {
 			tools = 0;
 			if (d->t.kind == HR_JSCAN_ARR_BEGIN) {
 				while ((rc = dec_element(d)) > 0) {
@@ -256,7 +256,7 @@ static int dec_text_bytes(struct dec *d, size_t *n)
 						continue;
 					}
 					while ((rc = dec_member(d)) > 0) {
-						bool fn = hr_jscan_str_eq(&d->t, "function");
+						bool fn = HR_JSCAN_EQ(&d->t, "function");
 						if ((rc = dec_value(d)) < 0)
 							return rc;
 						rc = fn ? dec_member_str_len(d, "arguments", &args)
@@ -271,7 +271,7 @@ static int dec_text_bytes(struct dec *d, size_t *n)
 			} else {
 				rc = dec_skip(d);
 			}
-		} else if (hr_jscan_str_eq(&key, "function_call")) {
+		} else if (HR_JSCAN_EQ(&key, "function_call")) {
 			rc = dec_member_str_len(d, "arguments", &fcall);
 		} else {
 			rc = dec_skip(d);
@@ -308,7 +308,7 @@ static int dec_choices(struct dec *d, const char *what, struct dec_choices *c)
 				return rc;
 			if (hr_jscan_str_eq(&key, what)) {
 				rc = dec_text_bytes(d, &bytes);
-			} else if (i == 0 && hr_jscan_str_eq(&key, "finish_reason")) {
+			} else if (i == 0 && HR_JSCAN_EQ(&key, "finish_reason")) {
 				c->has_finish = d->t.kind == HR_JSCAN_STRING;
 				c->finish = d->t;
 				rc = dec_skip(d);
@@ -387,10 +387,10 @@ static int openai_decode_chat(struct hr_arena *a, const char *body, size_t len,
 		struct hr_jscan_tok key = d.t;
 		if ((rc = dec_value(&d)) < 0)
 			goto bad;
-		if (hr_jscan_str_eq(&key, "choices")) {
+		if (HR_JSCAN_EQ(&key, "choices")) {
 			have_choices = d.t.kind == HR_JSCAN_ARR_BEGIN;
 			rc = have_choices ? dec_choices(&d, "message", &ch) : dec_skip(&d);
-		} else if (hr_jscan_str_eq(&key, "usage")) {
+		} else if (HR_JSCAN_EQ(&key, "usage")) {
 			rc = dec_usage(&d, &res->usage);
 		} else {
 			rc = dec_skip(&d);
@@ -447,7 +447,7 @@ static int openai_decode_stream_event(struct hr_arena *a, const char *data, size
 		if ((rc = dec_value(&d)) < 0)
 			goto bad;
 		enum hr_jscan_kind vk = d.t.kind;
-		if (hr_jscan_str_eq(&key, "error")) {
+		if (HR_JSCAN_EQ(&key, "error")) {
 			err = vk == HR_JSCAN_NULL         ? IS_NULL
 			      : vk == HR_JSCAN_STRING     ? IS_STRING
 			      : vk == HR_JSCAN_OBJ_BEGIN  ? IS_OBJECT
@@ -456,7 +456,7 @@ static int openai_decode_stream_event(struct hr_arena *a, const char *data, size
 			if (err == IS_OBJECT) {
 				err_msg.kind = HR_JSCAN_END;
 				while ((k = dec_member(&d)) > 0) {
-					bool hit = hr_jscan_str_eq(&d.t, "message");
+					bool hit = HR_JSCAN_EQ(&d.t, "message");
 					if ((rc = dec_value(&d)) < 0)
 						goto bad;
 					if (hit)
@@ -468,15 +468,15 @@ static int openai_decode_stream_event(struct hr_arena *a, const char *data, size
 			} else {
 				rc = dec_skip(&d);
 			}
-		} else if (hr_jscan_str_eq(&key, "message")) {
+		} else if (HR_JSCAN_EQ(&key, "message")) {
 			root_msg = d.t;
 			rc = dec_skip(&d);
-		} else if (hr_jscan_str_eq(&key, "choices")) {
+		} else if (HR_JSCAN_EQ(&key, "choices")) {
 			choices = vk == HR_JSCAN_ARR_BEGIN ? IS_ARRAY
 			          : vk == HR_JSCAN_NULL    ? IS_NULL
 			                                   : IS_OTHER;
 			rc = choices == IS_ARRAY ? dec_choices(&d, "delta", &ch) : dec_skip(&d);
-		} else if (hr_jscan_str_eq(&key, "usage")) {
+		} else if (HR_JSCAN_EQ(&key, "usage")) {
 			rc = dec_usage(&d, &usage);
 		} else {
 			rc = dec_skip(&d);

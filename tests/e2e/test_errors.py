@@ -135,7 +135,9 @@ def test_wrong_method_is_405(hearth, fake, method, path):
     r = hearth.request(method, path, chat_body("echo") if method == "POST" else None)
     assert r.status == 405, r
     err = r.json()["error"]
-    assert isinstance(err["message"], str) and err["code"]
+    assert isinstance(err["message"], str) and err["code"] == "method_not_allowed"
+    allow = r.header("Allow")
+    assert allow and method not in allow.split(", "), allow  # HTTP: a 405 says what is allowed
     assert fake.chat_requests() == []
 
 
