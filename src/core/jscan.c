@@ -28,20 +28,11 @@ static inline bool is_ws(unsigned char c)
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-/* The offset of the first byte at or after i that is not whitespace. Pretty-printed
- * answers indent with runs of spaces: those go eight at a time. */
+/* The offset of the first byte at or after i that is not whitespace. */
 static inline size_t skip_ws(const char *p, size_t n, size_t i)
 {
-	while (i < n && (unsigned char)p[i] <= ' ') {
-		uint64_t x;
-		if (n - i >= 8 && (memcpy(&x, p + i, 8), x == 0x2020202020202020u)) {
-			i += 8;
-			continue;
-		}
-		if (!is_ws((unsigned char)p[i]))
-			break;
+	while (i < n && is_ws((unsigned char)p[i]))
 		i++;
-	}
 	return i;
 }
 

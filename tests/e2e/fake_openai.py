@@ -16,6 +16,7 @@ Behaviours (the "model" field of the request body):
   slow-stream     SLOW_STREAM_CHUNKS content chunks SLOW_STREAM_GAP_S apart
   garbage         200 with a body that is not JSON
   huge            a non-streaming answer with about HUGE_BYTES of content
+  flood-stream    a stream of FLOOD_CHUNKS chunks of FLOOD_PIECE bytes, as fast as it can
   tool-call       a tool_calls answer; streamed as several argument deltas
 
 Each request is recorded as a dict: method, path, headers (lower-case names), body (parsed
@@ -44,6 +45,8 @@ STALL_S = 5.0 * _SCALE
 SLOW_STREAM_CHUNKS = 30
 SLOW_STREAM_GAP_S = 0.1 * (3 if _SCALE > 1 else 1)  # longer under valgrind: ~9 s
 HUGE_BYTES = 2 * 1024 * 1024
+FLOOD_PIECE = 8192
+FLOOD_CHUNKS = 4096  # 32 MiB of content
 TOOL_ARGS = '{"location": "Paris, France", "unit": "celsius"}'
 FINGERPRINT = "fp_fake0e2e01"
 
@@ -183,7 +186,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _event(self, rec, obj):
         self._chunk(b"data: " + json.dumps(obj).encode() + b"\n\n")
-        rec["sent"].append(obj)
+        if rec is not None:
+            rec["sent"].append(obj)
 
     def _end_stream(self):
         self._chunk(b"data: [DONE]\n\n")
@@ -280,7 +284,7 @@ class Handler(BaseHTTPRequestHandler):
         }
 
     def _echo(self, rec, body, *, report_usage=True, cached=0, reasoning=0, cut_after=None,
-              stall_after=None, pieces=None, gap=0.0):
+              stall_after=None, pieces=None, gap=0.0, record_chunks=True):
         text = "echo: " + last_user_text(body)
         usage = usage_obj(prompt_words(body), count_words(text), cached, reasoning)
         if not report_usage:
@@ -305,8 +309,9 @@ class Handler(BaseHTTPRequestHandler):
         for i, piece in enumerate(pieces):
             if i and gap and self._sleep(gap):
                 raise _PeerGone()
-            self._event(rec, self._chunk_obj(cid, created, body, {"content": piece},
-                                             with_usage=with_usage))
+            self._event(rec if record_chunks else None,
+                        self._chunk_obj(cid, created, body, {"content": piece},
+                                        with_usage=with_usage))
             if cut_after is not None and i + 1 == cut_after:
                 self.close_connection = True
                 try:
@@ -380,6 +385,10 @@ class Handler(BaseHTTPRequestHandler):
         pieces = ["w%d " % i for i in range(SLOW_STREAM_CHUNKS)]
         return self._echo(rec, body, pieces=pieces, gap=SLOW_STREAM_GAP_S)
 
+    def b_flood_stream(self, rec, body):
+        pieces = ["%06d" % i + "x" * (FLOOD_PIECE - 6) for i in range(FLOOD_CHUNKS)]
+        return self._echo(rec, body, pieces=pieces, record_chunks=False)
+
     def b_garbage(self, rec, body):
         rec["status"] = 200
         self._send_raw(200, b"<html><body>this is not JSON {\"id\": </body></html>\n",
@@ -450,6 +459,7 @@ BEHAVIOURS = {
     "slow-stream": Handler.b_slow_stream,
     "garbage": Handler.b_garbage,
     "huge": Handler.b_huge,
+    "flood-stream": Handler.b_flood_stream,
     "tool-call": Handler.b_tool_call,
 }
 

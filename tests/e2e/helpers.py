@@ -36,6 +36,7 @@ MODELS = {
     "broken-stream": ("fake", "broken-stream"),
     "stall-stream": ("fake", "stall-stream"),
     "slow-stream": ("fake", "slow-stream"),
+    "flood-stream": ("fake", "flood-stream"),
     "garbage": ("fake", "garbage"),
     "huge": ("fake", "huge"),
     "tool-call": ("fake", "tool-call"),

@@ -3,7 +3,9 @@
 import json
 import socket
 
-from helpers import COST_RE, SLOW, assert_cost, chat_body, cost_of
+import time
+
+from helpers import COST_RE, SLOW, SSE, VALGRIND, assert_cost, chat_body, cost_of
 
 
 def _strip_usage(chunk):
@@ -226,3 +228,39 @@ def test_connection_is_reusable_after_a_stream(hearth):
         assert port is not None and conn.sock.getsockname()[1] == port
     finally:
         conn.close()
+
+
+def _rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_slow_reader_gets_a_flood_whole_with_bounded_memory(hearth, fake):
+    """A provider that streams 32 MiB as fast as it can, to a client that stops reading for a
+    while: hearth must not buffer the whole stream (it stops reading from the provider until
+    the client catches up), and the client still gets every byte, in order."""
+    from fake_openai import FLOOD_CHUNKS, FLOOD_PIECE
+    conn = hearth.connect()
+    conn.request("POST", "/v1/chat/completions",
+                 body=json.dumps(chat_body("flood-stream", "flood me", stream=True)),
+                 headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    assert r.status == 200
+    first = r.readline()
+    assert first.startswith(b"data: ")
+    before = _rss_kib(hearth.pid)
+    time.sleep(1.5 * SLOW)  # the client reads nothing; the provider keeps sending
+    during = _rss_kib(hearth.pid)
+    body = first + r.read()
+    conn.close()
+    sse = SSE(body.decode())
+    assert sse.done and sse.error is None
+    text = sse.content()
+    assert len(text) == FLOOD_CHUNKS * FLOOD_PIECE
+    assert text[:6] == "000000" and text[-FLOOD_PIECE:-FLOOD_PIECE + 6] == "%06d" % (FLOOD_CHUNKS - 1)
+    if not VALGRIND:
+        # without back-pressure hearth would hold most of the 32 MiB the client left unread
+        assert during - before < 8 * 1024, (before, during)
