@@ -1,13 +1,19 @@
-/* micro_decode.c - micro-benchmark of the OpenAI codec's decoders: time and instructions per
- * decode_chat of real chat.completion bodies and per decode_stream_event of a text chunk.
- * Build: make build/bench/micro_decode; run it plain, or under
- * `valgrind --tool=callgrind` with HR_BENCH_ITERS=10000 (and HR_BENCH_CASE=compact, pretty
- * or chunk) for instructions per decode. */
+/* micro_decode.c - micro-benchmark of the OpenAI codec's decoders: time per decode_chat of
+ * real chat.completion bodies and per decode_stream_event of a text chunk, beside a baseline
+ * measured in the same run: jansson's json_loadb + json_decref of the same bytes (the work the
+ * decoders did before jscan). Build (after `make`):
+ *   cc -std=gnu17 -Isrc -include core/compat.h -O2 -g -o build/micro_decode \
+ *      bench/micro_decode.c build/libhearth.a $(pkg-config --libs jansson libevent \
+ *      libevent_pthreads libcurl sqlite3 yaml-0.1 libsodium) -pthread -lm
+ * Run it plain, or under `valgrind --tool=callgrind` with HR_BENCH_ITERS=10000 (and
+ * HR_BENCH_CASE=compact, pretty or chunk) for instructions per decode. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <jansson.h>
 
 #include "core/arena.h"
 #include "providers/provider.h"
@@ -54,6 +60,21 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* ns per json_loadb + json_decref of body: the baseline. */
+static double baseline(const char *body, size_t len, long iters)
+{
+	double t0 = now();
+	for (long i = 0; i < iters; i++) {
+		json_t *j = json_loadb(body, len, 0, NULL);
+		if (!j) {
+			fprintf(stderr, "baseline: not JSON\n");
+			exit(1);
+		}
+		json_decref(j);
+	}
+	return (now() - t0) / (double)iters * 1e9;
+}
+
 static void run_chat(const char *name, const char *body, size_t len, long iters)
 {
 	struct hr_arena *a = hr_arena_create(0);
@@ -68,9 +89,10 @@ static void run_chat(const char *name, const char *body, size_t len, long iters)
 		}
 		sink += res.completion_bytes;
 	}
-	double dt = now() - t0;
-	printf("decode_chat %-8s %4zu bytes: %7.0f ns/decode (bytes %zu, finish %s)\n", name, len,
-	       dt / (double)iters * 1e9, sink / (size_t)iters, res.finish_reason);
+	double ns = (now() - t0) / (double)iters * 1e9, base = baseline(body, len, iters);
+	printf("decode_chat %-8s %4zu bytes: %7.0f ns/decode, json_loadb %7.0f ns: ratio %.2f"
+	       " (text bytes %zu, finish %s)\n",
+	       name, len, ns, base, ns / base, sink / (size_t)iters, res.finish_reason);
 	hr_arena_destroy(a);
 }
 
@@ -88,9 +110,11 @@ static void run_chunk(long iters)
 		}
 		sink += ev.delta_bytes;
 	}
-	double dt = now() - t0;
-	printf("decode_stream_event  %4zu bytes: %7.0f ns/decode (delta bytes %zu)\n",
-	       sizeof chunk - 1, dt / (double)iters * 1e9, sink / (size_t)iters);
+	double ns = (now() - t0) / (double)iters * 1e9,
+	       base = baseline(chunk, sizeof chunk - 1, iters);
+	printf("decode_stream_event  %4zu bytes: %7.0f ns/decode, json_loadb %7.0f ns: ratio %.2f"
+	       " (delta bytes %zu)\n",
+	       sizeof chunk - 1, ns, base, ns / base, sink / (size_t)iters);
 	hr_arena_destroy(a);
 }
 
@@ -100,6 +124,19 @@ int main(void)
 	long iters = e ? atol(e) : 100000;
 	if (iters <= 0)
 		iters = 100000;
+	char line[256], model[256] = "unknown CPU\n";
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof line, f)) {
+		char *colon = strchr(line, ':');
+		if (strncmp(line, "model name", 10) == 0 && colon) {
+			snprintf(model, sizeof model, "%s", colon + 2);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	printf("machine: %s", model);
+	printf("iterations: %ld per case (HR_BENCH_ITERS)\n", iters);
 	const char *only = getenv("HR_BENCH_CASE"); /* compact, pretty or chunk; unset: all */
 	if (!only || !strcmp(only, "compact"))
 		run_chat("compact", compact_body, sizeof compact_body - 1, iters);

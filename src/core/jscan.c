@@ -236,7 +236,8 @@ static size_t lex_number(struct hr_jscan *s, size_t i, struct hr_jscan_tok *t)
 		if (++i < n && (p[i] == '+' || p[i] == '-'))
 			i++;
 		if (i >= n || !is_digit(p[i]))
-			return fail(s, start, "invalid number: a digit must follow the exponent"), 0;
+			return fail(s, start, "invalid number: a digit must follow the exponent"),
+			       0;
 		while (i < n && is_digit(p[i]))
 			i++;
 	}
@@ -249,7 +250,7 @@ static size_t lex_number(struct hr_jscan *s, size_t i, struct hr_jscan_tok *t)
 }
 
 static int emit(struct hr_jscan *s, struct hr_jscan_tok *t, enum hr_jscan_kind kind, size_t i,
-		size_t len)
+                size_t len)
 {
 	t->kind = kind;
 	t->flags = 0;
@@ -283,7 +284,7 @@ static int close_container(struct hr_jscan *s, struct hr_jscan_tok *t, size_t i)
 }
 
 static int lex_literal(struct hr_jscan *s, struct hr_jscan_tok *t, size_t i, const char *word,
-		       size_t len, enum hr_jscan_kind kind)
+                       size_t len, enum hr_jscan_kind kind)
 {
 	if (s->n - i < len || memcmp(s->p + i, word, len) != 0)
 		return fail(s, i, "invalid literal (true, false or null expected)");
@@ -423,8 +424,7 @@ size_t hr_jscan_error(const struct hr_jscan *s, const char **what)
 	return s->err ? s->err_off : 0;
 }
 
-void hr_jscan_where(const struct hr_jscan *s, size_t off, unsigned long *line,
-		    unsigned long *col)
+void hr_jscan_where(const struct hr_jscan *s, size_t off, unsigned long *line, unsigned long *col)
 {
 	if (off > s->n)
 		off = s->n;

@@ -49,7 +49,7 @@ enum hr_jscan_kind {
 
 struct hr_jscan_tok {
 	enum hr_jscan_kind kind;
-	unsigned flags;  /* HR_JSCAN_F_* */
+	unsigned flags;    /* HR_JSCAN_F_* */
 	struct hr_str raw; /* borrowed from the input. KEY/STRING: the bytes between the quotes,
 	                    * escapes not decoded; NUMBER: the number's text; others: the
 	                    * punctuation or literal itself; END: empty */
@@ -62,10 +62,10 @@ struct hr_jscan {
 	const char *p; /* borrowed input */
 	size_t n, pos;
 	unsigned depth, max_depth;
-	unsigned state;    /* private: what the grammar expects next */
-	int err;           /* 0, or the sticky error */
-	size_t err_off;    /* where the error was found */
-	const char *err_what; /* static text: what is wrong there */
+	unsigned state;                          /* private: what the grammar expects next */
+	int err;                                 /* 0, or the sticky error */
+	size_t err_off;                          /* where the error was found */
+	const char *err_what;                    /* static text: what is wrong there */
 	uint64_t stack[HR_JSCAN_MAX_DEPTH / 64]; /* bit i set: level i+1 is an object */
 };
 
@@ -98,8 +98,7 @@ static inline unsigned hr_jscan_depth(const struct hr_jscan *s)
 size_t hr_jscan_error(const struct hr_jscan *s, const char **what);
 
 /* 1-based line and column (in bytes) of offset off in the input, for messages. */
-void hr_jscan_where(const struct hr_jscan *s, size_t off, unsigned long *line,
-		    unsigned long *col);
+void hr_jscan_where(const struct hr_jscan *s, size_t off, unsigned long *line, unsigned long *col);
 
 /* Whether the decoded text of a KEY/STRING token equals the C string c byte for byte
  * ("fin\u0069sh_reason" equals "finish_reason"; a decoded NUL never matches, since c

@@ -341,14 +341,13 @@ static const char *dec_bad(struct hr_arena *a, const char *what, const struct de
 {
 	const char *m;
 	if (rc == HR_ETOOBIG) {
-		m = hr_arena_printf(a, "%s has a token count too large for a 64-bit integer",
-		                    what);
+		m = hr_arena_printf(a, "%s has a token count too large for a 64-bit integer", what);
 	} else {
 		const char *why;
 		unsigned long line, col;
 		hr_jscan_where(&d->s, hr_jscan_error(&d->s, &why), &line, &col);
-		m = hr_arena_printf(a, "%s is not JSON: %s (line %lu, column %lu)", what, why,
-		                    line, col);
+		m = hr_arena_printf(a, "%s is not JSON: %s (line %lu, column %lu)", what, why, line,
+		                    col);
 	}
 	return m ? m : hr_err_msg(HR_EUPSTREAM_BAD);
 }
@@ -432,8 +431,15 @@ static int openai_decode_stream_event(struct hr_arena *a, const char *data, size
 	}
 
 	/* What the members said; each later occurrence of a key replaces the earlier one. */
-	enum { ABSENT, IS_NULL, IS_STRING, IS_OBJECT, IS_ARRAY, IS_OTHER } err = ABSENT,
-	                                                                  choices = ABSENT;
+	enum {
+		ABSENT,
+		IS_NULL,
+		IS_STRING,
+		IS_OBJECT,
+		IS_ARRAY,
+		IS_OTHER
+	} err = ABSENT,
+	  choices = ABSENT;
 	struct hr_jscan_tok err_msg = {0}, root_msg = {0}; /* kind END: none */
 	struct dec_choices ch = {0};
 	struct hr_usage_counts usage = {0};
@@ -448,10 +454,10 @@ static int openai_decode_stream_event(struct hr_arena *a, const char *data, size
 			goto bad;
 		enum hr_jscan_kind vk = d.t.kind;
 		if (HR_JSCAN_EQ(&key, "error")) {
-			err = vk == HR_JSCAN_NULL         ? IS_NULL
-			      : vk == HR_JSCAN_STRING     ? IS_STRING
-			      : vk == HR_JSCAN_OBJ_BEGIN  ? IS_OBJECT
-			                                  : IS_OTHER;
+			err = vk == HR_JSCAN_NULL        ? IS_NULL
+			      : vk == HR_JSCAN_STRING    ? IS_STRING
+			      : vk == HR_JSCAN_OBJ_BEGIN ? IS_OBJECT
+			                                 : IS_OTHER;
 			err_msg = d.t;
 			if (err == IS_OBJECT) {
 				err_msg.kind = HR_JSCAN_END;

@@ -25,13 +25,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		if (!(cond)) {                                                                \
-			fprintf(stderr, "fuzz_jscan: check failed at line %d: %s\n", __LINE__, \
-			        #cond);                                                       \
-			abort();                                                              \
-		}                                                                             \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fuzz_jscan: check failed at line %d: %s\n", __LINE__,     \
+			        #cond);                                                            \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* ---- the reference: openai.c's decoders before jscan (jansson), verbatim but for the
@@ -329,8 +329,8 @@ static void check_scanner(const char *p, size_t n)
 	}
 	if ((k == 0) != (root != NULL)) {
 		fprintf(stderr, "fuzz_jscan: jscan %s (%s at %zu), jansson %s (%s)\n",
-		        k ? "rejects" : "accepts", k ? what : "-", off, root ? "accepts" : "rejects",
-		        root ? "-" : e.text);
+		        k ? "rejects" : "accepts", k ? what : "-", off,
+		        root ? "accepts" : "rejects", root ? "-" : e.text);
 		abort();
 	}
 	if (!root)
@@ -412,8 +412,8 @@ static void check_decoders(const char *p, size_t n)
 static bool nul_quirk(const char *p, size_t n)
 {
 	for (size_t i = 1; i < n; i++)
-		if (p[i] == '\0' && ((p[i - 1] >= '0' && p[i - 1] <= '9') ||
-		                     (p[i - 1] >= 'a' && p[i - 1] <= 'z')))
+		if (p[i] == '\0' &&
+		    ((p[i - 1] >= '0' && p[i - 1] <= '9') || (p[i - 1] >= 'a' && p[i - 1] <= 'z')))
 			return true;
 	return false;
 }

@@ -29,10 +29,22 @@ struct valid_case {
 	const char *what; /* invalid: a substring of the error text, or NULL */
 };
 
-#define V(name, doc) {name, doc, 0, true, NULL}
-#define X(name, doc, what) {name, doc, 0, false, what}
-#define XN(name, doc, what) {name, doc, sizeof(doc) - 1, false, what}
-#define VN(name, doc) {name, doc, sizeof(doc) - 1, true, NULL}
+#define V(name, doc)                                                                               \
+	{                                                                                          \
+		name, doc, 0, true, NULL                                                           \
+	}
+#define X(name, doc, what)                                                                         \
+	{                                                                                          \
+		name, doc, 0, false, what                                                          \
+	}
+#define XN(name, doc, what)                                                                        \
+	{                                                                                          \
+		name, doc, sizeof(doc) - 1, false, what                                            \
+	}
+#define VN(name, doc)                                                                              \
+	{                                                                                          \
+		name, doc, sizeof(doc) - 1, true, NULL                                             \
+	}
 
 static const struct valid_case docs[] = {
     /* structure */
@@ -161,7 +173,8 @@ static void test_validity(void **state)
 			assert_int_equal(rc, HR_EINVAL);
 			assert_true(off <= n);
 			if (c->what && !strstr(what, c->what))
-				fail_msg("case '%s': error '%s', want '%s'", c->name, what, c->what);
+				fail_msg("case '%s': error '%s', want '%s'", c->name, what,
+				         c->what);
 		}
 	}
 }
@@ -210,13 +223,19 @@ static void test_depth(void **state)
 		unsigned max, n;
 		bool obj, valid;
 	} cases[] = {
-	    {1, 1, false, true},   {1, 2, false, false}, {4, 4, false, true},
-	    {4, 5, false, false},  {4, 4, true, true},   {4, 5, true, false},
-	    {64, 64, true, true},  {64, 65, false, false},
+	    {1, 1, false, true},
+	    {1, 2, false, false},
+	    {4, 4, false, true},
+	    {4, 5, false, false},
+	    {4, 4, true, true},
+	    {4, 5, true, false},
+	    {64, 64, true, true},
+	    {64, 65, false, false},
 	    {0, HR_JSCAN_MAX_DEPTH, false, true}, /* 0: the hard cap */
 	    {0, HR_JSCAN_MAX_DEPTH + 1, false, false},
 	    {HR_JSCAN_MAX_DEPTH + 7, HR_JSCAN_MAX_DEPTH + 1, true, false},
-	    {2048, 2048, true, true}, {2048, 2049, true, false},
+	    {2048, 2048, true, true},
+	    {2048, 2049, true, false},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *doc = nest(cases[i].n, cases[i].obj);
@@ -256,18 +275,18 @@ static void test_tokens(void **state)
 	const char *doc = " {\"a\\n\": [1, -2.5e3, \"x\\u00e9\"], \"b\" : {\"c\":true,\"d\":false},"
 	                  " \"e\":null,\"f\":{},\"g\":[]} ";
 	static const struct want_tok want[] = {
-	    {HR_JSCAN_OBJ_BEGIN, "{", 1}, {HR_JSCAN_KEY, "a\\n", 1},
-	    {HR_JSCAN_ARR_BEGIN, "[", 2}, {HR_JSCAN_NUMBER, "1", 2},
+	    {HR_JSCAN_OBJ_BEGIN, "{", 1},   {HR_JSCAN_KEY, "a\\n", 1},
+	    {HR_JSCAN_ARR_BEGIN, "[", 2},   {HR_JSCAN_NUMBER, "1", 2},
 	    {HR_JSCAN_NUMBER, "-2.5e3", 2}, {HR_JSCAN_STRING, "x\\u00e9", 2},
-	    {HR_JSCAN_ARR_END, "]", 1},  {HR_JSCAN_KEY, "b", 1},
-	    {HR_JSCAN_OBJ_BEGIN, "{", 2}, {HR_JSCAN_KEY, "c", 2},
-	    {HR_JSCAN_TRUE, "true", 2},   {HR_JSCAN_KEY, "d", 2},
-	    {HR_JSCAN_FALSE, "false", 2}, {HR_JSCAN_OBJ_END, "}", 1},
-	    {HR_JSCAN_KEY, "e", 1},       {HR_JSCAN_NULL, "null", 1},
-	    {HR_JSCAN_KEY, "f", 1},       {HR_JSCAN_OBJ_BEGIN, "{", 2},
-	    {HR_JSCAN_OBJ_END, "}", 1},   {HR_JSCAN_KEY, "g", 1},
-	    {HR_JSCAN_ARR_BEGIN, "[", 2}, {HR_JSCAN_ARR_END, "]", 1},
-	    {HR_JSCAN_OBJ_END, "}", 0},   {HR_JSCAN_END, "", 0},
+	    {HR_JSCAN_ARR_END, "]", 1},     {HR_JSCAN_KEY, "b", 1},
+	    {HR_JSCAN_OBJ_BEGIN, "{", 2},   {HR_JSCAN_KEY, "c", 2},
+	    {HR_JSCAN_TRUE, "true", 2},     {HR_JSCAN_KEY, "d", 2},
+	    {HR_JSCAN_FALSE, "false", 2},   {HR_JSCAN_OBJ_END, "}", 1},
+	    {HR_JSCAN_KEY, "e", 1},         {HR_JSCAN_NULL, "null", 1},
+	    {HR_JSCAN_KEY, "f", 1},         {HR_JSCAN_OBJ_BEGIN, "{", 2},
+	    {HR_JSCAN_OBJ_END, "}", 1},     {HR_JSCAN_KEY, "g", 1},
+	    {HR_JSCAN_ARR_BEGIN, "[", 2},   {HR_JSCAN_ARR_END, "]", 1},
+	    {HR_JSCAN_OBJ_END, "}", 0},     {HR_JSCAN_END, "", 0},
 	};
 	struct hr_jscan s;
 	struct hr_jscan_tok t;
@@ -301,7 +320,8 @@ static void test_tokens(void **state)
 static void test_skip(void **state)
 {
 	(void)state;
-	const char *doc = "{\"a\":{\"b\":[1,{\"c\":[2,[3]]}],\"x\":\"y\"},\"d\":3,\"e\":[],\"f\":7}";
+	const char *doc =
+	    "{\"a\":{\"b\":[1,{\"c\":[2,[3]]}],\"x\":\"y\"},\"d\":3,\"e\":[],\"f\":7}";
 	struct hr_jscan s;
 	struct hr_jscan_tok t;
 	hr_jscan_init(&s, doc, strlen(doc), 0);
@@ -444,6 +464,17 @@ static void test_str_eq(void **state)
 		if (hr_jscan_str_eq(&t, cases[i].c) != cases[i].eq)
 			fail_msg("case %zu: %s vs '%s'", i, cases[i].json, cases[i].c);
 	}
+	/* with a length: NULs can match too */
+	{
+		struct hr_jscan s;
+		struct hr_jscan_tok t;
+		first_text(&s, "\"a\\u0000b\"", &t);
+		assert_true(hr_jscan_str_eqn(&t, "a\0b", 3));
+		assert_false(hr_jscan_str_eqn(&t, "a\0c", 3));
+		assert_false(HR_JSCAN_EQ(&t, "a"));
+		first_text(&s, "{\"usage\":1}", &t);
+		assert_true(HR_JSCAN_EQ(&t, "usage"));
+	}
 	/* not a string: never equal, length 0, nothing copied */
 	struct hr_jscan s;
 	struct hr_jscan_tok t;
@@ -496,10 +527,10 @@ static void test_int64(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_validity),   cmocka_unit_test(test_not_nul_terminated),
-	    cmocka_unit_test(test_depth),      cmocka_unit_test(test_tokens),
-	    cmocka_unit_test(test_skip),       cmocka_unit_test(test_error_position),
-	    cmocka_unit_test(test_strings),    cmocka_unit_test(test_str_eq),
+	    cmocka_unit_test(test_validity), cmocka_unit_test(test_not_nul_terminated),
+	    cmocka_unit_test(test_depth),    cmocka_unit_test(test_tokens),
+	    cmocka_unit_test(test_skip),     cmocka_unit_test(test_error_position),
+	    cmocka_unit_test(test_strings),  cmocka_unit_test(test_str_eq),
 	    cmocka_unit_test(test_int64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -247,6 +247,146 @@ static void test_decode_chat(void **state)
 	}
 }
 
+/* What the jscan decoders settle on purpose: escaped keys, the last of duplicate keys,
+ * content parts, strict validity, and RFC 8259 JSON that jansson refused (\u0000, numbers
+ * beyond int64 or double in fields hearth does not read). */
+#define X8 "xxxxxxxx"
+static const struct answer_case answers_scan[] = {
+    {"escaped keys",
+     "{\"ch\\u006fices\":[{\"m\\u0065ssage\":{\"content\":\"H\\u00e9\"},\"fin\\u0069sh_reason\":"
+     "\"st\\u006fp\"}],\"usage\":{\"prompt_tokens\":7,\"completion_tokens\":3}}",
+     0, true, 7, 3, 0, 0, "stop", 3},
+    {"duplicate keys: the last wins",
+     "{\"choices\":{},\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":2},\"choices\":[{"
+     "\"message\":{\"content\":\"aa\",\"content\":\"bbb\"},\"finish_reason\":\"stop\","
+     "\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":6,"
+     "\"prompt_tokens\":9}}",
+     0, true, 9, 6, 0, 0, "length", 3},
+    {"the last choices is not an array", "{\"choices\":[],\"choices\":null}",
+     .rc = HR_EUPSTREAM_BAD},
+    {"content parts, refusal, tool and function arguments",
+     "{\"choices\":[{\"message\":{\"content\":[{\"type\":\"text\",\"text\":\"ab\"},{\"type\":"
+     "\"image_url\",\"image_url\":{\"url\":\"x\"}},\"str\",{\"text\":null},{\"text\":\"cde\","
+     "\"text\":\"f\"}],\"refusal\":\"sorry\",\"tool_calls\":[{\"function\":{\"name\":\"f\","
+     "\"arguments\":\"{}\"}},{\"id\":\"x\"},7,{\"function\":{\"arguments\":\"[1]\"},"
+     "\"function\":{\"arguments\":\"zz\"}}],\"function_call\":{\"name\":\"g\",\"arguments\":"
+     "\"{\\\"a\\\":1}\"}},\"finish_reason\":\"tool_calls\"},{\"message\":{\"content\":"
+     "\"second\"},\"finish_reason\":\"stop\"}]}",
+     0, false, 0, 0, 0, 0, "tool_calls", 3 + 5 + 4 + 7 + 6},
+    {"escaped NUL",
+     "{\"choices\":[{\"message\":{\"content\":\"a\\u0000b\"},\"finish_reason\":"
+     "\"st\\u0000op\"}]}",
+     0, false, 0, 0, 0, 0, "st", 3},
+    {"numbers beyond int64 and double elsewhere",
+     "{\"choices\":[],\"seed\":123456789012345678901234567890,\"x\":1e400}", 0, false, 0, 0, 0, 0,
+     NULL, 0},
+    {"a token count beyond int64",
+     "{\"choices\":[],\"usage\":{\"prompt_tokens\":9223372036854775808,\"completion_tokens\":1}}",
+     .rc = HR_EUPSTREAM_BAD},
+    {"reals and negatives are not counts",
+     "{\"choices\":[],\"usage\":{\"prompt_tokens\":-5,\"completion_tokens\":2.0,"
+     "\"prompt_tokens_details\":{\"cached_tokens\":1e2},\"completion_tokens_details\":{"
+     "\"reasoning_tokens\":-0}}}",
+     0, false, 0, 0, 0, 0, NULL, 0},
+    {"finish_reason cut at 64 bytes, not inside a character",
+     "{\"choices\":[{\"finish_reason\":\"" X8 X8 X8 X8 X8 X8 X8 "xxxxxxx\\u00e9\\u00e9\"}]}", 0,
+     false, 0, 0, 0, 0, X8 X8 X8 X8 X8 X8 X8 "xxxxxxx", 0},
+    {"trailing data", "{\"choices\":[]} x", .rc = HR_EUPSTREAM_BAD},
+    {"trailing comma", "{\"choices\":[],}", .rc = HR_EUPSTREAM_BAD},
+    {"lone surrogate", "{\"choices\":[],\"id\":\"\\ud800\"}", .rc = HR_EUPSTREAM_BAD},
+    {"invalid UTF-8", "{\"choices\":[],\"id\":\"\xff\"}", .rc = HR_EUPSTREAM_BAD},
+    {"leading zero", "{\"choices\":[],\"created\":01}", .rc = HR_EUPSTREAM_BAD},
+    {"top-level string", "\"choices\"", .rc = HR_EUPSTREAM_BAD},
+};
+
+static void test_decode_chat_scan(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof answers_scan / sizeof answers_scan[0]; i++) {
+		const struct answer_case *c = &answers_scan[i];
+		struct hr_arena *a = hr_arena_create(0);
+		struct hr_chat_result res;
+		const char *msg = NULL;
+		int rc = hr_provider_openai.decode_chat(a, c->body, strlen(c->body), &res, &msg);
+		if (rc != c->rc)
+			fail_msg("case '%s': %s (%s)", c->name, hr_err_name(rc), msg ? msg : "-");
+		if (rc) {
+			assert_non_null(msg);
+			hr_arena_destroy(a);
+			continue;
+		}
+		if (res.usage.present != c->present || res.usage.prompt_tokens != c->prompt ||
+		    res.usage.completion_tokens != c->completion ||
+		    res.usage.cached_tokens != c->cached ||
+		    res.usage.reasoning_tokens != c->reasoning)
+			fail_msg("case '%s': usage %d %lld %lld %lld %lld", c->name,
+			         res.usage.present, (long long)res.usage.prompt_tokens,
+			         (long long)res.usage.completion_tokens,
+			         (long long)res.usage.cached_tokens,
+			         (long long)res.usage.reasoning_tokens);
+		if (c->finish)
+			assert_string_equal(res.finish_reason, c->finish);
+		else
+			assert_null(res.finish_reason);
+		if (res.completion_bytes != c->bytes)
+			fail_msg("case '%s': completion_bytes %zu, want %zu", c->name,
+			         res.completion_bytes, c->bytes);
+		hr_arena_destroy(a);
+	}
+}
+
+/* The messages say what is wrong and where, as jansson's did. */
+static void test_decode_messages(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *body;
+		bool stream;
+		const char *want;
+	} cases[] = {
+	    {"<html><body>502 Bad Gateway</body></html>", false,
+	     "the provider's answer is not JSON: invalid character where a value was expected "
+	     "(line 1, column 1)"},
+	    {"{\n  \"choices\": [\n    {\"message\": {\"content\": \"a\tb\"}}\n  ]\n}", false,
+	     "the provider's answer is not JSON: control character in a string (escape it) (line "
+	     "3, "
+	     "column 31)"},
+	    {"{\"choices\":[]", false,
+	     "the provider's answer is not JSON: unterminated object (line "
+	     "1, column 14)"},
+	    {"", false, "the provider's answer is not JSON: no JSON value (line 1, column 1)"},
+	    {"[]", false, "the provider's answer is not a JSON object"},
+	    {"{}", false, "the provider's answer has no choices"},
+	    {"{\"choices\":[],\"usage\":{\"prompt_tokens\":99999999999999999999}}", false,
+	     "the provider's answer has a token count too large for a 64-bit integer"},
+	    {"data: {}", true,
+	     "a stream event from the provider is not JSON: invalid character where a value was "
+	     "expected (line 1, column 1)"},
+	    {"[1]", true, "a stream event from the provider is not a JSON object"},
+	    {"{\"choices\":7}", true,
+	     "a stream chunk from the provider has choices that are not an array"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct hr_arena *a = hr_arena_create(0);
+		const char *msg = NULL;
+		int rc;
+		if (cases[i].stream) {
+			struct hr_stream_ev ev;
+			rc = hr_provider_openai.decode_stream_event(
+			    a, cases[i].body, strlen(cases[i].body), &ev, &msg);
+		} else {
+			struct hr_chat_result res;
+			rc = hr_provider_openai.decode_chat(a, cases[i].body, strlen(cases[i].body),
+			                                    &res, &msg);
+		}
+		assert_int_equal(rc, HR_EUPSTREAM_BAD);
+		assert_non_null(msg);
+		if (strcmp(msg, cases[i].want) != 0)
+			fail_msg("case %zu: '%s', want '%s'", i, msg, cases[i].want);
+		hr_arena_destroy(a);
+	}
+}
+
 /* ---- decode_stream_event ---- */
 
 struct ev_case {
@@ -547,6 +687,8 @@ int main(void)
 	    cmocka_unit_test(test_encode_stream_adds_options),
 	    cmocka_unit_test(test_encode_body_cap),
 	    cmocka_unit_test(test_decode_chat),
+	    cmocka_unit_test(test_decode_chat_scan),
+	    cmocka_unit_test(test_decode_messages),
 	    cmocka_unit_test(test_stream_text),
 	    cmocka_unit_test(test_stream_tool_calls),
 	    cmocka_unit_test(test_stream_misc),
