@@ -83,7 +83,7 @@ static void run_chat(const char *name, const char *body, size_t len, long iters)
 	size_t sink = 0;
 	double t0 = now();
 	for (long i = 0; i < iters; i++) {
-		if (hr_provider_openai.decode_chat(a, body, len, &res, &msg) != 0) {
+		if (hr_openai_decode_summary(a, body, len, &res, &msg) != 0) {
 			fprintf(stderr, "decode_chat failed: %s\n", msg);
 			exit(1);
 		}
@@ -104,7 +104,7 @@ static void run_chunk(long iters)
 	size_t sink = 0;
 	double t0 = now();
 	for (long i = 0; i < iters; i++) {
-		if (hr_provider_openai.decode_stream_event(a, chunk, sizeof chunk - 1, &ev, &msg)) {
+		if (hr_openai_decode_stream_summary(a, chunk, sizeof chunk - 1, &ev, &msg)) {
 			fprintf(stderr, "decode_stream_event failed: %s\n", msg);
 			exit(1);
 		}

@@ -11,12 +11,12 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *what;
 } commands[] = {
-	{"serve", hr_cmd_serve, "run the gateway (default 127.0.0.1:8420)"},
-	{"chat", hr_cmd_chat, "ask a running hearth a question; streams the answer"},
-	{"usage", hr_cmd_usage, "requests, tokens and cost by day and model"},
-	{"doctor", hr_cmd_doctor, "check the config, the storage and every provider"},
-	{"reload", hr_cmd_reload, "make a running hearth reload its config (SIGHUP)"},
-	{"config", hr_cmd_config, "config helpers: `hearth config keys`, `hearth config check`"},
+    {"serve", hr_cmd_serve, "run the gateway (default 127.0.0.1:8420)"},
+    {"chat", hr_cmd_chat, "ask a running hearth a question; streams the answer"},
+    {"usage", hr_cmd_usage, "requests, tokens and cost by day and model"},
+    {"doctor", hr_cmd_doctor, "check the config, the storage and every provider"},
+    {"reload", hr_cmd_reload, "make a running hearth reload its config (SIGHUP)"},
+    {"config", hr_cmd_config, "config helpers: `hearth config keys`, `hearth config check`"},
 };
 
 static void usage(FILE *f)
@@ -25,7 +25,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].what);
 	fprintf(f, "\n`hearth <command> --help` for a command's options; --version prints the "
-		   "version.\nDocs: README.md and docs/ (docs/config.md for every setting).\n");
+	           "version.\nDocs: README.md and docs/ (docs/config.md for every setting).\n");
 }
 
 int main(int argc, char **argv)
@@ -55,6 +55,6 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	fprintf(stderr, "hearth: unknown command '%s'\nhint: run `hearth --help` for the list\n",
-		cmd);
+	        cmd);
 	return HR_EXIT_USAGE;
 }

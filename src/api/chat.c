@@ -63,7 +63,7 @@ static double settle_usage(struct chat *ch)
 		uc.completion_tokens = hr_tokens_estimate(ch->completion_bytes);
 	}
 	double cost = (double)uc.prompt_tokens * ch->m->input_price_per_mtok / 1e6 +
-		      (double)uc.completion_tokens * ch->m->output_price_per_mtok / 1e6;
+	              (double)uc.completion_tokens * ch->m->output_price_per_mtok / 1e6;
 	if (u) {
 		u->prompt_tokens = uc.prompt_tokens;
 		u->completion_tokens = uc.completion_tokens;
@@ -100,7 +100,7 @@ static void stream_fail(struct chat *ch, int err, const char *msg)
 	hr_buf_addstr(&b, "data: {\"error\":{\"message\":\"");
 	hr_buf_add_json_escaped(&b, msg, strlen(msg));
 	hr_buf_addf(&b, "\",\"type\":\"%s\",\"code\":\"%s\",\"param\":null}}\n\n", hr_err_type(err),
-		    hr_err_code(err));
+	            hr_err_code(err));
 	hr_req_respond(rq, hr_err_status(err), NULL, &b);
 }
 
@@ -116,16 +116,16 @@ static void finish(struct chat *ch, int rc)
 	}
 	if (rc == 0 && !is_2xx(ch->status)) {
 		const char *msg = NULL;
-		int err = ch->ops->map_error(rq->arena, ch->status, ch->body.ptr ? ch->body.ptr : "",
-					     ch->body.len, &msg);
+		int err = ch->ops->map_error(rq->arena, ch->status,
+		                             ch->body.ptr ? ch->body.ptr : "", ch->body.len, &msg);
 		HR_RLOG_WARN(rq->id, HTTP, "provider '%s' answered %ld", ch->m->provider->id,
-			     ch->status);
+		             ch->status);
 		if (ch->retry_after[0])
 			hr_req_header(rq, "Retry-After", ch->retry_after);
 		if (!msg || err != HR_EINVAL)
 			msg = hr_arena_printf(rq->arena, "%s (provider '%s', HTTP %ld)%s%s",
-					      hr_err_msg(err), ch->m->provider->id, ch->status,
-					      msg ? ": " : "", msg ? msg : "");
+			                      hr_err_msg(err), ch->m->provider->id, ch->status,
+			                      msg ? ": " : "", msg ? msg : "");
 		if (rq->started)
 			stream_fail(ch, err, msg);
 		else
@@ -134,7 +134,7 @@ static void finish(struct chat *ch, int rc)
 	}
 	if (rc < 0) {
 		const char *msg = hr_arena_printf(rq->arena, "%s (provider '%s')", hr_err_msg(rc),
-						  ch->m->provider->id);
+		                                  ch->m->provider->id);
 		if (rq->started) {
 			stream_fail(ch, rc, msg);
 		} else {
@@ -146,14 +146,14 @@ static void finish(struct chat *ch, int rc)
 	if (!ch->creq.stream) {
 		struct hr_chat_result res = {0};
 		const char *msg = NULL;
-		int err = ch->ops->decode_chat(rq->arena, ch->body.ptr ? ch->body.ptr : "",
-					       ch->body.len, &res, &msg);
+		int err = hr_openai_decode_summary(rq->arena, ch->body.ptr ? ch->body.ptr : "",
+		                                   ch->body.len, &res, &msg);
 		if (err < 0) {
 			hr_req_error(rq, err,
-				     hr_arena_printf(rq->arena, "%s (provider '%s'): %s",
-						     hr_err_msg(err), ch->m->provider->id,
-						     msg ? msg : "?"),
-				     NULL);
+			             hr_arena_printf(rq->arena, "%s (provider '%s'): %s",
+			                             hr_err_msg(err), ch->m->provider->id,
+			                             msg ? msg : "?"),
+			             NULL);
 			return;
 		}
 		ch->usage = res.usage;
@@ -190,7 +190,7 @@ static void finish(struct chat *ch, int rc)
 	double cost = settle_usage(ch);
 	struct hr_buf tail = HR_BUF_INIT(256);
 	hr_buf_addf(&tail, ": x-hearth-cost=%.8f\n%s\ndata: [DONE]\n\n", cost,
-		    ch->usage.present ? "" : ": x-hearth-usage=estimated\n");
+	            ch->usage.present ? "" : ": x-hearth-usage=estimated\n");
 	hr_req_respond(rq, 200, NULL, &tail);
 }
 
@@ -234,29 +234,26 @@ static int forward_chunk(struct chat *ch, const char *data, size_t len)
 }
 
 static int on_event(void *arg, const char *event, size_t event_len, const char *data,
-		    size_t data_len)
+                    size_t data_len)
 {
 	(void)event, (void)event_len;
 	struct chat *ch = arg;
 	struct hr_stream_ev ev = {0};
 	const char *msg = NULL;
-	int rc = ch->ops->decode_stream_event(ch->rq->arena, data, data_len, &ev, &msg);
+	int rc = hr_openai_decode_stream_summary(ch->rq->arena, data, data_len, &ev, &msg);
 	if (rc < 0) {
 		HR_RLOG_WARN(ch->rq->id, HTTP, "provider '%s' sent an undecodable event: %s",
-			     ch->m->provider->id, msg ? msg : "?");
+		             ch->m->provider->id, msg ? msg : "?");
 		return HR_EUPSTREAM_BAD;
 	}
 	switch (ev.type) {
-	case HR_SEV_DONE:
-		ch->got_done = true;
-		return 0;
-	case HR_SEV_ERROR:
+	case HR_FWD_DONE: ch->got_done = true; return 0;
+	case HR_FWD_ERROR:
 		ch->stream_err = 1;
 		HR_RLOG_WARN(ch->rq->id, HTTP, "provider '%s' reported an error in its stream",
-			     ch->m->provider->id);
+		             ch->m->provider->id);
 		return forward_chunk(ch, data, data_len);
-	case HR_SEV_CHUNK:
-		break;
+	case HR_FWD_CHUNK: break;
 	}
 	if (ev.usage.present)
 		ch->usage = ev.usage;
@@ -333,7 +330,7 @@ void hr_api_chat(struct hr_req *rq)
 	size_t len = evbuffer_get_length(in);
 	const char *body = (const char *)evbuffer_pullup(in, -1);
 	struct hr_chat_limits lim = {c->limits.max_messages, c->limits.max_tools,
-				     c->limits.max_json_depth};
+	                             c->limits.max_json_depth};
 	const char *msg = NULL, *param = NULL;
 	int rc = hr_chat_parse(rq->arena, body ? body : "", len, &lim, &ch->creq, &msg, &param);
 	if (rc < 0) {
@@ -364,9 +361,9 @@ void hr_api_chat(struct hr_req *rq)
 		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 		return;
 	}
-	rc = ch->ops->encode_chat(rq->arena, ch->m, &ch->creq, &ch->out, &msg);
+	rc = ch->ops->encode_chat(rq->arena, ch->m, &ch->creq, &ch->out, &msg, &param);
 	if (rc < 0) {
-		hr_req_error(rq, rc, msg, NULL);
+		hr_req_error(rq, rc, msg, param);
 		return;
 	}
 	if (ch->creq.stream) {
@@ -379,19 +376,19 @@ void hr_api_chat(struct hr_req *rq)
 	}
 	const struct hr_conf_provider *p = ch->m->provider;
 	struct hr_call_opts o = {
-		.url = ch->out.url,
-		.headers = ch->out.headers,
-		.body = ch->out.body.ptr,
-		.body_len = ch->out.body.len,
-		.connect_timeout_ms = p->connect_timeout_ms,
-		.first_byte_timeout_ms = p->first_byte_timeout_ms,
-		.idle_timeout_ms = p->idle_timeout_ms,
-		.total_timeout_ms = p->total_timeout_ms,
-		.rid = rq->id,
-		.on_headers = on_headers,
-		.on_data = on_data,
-		.on_done = on_done,
-		.arg = ch,
+	    .url = ch->out.url,
+	    .headers = ch->out.headers,
+	    .body = ch->out.body.ptr,
+	    .body_len = ch->out.body.len,
+	    .connect_timeout_ms = p->connect_timeout_ms,
+	    .first_byte_timeout_ms = p->first_byte_timeout_ms,
+	    .idle_timeout_ms = p->idle_timeout_ms,
+	    .total_timeout_ms = p->total_timeout_ms,
+	    .rid = rq->id,
+	    .on_headers = on_headers,
+	    .on_data = on_data,
+	    .on_done = on_done,
+	    .arg = ch,
 	};
 	rc = hr_call_start(rq->w->client, &o, &ch->call);
 	if (rc < 0) {

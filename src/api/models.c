@@ -31,14 +31,14 @@ void hr_api_models(struct hr_req *rq)
 	for (size_t i = 0; i < c->n_models && data; i++) {
 		const struct hr_conf_model *m = &c->models[i];
 		json_array_append_new(
-			data, json_pack("{s:s, s:s, s:i, s:s, s:{s:s, s:s, s:f, s:f, s:I}}", "id",
-					m->name, "object", "model", "created", 0, "owned_by",
-					m->provider->id, "hearth", "provider", m->provider->id,
-					"locality",
-					m->provider->locality == HR_LOCAL ? "local" : "cloud",
-					"input_price_per_mtok", m->input_price_per_mtok,
-					"output_price_per_mtok", m->output_price_per_mtok,
-					"context_window", (json_int_t)m->context_window));
+		    data,
+		    json_pack("{s:s, s:s, s:i, s:s, s:{s:s, s:s, s:f, s:f, s:I}}", "id", m->name,
+		              "object", "model", "created", 0, "owned_by", m->provider->id,
+		              "hearth", "provider", m->provider->id, "locality",
+		              m->provider->locality == HR_LOCAL ? "local" : "cloud",
+		              "input_price_per_mtok", m->input_price_per_mtok,
+		              "output_price_per_mtok", m->output_price_per_mtok, "context_window",
+		              (json_int_t)m->context_window));
 	}
 	respond_json(rq, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
 }

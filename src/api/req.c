@@ -174,7 +174,8 @@ void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_
 	rq->status = status;
 	if (body && body->len) {
 		rq->body = evbuffer_new();
-		if (rq->body && evbuffer_add_reference(rq->body, body->ptr, body->len, free_cb, NULL) == 0)
+		if (rq->body &&
+		    evbuffer_add_reference(rq->body, body->ptr, body->len, free_cb, NULL) == 0)
 			body->ptr = NULL;
 		hr_buf_release(body);
 	} else if (body) {
@@ -214,8 +215,9 @@ void hr_req_error(struct hr_req *rq, int err, const char *msg, const char *param
 	if (!rc)
 		rc = hr_buf_add_json_escaped(&b, msg, strlen(msg));
 	if (!rc)
-		rc = hr_buf_addf(&b, "\",\"type\":\"%s\",\"code\":\"%s\",\"param\":", hr_err_type(err),
-				 hr_err_code(err));
+		rc = hr_buf_addf(&b,
+		                 "\",\"type\":\"%s\",\"code\":\"%s\",\"param\":", hr_err_type(err),
+		                 hr_err_code(err));
 	if (!rc && param) {
 		rc = hr_buf_addch(&b, '"');
 		if (!rc)
@@ -228,9 +230,10 @@ void hr_req_error(struct hr_req *rq, int err, const char *msg, const char *param
 	if (!rc)
 		rc = hr_buf_addstr(&b, "}}\n");
 	if (rc < 0) /* the message did not fit: send the table's own */
-		hr_buf_reset(&b), hr_buf_addf(&b, "{\"error\":{\"message\":\"%s\",\"type\":\"%s\","
-						  "\"code\":\"%s\",\"param\":null}}\n",
-					      hr_err_msg(err), hr_err_type(err), hr_err_code(err));
+		hr_buf_reset(&b), hr_buf_addf(&b,
+		                              "{\"error\":{\"message\":\"%s\",\"type\":\"%s\","
+		                              "\"code\":\"%s\",\"param\":null}}\n",
+		                              hr_err_msg(err), hr_err_type(err), hr_err_code(err));
 	if (rq->usage && !rq->usage->error_code)
 		hr_usage_set(&rq->usage->error_code, hr_err_code(err));
 	if (err == HR_ENOMODEL || err == HR_EAUTH || err == HR_EBADJSON || err == HR_EINVAL)

@@ -35,9 +35,9 @@ struct hr_req {
 	/* Set by a handler with work in flight: called once if the client goes away before
 	 * the answer is decided; it must end the request (usually hr_req_respond). */
 	void (*on_client_gone)(struct hr_req *rq);
-	void *state; /* the handler's */
+	void *state;              /* the handler's */
 	struct event *peer_watch; /* hr_req_watch_peer() */
-	bool congested; /* the client has more than HR_STREAM_HIGH_WATER bytes unsent */
+	bool congested;           /* the client has more than HR_STREAM_HIGH_WATER bytes unsent */
 	/* Set by a streaming handler: called once the client has taken every byte after
 	 * hr_req_stream_send() reported congestion. */
 	void (*on_drained)(struct hr_req *rq);

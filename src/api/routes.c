@@ -29,10 +29,10 @@ struct hr_route {
 };
 
 static const struct hr_route routes[] = {
-	{EVHTTP_REQ_POST, "/v1/chat/completions", AUTH_API, true, hr_api_chat},
-	{EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/v1/models", AUTH_API, false, hr_api_models},
-	{EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", AUTH_NONE, false, hr_api_healthz},
-	{EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/readyz", AUTH_NONE, false, hr_api_readyz},
+    {EVHTTP_REQ_POST, "/v1/chat/completions", AUTH_API, true, hr_api_chat},
+    {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/v1/models", AUTH_API, false, hr_api_models},
+    {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", AUTH_NONE, false, hr_api_healthz},
+    {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/readyz", AUTH_NONE, false, hr_api_readyz},
 };
 
 static void new_id(char *out, size_t cap)
@@ -81,7 +81,8 @@ static int check_auth(struct hr_req *rq)
 	const struct hr_conf *c = rq->conf;
 	if (c->server.n_api_keys == 0)
 		return is_loopback(rq->ev) ? 0 : HR_EFORBIDDEN;
-	const char *h = evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "Authorization");
+	const char *h =
+	    evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "Authorization");
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
 		return HR_EAUTH;
 	h += 7;
@@ -116,7 +117,11 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 	if (!path)
 		path = "/";
 	int method = (int)evhttp_request_get_command(ev);
-	HR_RLOG_DEBUG(rq->id, HTTP, "%s '%s'", method == EVHTTP_REQ_GET ? "GET" : method == EVHTTP_REQ_POST ? "POST" : "other", path);
+	HR_RLOG_DEBUG(rq->id, HTTP, "%s '%s'",
+	              method == EVHTTP_REQ_GET    ? "GET"
+	              : method == EVHTTP_REQ_POST ? "POST"
+	                                          : "other",
+	              path);
 
 	const struct hr_route *r = NULL;
 	bool path_found = false;
@@ -124,7 +129,8 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		size_t n = strlen(routes[i].path);
 		/* tolerate one trailing slash, as OpenAI does */
-		if (strncmp(path, routes[i].path, n) != 0 || (path[n] && strcmp(path + n, "/") != 0))
+		if (strncmp(path, routes[i].path, n) != 0 ||
+		    (path[n] && strcmp(path + n, "/") != 0))
 			continue;
 		path_found = true;
 		allowed |= routes[i].methods;
@@ -137,16 +143,18 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 		if (path_found) {
 			char allow[64];
 			snprintf(allow, sizeof allow, "%s%s%s",
-				 (allowed & EVHTTP_REQ_GET) ? "GET, HEAD" : "",
-				 (allowed & EVHTTP_REQ_GET) && (allowed & EVHTTP_REQ_POST) ? ", " : "",
-				 (allowed & EVHTTP_REQ_POST) ? "POST" : "");
+			         (allowed & EVHTTP_REQ_GET) ? "GET, HEAD" : "",
+			         (allowed & EVHTTP_REQ_GET) && (allowed & EVHTTP_REQ_POST) ? ", "
+			                                                                   : "",
+			         (allowed & EVHTTP_REQ_POST) ? "POST" : "");
 			hr_req_header(rq, "Allow", allow);
 		}
 		hr_req_error(rq, path_found ? HR_EMETHOD : HR_ENOTFOUND,
-			     hr_arena_printf(a, path_found ? "method not allowed on '%s'"
-							   : "no such endpoint '%s'; see docs/api.md",
-					     path),
-			     NULL);
+		             hr_arena_printf(a,
+		                             path_found ? "method not allowed on '%s'"
+		                                        : "no such endpoint '%s'; see docs/api.md",
+		                             path),
+		             NULL);
 		return;
 	}
 	if (r->usage) {
@@ -166,9 +174,9 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 		int rc = check_auth(rq);
 		if (rc == HR_EFORBIDDEN) {
 			hr_req_error(rq, rc,
-				     "without an API key hearth only accepts loopback clients; set "
-				     "HEARTH_API_KEY or server.api_keys to accept others",
-				     NULL);
+			             "without an API key hearth only accepts loopback clients; set "
+			             "HEARTH_API_KEY or server.api_keys to accept others",
+			             NULL);
 			return;
 		}
 		if (rc < 0) {

@@ -33,12 +33,14 @@ static int on_event(void *arg, const char *ev, size_t evn, const char *data, siz
 		return 0;
 	json_t *err = json_object_get(j, "error");
 	if (err) {
-		fprintf(stderr, "%shearth chat: the answer broke off: %s\n", cc->printed ? "\n" : "",
-			json_string_value(json_object_get(err, "message")));
+		fprintf(stderr, "%shearth chat: the answer broke off: %s\n",
+		        cc->printed ? "\n" : "",
+		        json_string_value(json_object_get(err, "message")));
 		cc->failed = 1;
 	}
 	json_t *choice = json_array_get(json_object_get(j, "choices"), 0);
-	const char *s = json_string_value(json_object_get(json_object_get(choice, "delta"), "content"));
+	const char *s =
+	    json_string_value(json_object_get(json_object_get(choice, "delta"), "content"));
 	if (s && *s) {
 		fputs(s, stdout);
 		fflush(stdout);
@@ -105,7 +107,7 @@ static char *first_model(const char *url)
 	if (curl_easy_perform(e) == CURLE_OK) {
 		json_t *j = json_loadb(b.ptr ? b.ptr : "", b.len, 0, NULL);
 		const char *s = json_string_value(
-			json_object_get(json_array_get(json_object_get(j, "data"), 0), "id"));
+		    json_object_get(json_array_get(json_object_get(j, "data"), 0), "id"));
 		if (s)
 			name = strdup(s);
 		json_decref(j);
@@ -118,12 +120,10 @@ static char *first_model(const char *url)
 
 int hr_cmd_chat(int argc, char **argv)
 {
-	static const struct option opts[] = {{"model", required_argument, NULL, 'm'},
-					     {"url", required_argument, NULL, 'u'},
-					     {"system", required_argument, NULL, 's'},
-					     {"config", required_argument, NULL, 'c'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"model", required_argument, NULL, 'm'},  {"url", required_argument, NULL, 'u'},
+	    {"system", required_argument, NULL, 's'}, {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
 	const char *model = NULL, *url = NULL, *system = NULL, *cfg = NULL;
 	int o;
 	opterr = 0;
@@ -155,16 +155,18 @@ int hr_cmd_chat(int argc, char **argv)
 	if (!model) {
 		model = model_owned = first_model(url);
 		if (!model) {
-			fprintf(stderr, "hearth chat: no model to ask at %s\nhint: is `hearth serve` "
-					"running, with models configured? or pass --model\n",
-				url);
+			fprintf(stderr,
+			        "hearth chat: no model to ask at %s\nhint: is `hearth serve` "
+			        "running, with models configured? or pass --model\n",
+			        url);
 			return HR_EXIT_FAIL;
 		}
 	}
 
 	json_t *msgs = json_array();
 	if (system)
-		json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "system", "content", system));
+		json_array_append_new(msgs,
+		                      json_pack("{s:s, s:s}", "role", "system", "content", system));
 	json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", "user", "content", question));
 	json_t *req = json_pack("{s:s, s:o, s:b}", "model", model, "messages", msgs, "stream", 1);
 	char *body = json_dumps(req, JSON_COMPACT);
@@ -185,14 +187,15 @@ int hr_cmd_chat(int argc, char **argv)
 	CURLcode r = curl_easy_perform(cc.e);
 	int rc = HR_EXIT_OK;
 	if (r != CURLE_OK && !cc.status) {
-		fprintf(stderr, "hearth chat: cannot reach hearth at %s: %s\nhint: start it with "
-				"`hearth serve` (or `make run`)\n",
-			url, curl_easy_strerror(r));
+		fprintf(stderr,
+		        "hearth chat: cannot reach hearth at %s: %s\nhint: start it with "
+		        "`hearth serve` (or `make run`)\n",
+		        url, curl_easy_strerror(r));
 		rc = HR_EXIT_FAIL;
 	} else if (cc.status != 200) {
 		json_t *j = json_loadb(cc.raw.ptr ? cc.raw.ptr : "", cc.raw.len, 0, NULL);
-		const char *m = json_string_value(
-			json_object_get(json_object_get(j, "error"), "message"));
+		const char *m =
+		    json_string_value(json_object_get(json_object_get(j, "error"), "message"));
 		fprintf(stderr, "hearth chat: HTTP %ld: %s\n", cc.status, m ? m : "(no message)");
 		json_decref(j);
 		rc = HR_EXIT_FAIL;

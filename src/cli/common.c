@@ -25,8 +25,9 @@ int hr_cli_load_conf(const char *flag, struct hr_conf **out)
 	const char *path = hr_cli_config_path(flag);
 	int rc = hr_conf_load(path, out, &err);
 	if (rc < 0) {
-		fprintf(stderr, "hearth: the configuration is not valid:\n%s%s", err.ptr ? err.ptr : "",
-			err.len && err.ptr[err.len - 1] == '\n' ? "" : "\n");
+		fprintf(stderr, "hearth: the configuration is not valid:\n%s%s",
+		        err.ptr ? err.ptr : "",
+		        err.len && err.ptr[err.len - 1] == '\n' ? "" : "\n");
 		fprintf(stderr, "hint: every setting is documented in docs/config.md\n");
 		hr_buf_release(&err);
 		return HR_EXIT_FAIL;

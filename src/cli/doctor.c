@@ -21,7 +21,8 @@ static int check_provider(const struct hr_conf_provider *p)
 {
 	const struct hr_provider_ops *ops = hr_provider_find(p->kind);
 	char url[2048], auth[1024];
-	snprintf(url, sizeof url, "%s%s", p->base_url, ops && ops->models_path ? ops->models_path : "");
+	snprintf(url, sizeof url, "%s%s", p->base_url,
+	         ops && ops->models_path ? ops->models_path : "");
 	CURL *e = curl_easy_init();
 	struct curl_slist *h = NULL;
 	if (p->api_key) {
@@ -63,8 +64,8 @@ static int check_provider(const struct hr_conf_provider *p)
 int hr_cmd_doctor(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *cfg = NULL;
 	int o;
 	opterr = 0;

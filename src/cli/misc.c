@@ -13,8 +13,8 @@
 int hr_cmd_reload(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *cfg = NULL;
 	int o;
 	opterr = 0;
@@ -23,10 +23,11 @@ int hr_cmd_reload(int argc, char **argv)
 		switch (o) {
 		case 'c': cfg = optarg; break;
 		case 'h':
-			printf("usage: hearth reload [--config FILE]\n\nAsks the running hearth "
-			       "(found by <storage.data_dir>/hearth.pid) to reload its config;\nthe "
-			       "same as sending it SIGHUP. An invalid new config is refused and the "
-			       "old one\nkeeps serving (the server's log says why).\n");
+			printf(
+			    "usage: hearth reload [--config FILE]\n\nAsks the running hearth "
+			    "(found by <storage.data_dir>/hearth.pid) to reload its config;\nthe "
+			    "same as sending it SIGHUP. An invalid new config is refused and the "
+			    "old one\nkeeps serving (the server's log says why).\n");
 			return HR_EXIT_OK;
 		default: return hr_cli_usage_error("reload", "unknown option or missing value");
 		}
@@ -46,9 +47,10 @@ int hr_cmd_reload(int argc, char **argv)
 	if (!f || fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
 		if (f)
 			fclose(f);
-		fprintf(stderr, "hearth reload: no running hearth found (%s)\nhint: is `hearth "
-				"serve` running with the same storage.data_dir?\n",
-			path);
+		fprintf(stderr,
+		        "hearth reload: no running hearth found (%s)\nhint: is `hearth "
+		        "serve` running with the same storage.data_dir?\n",
+		        path);
 		return HR_EXIT_FAIL;
 	}
 	fclose(f);
@@ -63,8 +65,8 @@ int hr_cmd_reload(int argc, char **argv)
 int hr_cmd_config(int argc, char **argv)
 {
 	const char *usage = "usage: hearth config keys            every setting: key, default, "
-			    "meaning\n       hearth config check [--config FILE]  validate a "
-			    "config\n";
+	                    "meaning\n       hearth config check [--config FILE]  validate a "
+	                    "config\n";
 	if (argc < 2) {
 		fputs(usage, stderr);
 		return HR_EXIT_USAGE;
@@ -86,8 +88,8 @@ int hr_cmd_config(int argc, char **argv)
 		struct hr_conf *c = NULL;
 		if (hr_cli_load_conf(cfg, &c) != HR_EXIT_OK)
 			return HR_EXIT_FAIL;
-		printf("ok: %s (%zu providers, %zu models)\n", c->path ? c->path : "built-in defaults",
-		       c->n_providers, c->n_models);
+		printf("ok: %s (%zu providers, %zu models)\n",
+		       c->path ? c->path : "built-in defaults", c->n_providers, c->n_models);
 		hr_conf_release(c);
 		return HR_EXIT_OK;
 	}

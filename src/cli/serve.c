@@ -50,18 +50,18 @@ static json_t *probe(const char *url)
 }
 
 static void add_local(struct hr_conf *c, const char *id, const char *base, json_t *list,
-		      const char *field)
+                      const char *field)
 {
 	struct hr_conf_provider p = {
-		.id = id,
-		.kind = "openai",
-		.base_url = base,
-		.locality = HR_LOCAL,
-		.connect_timeout_ms = 2000,
-		.first_byte_timeout_ms = 300000,
-		.idle_timeout_ms = 120000,
-		.total_timeout_ms = 1800000,
-		.detected = true,
+	    .id = id,
+	    .kind = "openai",
+	    .base_url = base,
+	    .locality = HR_LOCAL,
+	    .connect_timeout_ms = 2000,
+	    .first_byte_timeout_ms = 300000,
+	    .idle_timeout_ms = 120000,
+	    .total_timeout_ms = 1800000,
+	    .detected = true,
 	};
 	if (hr_conf_add_provider(c, &p) < 0)
 		return;
@@ -82,17 +82,17 @@ void hr_cli_detect(struct hr_conf *c)
 	const char *key = getenv("OPENAI_API_KEY");
 	if (key && *key) {
 		struct hr_conf_provider p = {
-			.id = "openai",
-			.kind = "openai",
-			.base_url = "https://api.openai.com/v1",
-			.api_key = key,
-			.api_key_ref = "env:OPENAI_API_KEY",
-			.locality = HR_CLOUD,
-			.connect_timeout_ms = 5000,
-			.first_byte_timeout_ms = 120000,
-			.idle_timeout_ms = 60000,
-			.total_timeout_ms = 600000,
-			.detected = true,
+		    .id = "openai",
+		    .kind = "openai",
+		    .base_url = "https://api.openai.com/v1",
+		    .api_key = key,
+		    .api_key_ref = "env:OPENAI_API_KEY",
+		    .locality = HR_CLOUD,
+		    .connect_timeout_ms = 5000,
+		    .first_byte_timeout_ms = 120000,
+		    .idle_timeout_ms = 60000,
+		    .total_timeout_ms = 600000,
+		    .detected = true,
 		};
 		/* list prices in dollars per million tokens, as published in 2026 */
 		static const struct {
@@ -100,35 +100,38 @@ void hr_cli_detect(struct hr_conf *c)
 			double in, out;
 			long ctx;
 		} cat[] = {
-			{"gpt-4o-mini", 0.15, 0.60, 128000},
-			{"gpt-4o", 2.50, 10.00, 128000},
-			{"gpt-4.1-mini", 0.40, 1.60, 1047576},
-			{"gpt-4.1", 2.00, 8.00, 1047576},
+		    {"gpt-4o-mini", 0.15, 0.60, 128000},
+		    {"gpt-4o", 2.50, 10.00, 128000},
+		    {"gpt-4.1-mini", 0.40, 1.60, 1047576},
+		    {"gpt-4.1", 2.00, 8.00, 1047576},
 		};
 		if (hr_conf_add_provider(c, &p) == 0) {
 			for (size_t i = 0; i < sizeof cat / sizeof cat[0]; i++)
 				hr_conf_add_model(c, cat[i].name, "openai", cat[i].name, cat[i].in,
-						  cat[i].out, cat[i].ctx);
-			fprintf(stderr, "hearth: found OPENAI_API_KEY: provider 'openai' with %zu "
-					"models\n",
-				sizeof cat / sizeof cat[0]);
+				                  cat[i].out, cat[i].ctx);
+			fprintf(stderr,
+			        "hearth: found OPENAI_API_KEY: provider 'openai' with %zu "
+			        "models\n",
+			        sizeof cat / sizeof cat[0]);
 		}
 	}
 	json_t *j = probe("http://127.0.0.1:11434/api/tags");
 	if (j) {
 		add_local(c, "ollama", "http://127.0.0.1:11434/v1", json_object_get(j, "models"),
-			  "name");
+		          "name");
 		json_decref(j);
 	}
 	j = probe("http://127.0.0.1:8080/v1/models");
 	if (j) {
-		add_local(c, "llamacpp", "http://127.0.0.1:8080/v1", json_object_get(j, "data"), "id");
+		add_local(c, "llamacpp", "http://127.0.0.1:8080/v1", json_object_get(j, "data"),
+		          "id");
 		json_decref(j);
 	}
 	if (c->n_models == 0)
-		fprintf(stderr, "hearth: no provider found (no hearth.yaml, no OPENAI_API_KEY, no "
-				"Ollama on :11434, no llama.cpp server on :8080)\n"
-				"hint: write hearth.yaml (see docs/config.md) or export OPENAI_API_KEY\n");
+		fprintf(stderr,
+		        "hearth: no provider found (no hearth.yaml, no OPENAI_API_KEY, no "
+		        "Ollama on :11434, no llama.cpp server on :8080)\n"
+		        "hint: write hearth.yaml (see docs/config.md) or export OPENAI_API_KEY\n");
 }
 
 static int load(struct hr_conf **out)
@@ -146,44 +149,45 @@ static void on_reload(struct hr_server *srv)
 	struct hr_conf *c = NULL;
 	if (load(&c) != HR_EXIT_OK) {
 		HR_LOG_ERROR(MAIN, "reload refused: the new configuration is not valid (details "
-				   "above); the old one keeps serving");
+		                   "above); the old one keeps serving");
 		return;
 	}
 	struct hr_conf *old = hr_conf_current();
 	if (strcmp(old->server.host, c->server.host) != 0 || old->server.port != c->server.port ||
 	    strcmp(old->storage.data_dir, c->storage.data_dir) != 0)
 		HR_LOG_WARN(MAIN, "server.host, server.port and storage.data_dir change only at "
-				  "restart");
+		                  "restart");
 	hr_conf_release(old);
 	hr_log_setup(c->log.level, c->log.format);
 	HR_LOG_INFO(MAIN, "configuration reloaded: %zu providers, %zu models", c->n_providers,
-		    c->n_models);
+	            c->n_models);
 	hr_conf_publish(c);
 	hr_server_apply_limits(srv);
 }
 
 static void print_help(void)
 {
-	printf("usage: hearth serve [--config FILE] [--host ADDR] [--port N]\n\n"
-	       "Runs the gateway. The config comes from --config, $HEARTH_CONFIG or ./hearth.yaml;\n"
-	       "without one, hearth uses built-in defaults plus the providers it finds\n"
-	       "(OPENAI_API_KEY, Ollama on 127.0.0.1:11434, llama.cpp server on 127.0.0.1:8080).\n\n"
-	       "  -c, --config FILE  the YAML config (docs/config.md)\n"
-	       "      --host ADDR    listen address (default 127.0.0.1; beyond loopback, set\n"
-	       "                     server.api_keys or HEARTH_API_KEY)\n"
-	       "      --port N       listen port (default 8420)\n"
-	       "  -h, --help         this help\n\n"
-	       "Signals: SIGHUP reloads the config (or `hearth reload`); SIGTERM finishes the\n"
-	       "requests in flight, then stops.\n");
+	printf(
+	    "usage: hearth serve [--config FILE] [--host ADDR] [--port N]\n\n"
+	    "Runs the gateway. The config comes from --config, $HEARTH_CONFIG or ./hearth.yaml;\n"
+	    "without one, hearth uses built-in defaults plus the providers it finds\n"
+	    "(OPENAI_API_KEY, Ollama on 127.0.0.1:11434, llama.cpp server on 127.0.0.1:8080).\n\n"
+	    "  -c, --config FILE  the YAML config (docs/config.md)\n"
+	    "      --host ADDR    listen address (default 127.0.0.1; beyond loopback, set\n"
+	    "                     server.api_keys or HEARTH_API_KEY)\n"
+	    "      --port N       listen port (default 8420)\n"
+	    "  -h, --help         this help\n\n"
+	    "Signals: SIGHUP reloads the config (or `hearth reload`); SIGTERM finishes the\n"
+	    "requests in flight, then stops.\n");
 }
 
 int hr_cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"host", required_argument, NULL, 'H'},
-					     {"port", required_argument, NULL, 'p'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"host", required_argument, NULL, 'H'},
+	                                     {"port", required_argument, NULL, 'p'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *host = NULL, *port = NULL;
 	int o;
 	opterr = 0;
@@ -234,12 +238,12 @@ int hr_cmd_serve(int argc, char **argv)
 	}
 
 	struct hr_server_opts so = {
-		.host = c->server.host,
-		.port = c->server.port,
-		.workers = c->server.workers,
-		.handler = hr_api_handle,
-		.on_reload = on_reload,
-		.user = &api,
+	    .host = c->server.host,
+	    .port = c->server.port,
+	    .workers = c->server.workers,
+	    .handler = hr_api_handle,
+	    .on_reload = on_reload,
+	    .user = &api,
 	};
 	char *data_dir = strdup(c->storage.data_dir);
 	hr_conf_publish(c); /* from here the snapshot is shared; read it via hr_conf_current() */
@@ -261,17 +265,19 @@ int hr_cmd_serve(int argc, char **argv)
 	}
 	c = hr_conf_current();
 	bool loopback = strcmp(c->server.host, "127.0.0.1") == 0 ||
-			strcmp(c->server.host, "::1") == 0 || strcmp(c->server.host, "localhost") == 0;
+	                strcmp(c->server.host, "::1") == 0 ||
+	                strcmp(c->server.host, "localhost") == 0;
 	fprintf(stderr,
-		"hearth %s listening on http://%s%s%s:%d (%s); data in %s; %zu models from %s\n",
-		HR_VERSION, strchr(c->server.host, ':') ? "[" : "", c->server.host,
-		strchr(c->server.host, ':') ? "]" : "", hr_server_port(srv),
-		c->server.n_api_keys ? "API key required" : "loopback clients only", data_dir,
-		c->n_models, c->path ? c->path : "detection");
+	        "hearth %s listening on http://%s%s%s:%d (%s); data in %s; %zu models from %s\n",
+	        HR_VERSION, strchr(c->server.host, ':') ? "[" : "", c->server.host,
+	        strchr(c->server.host, ':') ? "]" : "", hr_server_port(srv),
+	        c->server.n_api_keys ? "API key required" : "loopback clients only", data_dir,
+	        c->n_models, c->path ? c->path : "detection");
 	if (!loopback && c->server.n_api_keys == 0)
-		HR_LOG_WARN(MAIN, "listening on '%s' without an API key: only loopback clients will "
-				  "be served; set HEARTH_API_KEY or server.api_keys",
-			    c->server.host);
+		HR_LOG_WARN(MAIN,
+		            "listening on '%s' without an API key: only loopback clients will "
+		            "be served; set HEARTH_API_KEY or server.api_keys",
+		            c->server.host);
 	hr_conf_release(c);
 
 	rc = hr_server_run(srv);

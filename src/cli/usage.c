@@ -31,12 +31,12 @@ static int on_row(void *arg, const struct hr_usage_row *r)
 	a->any_est |= r->estimated;
 	if (a->json) {
 		json_array_append_new(
-			a->rows, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:b}", "day", r->day,
-					   "model", r->model, "requests", (json_int_t)r->requests,
-					   "errors", (json_int_t)r->errors, "prompt_tokens",
-					   (json_int_t)r->prompt_tokens, "completion_tokens",
-					   (json_int_t)r->completion_tokens, "cost_usd", r->cost_usd,
-					   "estimated", r->estimated));
+		    a->rows,
+		    json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:b}", "day", r->day, "model",
+		              r->model, "requests", (json_int_t)r->requests, "errors",
+		              (json_int_t)r->errors, "prompt_tokens", (json_int_t)r->prompt_tokens,
+		              "completion_tokens", (json_int_t)r->completion_tokens, "cost_usd",
+		              r->cost_usd, "estimated", r->estimated));
 		return 0;
 	}
 	printf("%-10s  %-28s %9lld %7lld %12lld %12lld %12.6f%s\n", r->day, r->model,
@@ -52,7 +52,10 @@ static int parse_since(const char *s, int64_t *out)
 	long v = strtol(s, &end, 10);
 	int64_t now = (int64_t)time(NULL);
 	if (end != s && v >= 0 && end[0] && !end[1]) {
-		int64_t unit = end[0] == 'd' ? 86400 : end[0] == 'h' ? 3600 : end[0] == 'm' ? 60 : 0;
+		int64_t unit = end[0] == 'd'   ? 86400
+		               : end[0] == 'h' ? 3600
+		               : end[0] == 'm' ? 60
+		                               : 0;
 		if (!unit)
 			return -1;
 		*out = (now - v * unit) * 1000;
@@ -77,10 +80,10 @@ static void print_help(void)
 int hr_cmd_usage(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
-					     {"since", required_argument, NULL, 's'},
-					     {"json", no_argument, NULL, 'j'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"since", required_argument, NULL, 's'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *cfg = NULL;
 	int64_t since = 0;
 	struct acc a = {0};
@@ -93,7 +96,7 @@ int hr_cmd_usage(int argc, char **argv)
 		case 's':
 			if (parse_since(optarg, &since) < 0)
 				return hr_cli_usage_error("usage", "--since takes 7d, 24h, 30m or "
-								   "YYYY-MM-DD");
+				                                   "YYYY-MM-DD");
 			break;
 		case 'j': a.json = true; break;
 		case 'h': print_help(); return HR_EXIT_OK;
@@ -118,7 +121,8 @@ int hr_cmd_usage(int argc, char **argv)
 	struct hr_store *s = NULL;
 	struct hr_buf err = HR_BUF_INIT(4096);
 	if (hr_store_open(&s, c->storage.data_dir, true, &err) < 0) {
-		fprintf(stderr, "hearth usage: %s\n", err.ptr ? err.ptr : "cannot open the storage");
+		fprintf(stderr, "hearth usage: %s\n",
+		        err.ptr ? err.ptr : "cannot open the storage");
 		hr_buf_release(&err);
 		hr_conf_release(c);
 		return HR_EXIT_FAIL;
@@ -128,8 +132,8 @@ int hr_cmd_usage(int argc, char **argv)
 	if (a.json)
 		a.rows = json_array();
 	else
-		printf("%-10s  %-28s %9s %7s %12s %12s %12s\n", "DAY", "MODEL", "REQUESTS", "ERRORS",
-		       "PROMPT_TOK", "OUTPUT_TOK", "COST_USD");
+		printf("%-10s  %-28s %9s %7s %12s %12s %12s\n", "DAY", "MODEL", "REQUESTS",
+		       "ERRORS", "PROMPT_TOK", "OUTPUT_TOK", "COST_USD");
 	int rc = s->ops->usage_summary(s, since, on_row, &a);
 	s->ops->close(s);
 	if (rc < 0) {
@@ -144,8 +148,9 @@ int hr_cmd_usage(int argc, char **argv)
 		free(out);
 		json_decref(j);
 	} else {
-		printf("%-10s  %-28s %9lld %7lld %12lld %12lld %12.6f\n", "TOTAL", "", (long long)a.req,
-		       (long long)a.err, (long long)a.pt, (long long)a.ct, a.cost);
+		printf("%-10s  %-28s %9lld %7lld %12lld %12lld %12.6f\n", "TOTAL", "",
+		       (long long)a.req, (long long)a.err, (long long)a.pt, (long long)a.ct,
+		       a.cost);
 		if (a.any_est)
 			printf("* some token counts are estimates: the provider reported none\n");
 	}

@@ -21,7 +21,7 @@ char *hr_arena_strndup(struct hr_arena *a, const char *p, size_t n);
 char *hr_arena_strdup(struct hr_arena *a, const char *s);
 /* printf into the arena. Returns: owned by the arena; NULL on OOM. */
 char *hr_arena_printf(struct hr_arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Registers fn(arg) to run when the arena is destroyed; cleanups run last-in first-out.
  * Returns 0, or HR_ENOMEM (and fn is NOT called: the caller still owns arg). */

@@ -15,7 +15,10 @@ struct hr_buf {
 	size_t max; /* hard cap on len */
 };
 
-#define HR_BUF_INIT(max_) {NULL, 0, 0, (max_)}
+#define HR_BUF_INIT(max_)                                                                          \
+	{                                                                                          \
+		NULL, 0, 0, (max_)                                                                 \
+	}
 
 void hr_buf_init(struct hr_buf *b, size_t max);
 /* Each returns 0, HR_ETOOBIG (len would pass max; b unchanged) or HR_ENOMEM. */

@@ -40,14 +40,14 @@ enum conf_type {
 
 /* The C type of the member a row writes, found by _Generic so a row cannot lie about it. */
 enum conf_ctype { C_INT, C_LONG, C_SIZE, C_DOUBLE, C_STR, C_BOOL, C_OTHER };
-#define CTYPE_(e)                                                                             \
+#define CTYPE_(e)                                                                                  \
 	_Generic((e), int: C_INT, long: C_LONG, size_t: C_SIZE, double: C_DOUBLE,             \
 		 const char *: C_STR, bool: C_BOOL, default: C_OTHER)
 
 enum conf_scope { S_ROOT, S_PROVIDER, S_MODEL };
 
 #define F_REQUIRED 1u /* must be present */
-#define F_NODEF 2u    /* def is only shown (required, optional or computed); never parsed */
+#define F_NODEF    2u /* def is only shown (required, optional or computed); never parsed */
 
 struct conf_row {
 	const char *key; /* dotted key; scoped rows have the literal "<id>" / "<name>" */
@@ -72,99 +72,100 @@ _Static_assert(HR_LOCAL == 0 && HR_CLOUD == 1, "locality_choices order");
 _Static_assert(HR_LOG_LVL_ERROR == 0 && HR_LOG_LVL_DEBUG == 3, "level_choices order");
 _Static_assert(HR_LOG_TEXT == 0 && HR_LOG_JSON == 1, "format_choices order");
 
-#define MS_MAX 86400000LL        /* one day */
-#define SIZE_MAX_ (1LL << 40)    /* 1 TiB: more is a typo */
-#define ROW_(k, t, d, sc, S, m, lo, hi, fl, ch, doc)                                          \
-	{k, t, d, sc, offsetof(S, m), 0, CTYPE_(((S *)0)->m), lo, hi, fl, ch, doc}
-#define R_ROOT(k, t, d, m, lo, hi, ch, doc)                                                   \
+#define MS_MAX    86400000LL  /* one day */
+#define SIZE_MAX_ (1LL << 40) /* 1 TiB: more is a typo */
+#define ROW_(k, t, d, sc, S, m, lo, hi, fl, ch, doc)                                               \
+	{                                                                                          \
+		k, t, d, sc, offsetof(S, m), 0, CTYPE_(((S *)0)->m), lo, hi, fl, ch, doc           \
+	}
+#define R_ROOT(k, t, d, m, lo, hi, ch, doc)                                                        \
 	ROW_(k, t, d, S_ROOT, struct hr_conf, m, lo, hi, 0, ch, doc)
-#define R_PROV(k, t, d, m, lo, hi, fl, ch, doc)                                               \
+#define R_PROV(k, t, d, m, lo, hi, fl, ch, doc)                                                    \
 	ROW_(k, t, d, S_PROVIDER, struct hr_conf_provider, m, lo, hi, fl, ch, doc)
-#define R_MODEL(k, t, d, m, lo, hi, fl, doc)                                                  \
+#define R_MODEL(k, t, d, m, lo, hi, fl, doc)                                                       \
 	ROW_(k, t, d, S_MODEL, struct hr_conf_model, m, lo, hi, fl, NULL, doc)
 
 /* THE schema: every key hearth reads, its default and its documentation. Defaults that
  * limits.h also names are cross-checked by tests/unit/test_conf.c. */
 static const struct conf_row rows[] = {
-	R_ROOT("server.host", T_STR, "127.0.0.1", server.host, 0, 0, NULL,
-	       "address to listen on (IPv4, IPv6 or a host name)"),
-	R_ROOT("server.port", T_INT, "8420", server.port, 1, 65535, NULL,
-	       "TCP port to listen on, 1..65535"),
-	R_ROOT("server.workers", T_INT, "0", server.workers, 0, 16, NULL,
-	       "event-loop threads; 0 = one per CPU core, at most 16"),
-	{"server.api_keys", T_SECRET_LIST, "[]", S_ROOT, offsetof(struct hr_conf, server.api_keys),
-	 offsetof(struct hr_conf, server.n_api_keys), C_OTHER, 0, HR_MAX_API_KEYS, F_NODEF, NULL,
-	 "API keys clients must present, as a list of secret references (env:NAME, file:/path); "
-	 "the HEARTH_API_KEY environment variable adds one"},
-	R_ROOT("server.max_body_bytes", T_SIZE, "8MiB", server.max_body_bytes, 1, SIZE_MAX_, NULL,
-	       "largest request body accepted; larger gets 413"),
-	R_ROOT("server.max_header_bytes", T_SIZE, "32KiB", server.max_header_bytes, 1, SIZE_MAX_,
-	       NULL, "largest request header block accepted"),
-	R_ROOT("server.client_timeout_ms", T_MS, "30000", server.client_timeout_ms, 1, MS_MAX, NULL,
-	       "idle read/write timeout of a client connection, in milliseconds"),
-	R_ROOT("server.shutdown_timeout_ms", T_MS, "10000", server.shutdown_timeout_ms, 1, MS_MAX,
-	       NULL, "how long SIGTERM waits for in-flight requests, in milliseconds"),
-	{"log.level", T_ENUM, "info", S_ROOT, offsetof(struct hr_conf, log.level), 0, C_OTHER, 0, 0,
-	 0, level_choices, "log verbosity: error, warn, info or debug"},
-	{"log.format", T_ENUM, "text", S_ROOT, offsetof(struct hr_conf, log.format), 0, C_OTHER, 0,
-	 0, 0, format_choices, "log line format: text or json (one JSON object per line)"},
-	R_ROOT("storage.data_dir", T_STR, "./hearth-data", storage.data_dir, 0, 0, NULL,
-	       "directory of the usage database and other state"),
-	R_ROOT("storage.commit_interval_ms", T_MS, "0", storage.commit_interval_ms, 0, MS_MAX, NULL,
-	       "extra wait, in milliseconds, for more usage records before a commit when the "
-	       "writer was idle; 0 commits at once (records arriving during a commit share the "
-	       "next one)"),
-	R_ROOT("limits.max_messages", T_INT, "4096", limits.max_messages, 1, 1000000, NULL,
-	       "most messages in one chat request"),
-	R_ROOT("limits.max_tools", T_INT, "512", limits.max_tools, 1, 100000, NULL,
-	       "most tools in one chat request"),
-	R_ROOT("limits.max_json_depth", T_INT, "64", limits.max_json_depth, 1, 2048, NULL,
-	       "deepest nesting of a request's JSON, 1..2048"),
-	R_ROOT("limits.max_stream_line_bytes", T_SIZE, "4MiB", limits.max_stream_line_bytes, 1,
-	       SIZE_MAX_, NULL, "longest line of a provider's event stream"),
-	R_ROOT("limits.max_response_bytes", T_SIZE, "64MiB", limits.max_response_bytes, 1,
-	       SIZE_MAX_, NULL, "largest non-streaming provider answer"),
-	R_ROOT("limits.request_memory_bytes", T_SIZE, "256MiB", limits.request_memory_bytes, 1,
-	       SIZE_MAX_, NULL, "memory cap of one request"),
+    R_ROOT("server.host", T_STR, "127.0.0.1", server.host, 0, 0, NULL,
+           "address to listen on (IPv4, IPv6 or a host name)"),
+    R_ROOT("server.port", T_INT, "8420", server.port, 1, 65535, NULL,
+           "TCP port to listen on, 1..65535"),
+    R_ROOT("server.workers", T_INT, "0", server.workers, 0, 16, NULL,
+           "event-loop threads; 0 = one per CPU core, at most 16"),
+    {"server.api_keys", T_SECRET_LIST, "[]", S_ROOT, offsetof(struct hr_conf, server.api_keys),
+     offsetof(struct hr_conf, server.n_api_keys), C_OTHER, 0, HR_MAX_API_KEYS, F_NODEF, NULL,
+     "API keys clients must present, as a list of secret references (env:NAME, file:/path); "
+     "the HEARTH_API_KEY environment variable adds one"},
+    R_ROOT("server.max_body_bytes", T_SIZE, "8MiB", server.max_body_bytes, 1, SIZE_MAX_, NULL,
+           "largest request body accepted; larger gets 413"),
+    R_ROOT("server.max_header_bytes", T_SIZE, "32KiB", server.max_header_bytes, 1, SIZE_MAX_, NULL,
+           "largest request header block accepted"),
+    R_ROOT("server.client_timeout_ms", T_MS, "30000", server.client_timeout_ms, 1, MS_MAX, NULL,
+           "idle read/write timeout of a client connection, in milliseconds"),
+    R_ROOT("server.shutdown_timeout_ms", T_MS, "10000", server.shutdown_timeout_ms, 1, MS_MAX, NULL,
+           "how long SIGTERM waits for in-flight requests, in milliseconds"),
+    {"log.level", T_ENUM, "info", S_ROOT, offsetof(struct hr_conf, log.level), 0, C_OTHER, 0, 0, 0,
+     level_choices, "log verbosity: error, warn, info or debug"},
+    {"log.format", T_ENUM, "text", S_ROOT, offsetof(struct hr_conf, log.format), 0, C_OTHER, 0, 0,
+     0, format_choices, "log line format: text or json (one JSON object per line)"},
+    R_ROOT("storage.data_dir", T_STR, "./hearth-data", storage.data_dir, 0, 0, NULL,
+           "directory of the usage database and other state"),
+    R_ROOT("storage.commit_interval_ms", T_MS, "0", storage.commit_interval_ms, 0, MS_MAX, NULL,
+           "extra wait, in milliseconds, for more usage records before a commit when the "
+           "writer was idle; 0 commits at once (records arriving during a commit share the "
+           "next one)"),
+    R_ROOT("limits.max_messages", T_INT, "4096", limits.max_messages, 1, 1000000, NULL,
+           "most messages in one chat request"),
+    R_ROOT("limits.max_tools", T_INT, "512", limits.max_tools, 1, 100000, NULL,
+           "most tools in one chat request"),
+    R_ROOT("limits.max_json_depth", T_INT, "64", limits.max_json_depth, 1, 2048, NULL,
+           "deepest nesting of a request's JSON, 1..2048"),
+    R_ROOT("limits.max_stream_line_bytes", T_SIZE, "4MiB", limits.max_stream_line_bytes, 1,
+           SIZE_MAX_, NULL, "longest line of a provider's event stream"),
+    R_ROOT("limits.max_response_bytes", T_SIZE, "64MiB", limits.max_response_bytes, 1, SIZE_MAX_,
+           NULL, "largest non-streaming provider answer"),
+    R_ROOT("limits.request_memory_bytes", T_SIZE, "256MiB", limits.request_memory_bytes, 1,
+           SIZE_MAX_, NULL, "memory cap of one request"),
 
-	R_PROV("providers.<id>.kind", T_KIND, "(required)", kind, 0, 0, F_REQUIRED | F_NODEF, NULL,
-	       "wire format the provider speaks: openai"),
-	R_PROV("providers.<id>.base_url", T_URL, "(required)", base_url, 0, 0,
-	       F_REQUIRED | F_NODEF, NULL,
-	       "http:// or https:// URL the API paths are appended to, e.g. "
-	       "https://api.openai.com/v1"),
-	{"providers.<id>.api_key", T_SECRET, "(none)", S_PROVIDER,
-	 offsetof(struct hr_conf_provider, api_key), offsetof(struct hr_conf_provider, api_key_ref),
-	 C_STR, 0, 0, F_NODEF, NULL,
-	 "secret reference (env:NAME or file:/path) of the key sent to the provider"},
-	{"providers.<id>.locality", T_ENUM, "(auto)", S_PROVIDER,
-	 offsetof(struct hr_conf_provider, locality), 0, C_OTHER, 0, 0, F_NODEF, locality_choices,
-	 "local or cloud; default local when base_url's host is loopback "
-	 "(127.0.0.1, localhost, ::1), else cloud"},
-	R_PROV("providers.<id>.connect_timeout_ms", T_MS, "5000", connect_timeout_ms, 1, MS_MAX, 0,
-	       NULL, "TCP and TLS connect timeout, in milliseconds"),
-	R_PROV("providers.<id>.first_byte_timeout_ms", T_MS, "120000", first_byte_timeout_ms, 1,
-	       MS_MAX, 0, NULL, "request sent to response headers, in milliseconds"),
-	R_PROV("providers.<id>.idle_timeout_ms", T_MS, "60000", idle_timeout_ms, 1, MS_MAX, 0, NULL,
-	       "longest gap between two chunks of a stream, in milliseconds"),
-	R_PROV("providers.<id>.total_timeout_ms", T_MS, "600000", total_timeout_ms, 1, MS_MAX, 0,
-	       NULL, "whole call, in milliseconds"),
+    R_PROV("providers.<id>.kind", T_KIND, "(required)", kind, 0, 0, F_REQUIRED | F_NODEF, NULL,
+           "wire format the provider speaks: openai"),
+    R_PROV("providers.<id>.base_url", T_URL, "(required)", base_url, 0, 0, F_REQUIRED | F_NODEF,
+           NULL,
+           "http:// or https:// URL the API paths are appended to, e.g. "
+           "https://api.openai.com/v1"),
+    {"providers.<id>.api_key", T_SECRET, "(none)", S_PROVIDER,
+     offsetof(struct hr_conf_provider, api_key), offsetof(struct hr_conf_provider, api_key_ref),
+     C_STR, 0, 0, F_NODEF, NULL,
+     "secret reference (env:NAME or file:/path) of the key sent to the provider"},
+    {"providers.<id>.locality", T_ENUM, "(auto)", S_PROVIDER,
+     offsetof(struct hr_conf_provider, locality), 0, C_OTHER, 0, 0, F_NODEF, locality_choices,
+     "local or cloud; default local when base_url's host is loopback "
+     "(127.0.0.1, localhost, ::1), else cloud"},
+    R_PROV("providers.<id>.connect_timeout_ms", T_MS, "5000", connect_timeout_ms, 1, MS_MAX, 0,
+           NULL, "TCP and TLS connect timeout, in milliseconds"),
+    R_PROV("providers.<id>.first_byte_timeout_ms", T_MS, "120000", first_byte_timeout_ms, 1, MS_MAX,
+           0, NULL, "request sent to response headers, in milliseconds"),
+    R_PROV("providers.<id>.idle_timeout_ms", T_MS, "60000", idle_timeout_ms, 1, MS_MAX, 0, NULL,
+           "longest gap between two chunks of a stream, in milliseconds"),
+    R_PROV("providers.<id>.total_timeout_ms", T_MS, "600000", total_timeout_ms, 1, MS_MAX, 0, NULL,
+           "whole call, in milliseconds"),
 
-	R_MODEL("models.<name>.provider", T_PROVIDER, "(required)", provider, 0, 0,
-		F_REQUIRED | F_NODEF, "id of the provider (under providers:) that serves the model"),
-	R_MODEL("models.<name>.upstream", T_STR, "(the name)", upstream, 0, 0, F_NODEF,
-		"the provider's id for the model; default: the model's name"),
-	R_MODEL("models.<name>.input_price_per_mtok", T_PRICE, "0", input_price_per_mtok, 0, 0, 0,
-		"dollars per million input tokens, for usage costs"),
-	R_MODEL("models.<name>.output_price_per_mtok", T_PRICE, "0", output_price_per_mtok, 0, 0,
-		0, "dollars per million output tokens, for usage costs"),
-	R_MODEL("models.<name>.context_window", T_INT, "0", context_window, 0, 100000000, 0,
-		"context length in tokens; 0 = unknown"),
+    R_MODEL("models.<name>.provider", T_PROVIDER, "(required)", provider, 0, 0,
+            F_REQUIRED | F_NODEF, "id of the provider (under providers:) that serves the model"),
+    R_MODEL("models.<name>.upstream", T_STR, "(the name)", upstream, 0, 0, F_NODEF,
+            "the provider's id for the model; default: the model's name"),
+    R_MODEL("models.<name>.input_price_per_mtok", T_PRICE, "0", input_price_per_mtok, 0, 0, 0,
+            "dollars per million input tokens, for usage costs"),
+    R_MODEL("models.<name>.output_price_per_mtok", T_PRICE, "0", output_price_per_mtok, 0, 0, 0,
+            "dollars per million output tokens, for usage costs"),
+    R_MODEL("models.<name>.context_window", T_INT, "0", context_window, 0, 100000000, 0,
+            "context length in tokens; 0 = unknown"),
 };
 #define N_ROWS (sizeof rows / sizeof rows[0])
 
-static const char *const sections[] = {"server",  "log",       "storage",
-				       "limits",  "providers", "models"};
+static const char *const sections[] = {"server", "log", "storage", "limits", "providers", "models"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 /* The one place that knows the provider kinds, until the registry (hr_provider_find) is
@@ -186,8 +187,8 @@ static const char *row_name(const struct conf_row *r)
 }
 
 /* Is r a row of scope sc (and, for root rows, of section sect) named name[0..n)? */
-static bool row_is(const struct conf_row *r, enum conf_scope sc, const char *sect,
-		   const char *name, size_t n)
+static bool row_is(const struct conf_row *r, enum conf_scope sc, const char *sect, const char *name,
+                   size_t n)
 {
 	if (r->scope != sc)
 		return false;
@@ -201,7 +202,7 @@ static bool row_is(const struct conf_row *r, enum conf_scope sc, const char *sec
 }
 
 static const struct conf_row *row_find(enum conf_scope sc, const char *sect, const char *name,
-				       size_t n)
+                                       size_t n)
 {
 	for (size_t i = 0; i < N_ROWS; i++)
 		if (row_is(&rows[i], sc, sect, name, n))
@@ -211,11 +212,11 @@ static const struct conf_row *row_find(enum conf_scope sc, const char *sect, con
 
 /* ---- the loader's state and its error lines ------------------------------------------- */
 
-#define MAX_ERRORS 100
-#define MAX_DEPTH 64
-#define MAX_NODES 500000
+#define MAX_ERRORS      100
+#define MAX_DEPTH       64
+#define MAX_NODES       500000
 #define MAX_SECRET_FILE (64u * 1024)
-#define SHOW_MAX 60
+#define SHOW_MAX        60
 
 struct ld {
 	struct hr_conf *c;
@@ -234,11 +235,10 @@ struct origin {
 	const char *env; /* "HEARTH_SERVER_PORT", or NULL for the file */
 };
 
-static void conf_err(struct ld *ld, const struct origin *o, const char *key, const char *fmt,
-		     ...) __attribute__((format(printf, 4, 5)));
+static void conf_err(struct ld *ld, const struct origin *o, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static void conf_err(struct ld *ld, const struct origin *o, const char *key, const char *fmt,
-		     ...)
+static void conf_err(struct ld *ld, const struct origin *o, const char *key, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -262,7 +262,7 @@ static void conf_oom(struct ld *ld)
 {
 	if (!ld->oom && ld->err)
 		hr_buf_addf(ld->err, "%s: out of memory while loading the configuration\n",
-			    ld->file);
+		            ld->file);
 	ld->oom = true;
 }
 
@@ -294,13 +294,13 @@ enum node_kind { N_SCALAR, N_MAP, N_SEQ };
 
 struct node {
 	enum node_kind kind;
-	int line;            /* 1-based */
-	bool plain;          /* a scalar written without quotes */
-	const char *val;     /* scalar: NUL-terminated copy, may hold NULs */
-	size_t len;          /* scalar: bytes in val */
-	struct node *first;  /* children: a map holds key, value, key, value... */
+	int line;           /* 1-based */
+	bool plain;         /* a scalar written without quotes */
+	const char *val;    /* scalar: NUL-terminated copy, may hold NULs */
+	size_t len;         /* scalar: bytes in val */
+	struct node *first; /* children: a map holds key, value, key, value... */
 	struct node *last;
-	struct node *next;   /* next sibling */
+	struct node *next; /* next sibling */
 };
 
 static bool node_null(const struct node *v)
@@ -359,10 +359,12 @@ static int parse_yaml(struct ld *ld, const char *text, size_t len, struct node *
 			char where[160] = "";
 			if (p.context)
 				snprintf(where, sizeof where, " (%s at line %zu)", p.context,
-					 p.context_mark.line + 1);
-			conf_err(ld, &o, "yaml", "%s%s; fix the YAML syntax: indent with spaces, "
-				 "write 'key: value', quote values that start with a special "
-				 "character", p.problem ? p.problem : "syntax error", where);
+				         p.context_mark.line + 1);
+			conf_err(ld, &o, "yaml",
+			         "%s%s; fix the YAML syntax: indent with spaces, "
+			         "write 'key: value', quote values that start with a special "
+			         "character",
+			         p.problem ? p.problem : "syntax error", where);
 			rc = HR_ECONF;
 			break;
 		}
@@ -370,37 +372,30 @@ static int parse_yaml(struct ld *ld, const char *text, size_t len, struct node *
 		struct node *nd = NULL;
 		bool made = false;
 		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
+		case YAML_STREAM_END_EVENT: done = true; break;
 		case YAML_DOCUMENT_START_EVENT:
 			if (++docs > 1) {
-				conf_err(ld, &o, "yaml", "a second YAML document; keep one document "
-					 "(remove the '---' separator)");
+				conf_err(ld, &o, "yaml",
+				         "a second YAML document; keep one document "
+				         "(remove the '---' separator)");
 				rc = HR_ECONF;
 			}
 			break;
 		case YAML_ALIAS_EVENT:
-			conf_err(ld, &o, "yaml", "aliases (*name) are not supported; write the "
-				 "value out");
+			conf_err(ld, &o, "yaml",
+			         "aliases (*name) are not supported; write the "
+			         "value out");
 			rc = HR_ECONF;
 			break;
-		case YAML_SCALAR_EVENT:
-			nd = node_new(ld, N_SCALAR, &ev), made = true;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			nd = node_new(ld, N_SEQ, &ev), made = true;
-			break;
-		case YAML_MAPPING_START_EVENT:
-			nd = node_new(ld, N_MAP, &ev), made = true;
-			break;
+		case YAML_SCALAR_EVENT: nd = node_new(ld, N_SCALAR, &ev), made = true; break;
+		case YAML_SEQUENCE_START_EVENT: nd = node_new(ld, N_SEQ, &ev), made = true; break;
+		case YAML_MAPPING_START_EVENT: nd = node_new(ld, N_MAP, &ev), made = true; break;
 		case YAML_SEQUENCE_END_EVENT:
 		case YAML_MAPPING_END_EVENT:
 			if (depth > 0)
 				depth--;
 			break;
-		default:
-			break;
+		default: break;
 		}
 		yaml_event_delete(&ev);
 		if (!made || rc)
@@ -408,8 +403,10 @@ static int parse_yaml(struct ld *ld, const char *text, size_t len, struct node *
 		if (!nd) {
 			rc = HR_ENOMEM;
 		} else if (++ld->n_nodes > MAX_NODES) {
-			conf_err(ld, &o, "yaml", "more than %d values; split the file or remove "
-				 "repetition", MAX_NODES);
+			conf_err(ld, &o, "yaml",
+			         "more than %d values; split the file or remove "
+			         "repetition",
+			         MAX_NODES);
 			rc = HR_ECONF;
 		} else {
 			if (depth == 0)
@@ -420,8 +417,10 @@ static int parse_yaml(struct ld *ld, const char *text, size_t len, struct node *
 				stack[depth - 1]->first = stack[depth - 1]->last = nd;
 			if (nd->kind != N_SCALAR) {
 				if (depth == MAX_DEPTH) {
-					conf_err(ld, &o, "yaml", "nested more than %d levels deep; "
-						 "flatten the file", MAX_DEPTH);
+					conf_err(ld, &o, "yaml",
+					         "nested more than %d levels deep; "
+					         "flatten the file",
+					         MAX_DEPTH);
 					rc = HR_ECONF;
 				} else {
 					stack[depth++] = nd;
@@ -448,7 +447,7 @@ static bool env_name_ok(const char *s, size_t n)
 /* Expands ${VAR} and $$ of s[0..n) into ld->val. Returns false (reported) on a bad or unset
  * reference. */
 static bool interpolate(struct ld *ld, const struct origin *o, const char *key, const char *s,
-			size_t n)
+                        size_t n)
 {
 	char shown[SHOW_CAP];
 	int rc = 0;
@@ -467,25 +466,28 @@ static bool interpolate(struct ld *ld, const struct origin *o, const char *key, 
 		const char *name = s + i + 2;
 		const char *end = memchr(name, '}', n - (i + 2));
 		if (!end || !env_name_ok(name, (size_t)(end - name))) {
-			conf_err(ld, o, key, "'%s' is not a valid reference; write ${NAME} "
-				 "(letters, digits, _) or $$ for a literal $",
-				 show(shown, sizeof shown, s + i, end ? (size_t)(end - s) - i + 1
-								      : n - i));
+			conf_err(ld, o, key,
+			         "'%s' is not a valid reference; write ${NAME} "
+			         "(letters, digits, _) or $$ for a literal $",
+			         show(shown, sizeof shown, s + i,
+			              end ? (size_t)(end - s) - i + 1 : n - i));
 			return false;
 		}
 		char var[256];
 		size_t vn = (size_t)(end - name);
 		if (vn >= sizeof var) {
 			conf_err(ld, o, key, "variable name too long; use at most %zu characters",
-				 sizeof var - 1);
+			         sizeof var - 1);
 			return false;
 		}
 		memcpy(var, name, vn);
 		var[vn] = '\0';
 		const char *v = getenv(var);
 		if (!v) {
-			conf_err(ld, o, key, "environment variable '%s' is not set; export it or "
-				 "write $$ for a literal $", var);
+			conf_err(ld, o, key,
+			         "environment variable '%s' is not set; export it or "
+			         "write $$ for a literal $",
+			         var);
 			return false;
 		}
 		rc = hr_buf_addstr(&ld->val, v);
@@ -493,7 +495,7 @@ static bool interpolate(struct ld *ld, const struct origin *o, const char *key, 
 	}
 	if (rc == HR_ETOOBIG) {
 		conf_err(ld, o, key, "value longer than %u bytes after interpolation; shorten it",
-			 HR_MAX_CONF_BYTES);
+		         HR_MAX_CONF_BYTES);
 		return false;
 	}
 	if (rc < 0) {
@@ -596,7 +598,7 @@ static const char *url_problem(const char *url)
 /* Reads a secret file: a regular file of at most MAX_SECRET_FILE bytes, trailing newlines
  * stripped. Returns the value in c's arena, or NULL with *why set. */
 static char *secret_file(struct ld *ld, const char *path, const char **why, char *ebuf,
-			 size_t ebuf_len)
+                         size_t ebuf_len)
 {
 	char buf[MAX_SECRET_FILE + 1];
 	struct stat st;
@@ -650,7 +652,7 @@ static void zero_secret(void *p)
 /* Resolves a secret reference s ("env:NAME" / "file:/path"). Returns the secret, owned by
  * c's arena and wiped when it is destroyed, or NULL (reported). */
 static const char *secret_resolve(struct ld *ld, const struct origin *o, const char *key,
-				  const char *s)
+                                  const char *s)
 {
 	char shown[SHOW_CAP];
 	char *v = NULL;
@@ -658,15 +660,18 @@ static const char *secret_resolve(struct ld *ld, const struct origin *o, const c
 	if (strncmp(s, "env:", 4) == 0) {
 		const char *name = s + 4;
 		if (!env_name_ok(name, strlen(name))) {
-			conf_err(ld, o, key, "'%s' is not a valid variable name; write env:NAME "
-				 "(letters, digits, _)", show(shown, sizeof shown, name,
-							     strlen(name)));
+			conf_err(ld, o, key,
+			         "'%s' is not a valid variable name; write env:NAME "
+			         "(letters, digits, _)",
+			         show(shown, sizeof shown, name, strlen(name)));
 			return NULL;
 		}
 		const char *e = getenv(name);
 		if (!e || !*e) {
-			conf_err(ld, o, key, "environment variable '%s' is %s; export it with the "
-				 "key, or change the reference", name, e ? "empty" : "not set");
+			conf_err(ld, o, key,
+			         "environment variable '%s' is %s; export it with the "
+			         "key, or change the reference",
+			         name, e ? "empty" : "not set");
 			return NULL;
 		}
 		v = hr_arena_strdup(ld->c->arena, e);
@@ -684,15 +689,17 @@ static const char *secret_resolve(struct ld *ld, const struct origin *o, const c
 		v = secret_file(ld, s + 5, &why, ebuf, sizeof ebuf);
 		if (!v) {
 			if (!ld->oom)
-				conf_err(ld, o, key, "cannot read secret file '%s': %s; check the "
-					 "path and its permissions",
-					 show(shown, sizeof shown, s + 5, strlen(s + 5)), why);
+				conf_err(ld, o, key,
+				         "cannot read secret file '%s': %s; check the "
+				         "path and its permissions",
+				         show(shown, sizeof shown, s + 5, strlen(s + 5)), why);
 			return NULL;
 		}
 	} else {
 		/* never echo the value: it is probably a key */
-		conf_err(ld, o, key, "a literal key is not allowed here; write the key in an "
-			 "environment variable and reference it as env:NAME (or file:/path)");
+		conf_err(ld, o, key,
+		         "a literal key is not allowed here; write the key in an "
+		         "environment variable and reference it as env:NAME (or file:/path)");
 		return NULL;
 	}
 	if (hr_arena_defer(ld->c->arena, zero_secret, v) < 0) {
@@ -705,8 +712,8 @@ static const char *secret_resolve(struct ld *ld, const struct origin *o, const c
 
 /* Converts s (NUL-terminated, n bytes) for row r and stores it into base. Returns false
  * when the value was rejected (reported at o under key). */
-static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, const char *s,
-		       size_t n, const struct origin *o, const char *key)
+static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, const char *s, size_t n,
+                       const struct origin *o, const char *key)
 {
 	char shown[SHOW_CAP];
 	unsigned char *dst = (unsigned char *)base + r->off;
@@ -718,8 +725,10 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 		return false;
 	}
 	if (n == 0 && r->type != T_SECRET) {
-		conf_err(ld, o, key, "is empty; write a value or delete the line to get the "
-			 "default (%s)", r->def);
+		conf_err(ld, o, key,
+		         "is empty; write a value or delete the line to get the "
+		         "default (%s)",
+		         r->def);
 		return false;
 	}
 	switch (r->type) {
@@ -728,9 +737,10 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 		if (r->type == T_URL) {
 			const char *why = url_problem(s);
 			if (why) {
-				conf_err(ld, o, key, "'%s' %s; write e.g. https://api.openai.com/v1 "
-					 "or http://127.0.0.1:11434/v1", show(shown, sizeof shown,
-									      s, n), why);
+				conf_err(ld, o, key,
+				         "'%s' %s; write e.g. https://api.openai.com/v1 "
+				         "or http://127.0.0.1:11434/v1",
+				         show(shown, sizeof shown, s, n), why);
 				return false;
 			}
 			while (n > 0 && s[n - 1] == '/')
@@ -749,9 +759,9 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 			size_t kn = 0;
 			for (size_t i = 0; provider_kinds[i] && kn < sizeof known; i++)
 				kn += (size_t)snprintf(known + kn, sizeof known - kn, "%s%s",
-						       i ? ", " : "", provider_kinds[i]);
+				                       i ? ", " : "", provider_kinds[i]);
 			conf_err(ld, o, key, "unknown provider kind '%s'; use one of: %s",
-				 show(shown, sizeof shown, s, n), known);
+			         show(shown, sizeof shown, s, n), known);
 			return false;
 		}
 		*(const char **)dst = k;
@@ -761,23 +771,24 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 	case T_SIZE:
 	case T_MS:
 		if (!parse_num(s, r->type == T_SIZE, &num)) {
-			conf_err(ld, o, key, "'%s' is not %s; write %s", show(shown, sizeof shown, s, n),
-				 r->type == T_SIZE ? "a size" : "a whole number",
-				 r->type == T_SIZE ? "bytes, e.g. 8388608 or 8MiB"
-				 : r->type == T_MS ? "milliseconds as digits, e.g. 30000"
-						   : "digits, e.g. 42");
+			conf_err(ld, o, key, "'%s' is not %s; write %s",
+			         show(shown, sizeof shown, s, n),
+			         r->type == T_SIZE ? "a size" : "a whole number",
+			         r->type == T_SIZE ? "bytes, e.g. 8388608 or 8MiB"
+			         : r->type == T_MS ? "milliseconds as digits, e.g. 30000"
+			                           : "digits, e.g. 42");
 			return false;
 		}
 		if (num < r->min || num > r->max) {
 			conf_err(ld, o, key, "%s is out of range; use %lld to %lld",
-				 show(shown, sizeof shown, s, n), r->min, r->max);
+			         show(shown, sizeof shown, s, n), r->min, r->max);
 			return false;
 		}
 		store_num(dst, r->ctype, num);
 		return true;
 	case T_BOOL: {
-		static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no",
-											  "off"};
+		static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false",
+		                                                                       "no", "off"};
 		for (size_t i = 0; i < 3; i++) {
 			if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
 				*(bool *)dst = strcasecmp(s, yes[i]) == 0;
@@ -785,7 +796,7 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 			}
 		}
 		conf_err(ld, o, key, "'%s' is not a boolean; write true or false",
-			 show(shown, sizeof shown, s, n));
+		         show(shown, sizeof shown, s, n));
 		return false;
 	}
 	case T_ENUM: {
@@ -797,10 +808,10 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 				return true;
 			}
 			ln += (size_t)snprintf(list + ln, sizeof list - ln, "%s%s", i ? ", " : "",
-					       r->choices[i]);
+			                       r->choices[i]);
 		}
 		conf_err(ld, o, key, "'%s' is not allowed; use one of: %s",
-			 show(shown, sizeof shown, s, n), list);
+		         show(shown, sizeof shown, s, n), list);
 		return false;
 	}
 	case T_PRICE: {
@@ -808,8 +819,10 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 		double d = strtod(s, &end);
 		if (*end != '\0' || end == s || isspace((unsigned char)s[0]) || !isfinite(d) ||
 		    d < 0 || d > 1e9) {
-			conf_err(ld, o, key, "'%s' is not a price; write dollars per million "
-				 "tokens as a number >= 0, e.g. 2.5", show(shown, sizeof shown, s, n));
+			conf_err(ld, o, key,
+			         "'%s' is not a price; write dollars per million "
+			         "tokens as a number >= 0, e.g. 2.5",
+			         show(shown, sizeof shown, s, n));
 			return false;
 		}
 		*(double *)dst = d;
@@ -830,15 +843,16 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 	case T_PROVIDER: {
 		const struct hr_conf_provider *p = hr_conf_provider_find(ld->c, s);
 		if (!p) {
-			conf_err(ld, o, key, "unknown provider '%s'; define it under providers: "
-				 "or fix the name", show(shown, sizeof shown, s, n));
+			conf_err(ld, o, key,
+			         "unknown provider '%s'; define it under providers: "
+			         "or fix the name",
+			         show(shown, sizeof shown, s, n));
 			return false;
 		}
 		*(const struct hr_conf_provider **)dst = p;
 		return true;
 	}
-	case T_SECRET_LIST:
-		break;
+	case T_SECRET_LIST: break;
 	}
 	conf_err(ld, o, key, "internal error: the schema row cannot take a single value");
 	return false;
@@ -846,7 +860,7 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 
 /* server.api_keys: a list of secret references. */
 static bool set_secret_list(struct ld *ld, const struct conf_row *r, void *base,
-			    const struct node *v, const char *key)
+                            const struct node *v, const char *key)
 {
 	struct origin o = {v->line, NULL};
 	const char ***arr = (const char ***)((unsigned char *)base + r->off);
@@ -857,8 +871,10 @@ static bool set_secret_list(struct ld *ld, const struct conf_row *r, void *base,
 	if (node_null(v))
 		return true;
 	if (v->kind != N_SEQ) {
-		conf_err(ld, &o, key, "expected a list, got %s; write '- env:NAME' items, one per "
-			 "line", node_what(v));
+		conf_err(ld, &o, key,
+		         "expected a list, got %s; write '- env:NAME' items, one per "
+		         "line",
+		         node_what(v));
 		return false;
 	}
 	for (const struct node *it = v->first; it; it = it->next)
@@ -879,8 +895,10 @@ static bool set_secret_list(struct ld *ld, const struct conf_row *r, void *base,
 		struct origin io = {it->line, NULL};
 		snprintf(ikey, sizeof ikey, "%s[%zu]", key, idx);
 		if (it->kind != N_SCALAR || node_null(it)) {
-			conf_err(ld, &io, ikey, "expected a secret reference, got %s; write "
-				 "env:NAME or file:/path", node_null(it) ? "nothing" : node_what(it));
+			conf_err(ld, &io, ikey,
+			         "expected a secret reference, got %s; write "
+			         "env:NAME or file:/path",
+			         node_null(it) ? "nothing" : node_what(it));
 			ok = false;
 			continue;
 		}
@@ -902,7 +920,7 @@ static bool set_secret_list(struct ld *ld, const struct conf_row *r, void *base,
 
 /* A value from the file: interpolated, then converted. */
 static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const struct node *v,
-		     const char *key)
+                     const char *key)
 {
 	struct origin o = {v->line, NULL};
 
@@ -910,12 +928,14 @@ static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const 
 		return set_secret_list(ld, r, base, v, key);
 	if (v->kind != N_SCALAR) {
 		conf_err(ld, &o, key, "expected a single value, got %s; write '%s: value'",
-			 node_what(v), row_name(r));
+		         node_what(v), row_name(r));
 		return false;
 	}
 	if (node_null(v)) {
-		conf_err(ld, &o, key, "has no value; write a value or delete the line to get the "
-			 "default (%s)", r->def);
+		conf_err(ld, &o, key,
+		         "has no value; write a value or delete the line to get the "
+		         "default (%s)",
+		         r->def);
 		return false;
 	}
 	if (!interpolate(ld, &o, key, v->val, v->len))
@@ -950,7 +970,7 @@ static size_t edit_distance(const char *a, size_t an, const char *b, size_t bn)
 		for (size_t j = 1; j <= bn; j++) {
 			size_t up = d[j];
 			size_t best = diag + (tolower((unsigned char)a[i - 1]) !=
-					      tolower((unsigned char)b[j - 1]));
+			                      tolower((unsigned char)b[j - 1]));
 			if (up + 1 < best)
 				best = up + 1;
 			if (d[j - 1] + 1 < best)
@@ -976,16 +996,16 @@ static const char *closest(const char *s, size_t sn, const char *const *names, s
 	return best;
 }
 
-static void unknown_key(struct ld *ld, const struct origin *o, const char *key,
-			enum conf_scope sc, const char *sect, const struct node *k)
+static void unknown_key(struct ld *ld, const struct origin *o, const char *key, enum conf_scope sc,
+                        const char *sect, const struct node *k)
 {
 	const char *names[N_ROWS];
 	const char *full[N_ROWS];
 	size_t n = 0;
 	for (size_t i = 0; i < N_ROWS; i++) {
 		const struct conf_row *r = &rows[i];
-		if (r->scope != sc || (sc == S_ROOT && !row_is(r, sc, sect, row_name(r),
-							       strlen(row_name(r)))))
+		if (r->scope != sc ||
+		    (sc == S_ROOT && !row_is(r, sc, sect, row_name(r), strlen(row_name(r)))))
 			continue;
 		full[n] = r->key;
 		names[n++] = row_name(r);
@@ -1019,8 +1039,8 @@ static bool id_ok(const char *s, size_t n)
 
 /* Loads the key: value pairs of map into base, rows of scope sc; prefix is the key path
  * ("server", "providers.openai"). seen[] marks the rows set. */
-static void load_pairs(struct ld *ld, const struct node *map, enum conf_scope sc,
-		       const char *sect, const char *prefix, void *base, bool *seen)
+static void load_pairs(struct ld *ld, const struct node *map, enum conf_scope sc, const char *sect,
+                       const char *prefix, void *base, bool *seen)
 {
 	char shown[SHOW_CAP], key[SHOW_CAP * 2 + 16];
 	for (const struct node *k = map->first; k && k->next; k = k->next->next) {
@@ -1028,11 +1048,11 @@ static void load_pairs(struct ld *ld, const struct node *map, enum conf_scope sc
 		struct origin o = {k->line, NULL};
 		if (k->kind != N_SCALAR) {
 			conf_err(ld, &o, prefix, "a key is %s; keys must be plain names",
-				 node_what(k));
+			         node_what(k));
 			continue;
 		}
-		snprintf(key, sizeof key, "%s.%s", prefix, show(shown, sizeof shown, k->val,
-								 k->len));
+		snprintf(key, sizeof key, "%s.%s", prefix,
+		         show(shown, sizeof shown, k->val, k->len));
 		const struct conf_row *r = row_find(sc, sect, k->val, k->len);
 		if (!r) {
 			unknown_key(ld, &o, key, sc, sect, k);
@@ -1091,7 +1111,7 @@ static struct hr_conf_model *model_slot(struct hr_conf *c)
 }
 
 static void missing_required(struct ld *ld, enum conf_scope sc, const bool *seen,
-			     const struct origin *o, const char *prefix)
+                             const struct origin *o, const char *prefix)
 {
 	char key[SHOW_CAP * 2 + 32];
 	for (size_t i = 0; i < N_ROWS; i++) {
@@ -1099,7 +1119,7 @@ static void missing_required(struct ld *ld, enum conf_scope sc, const bool *seen
 			continue;
 		snprintf(key, sizeof key, "%s.%s", prefix, row_name(&rows[i]));
 		conf_err(ld, o, key, "missing required key; add '%s:' (%s)", row_name(&rows[i]),
-			 rows[i].doc);
+		         rows[i].doc);
 	}
 }
 
@@ -1122,10 +1142,11 @@ static void load_providers(struct ld *ld, const struct node *map)
 		struct origin o = {k->line, NULL};
 		if (k->kind != N_SCALAR || !id_ok(k->val, k->len)) {
 			snprintf(prefix, sizeof prefix, "providers.%s",
-				 k->kind == N_SCALAR ? show(shown, sizeof shown, k->val, k->len)
-						     : "?");
-			conf_err(ld, &o, prefix, "not a valid provider id; use 1 to 128 of "
-				 "A-Z a-z 0-9 . _ : -");
+			         k->kind == N_SCALAR ? show(shown, sizeof shown, k->val, k->len)
+			                             : "?");
+			conf_err(ld, &o, prefix,
+			         "not a valid provider id; use 1 to 128 of "
+			         "A-Z a-z 0-9 . _ : -");
 			continue;
 		}
 		snprintf(prefix, sizeof prefix, "providers.%s", k->val);
@@ -1135,7 +1156,7 @@ static void load_providers(struct ld *ld, const struct node *map)
 		}
 		if (c->n_providers == HR_MAX_PROVIDERS) {
 			conf_err(ld, &o, prefix, "more than %d providers; remove some",
-				 HR_MAX_PROVIDERS);
+			         HR_MAX_PROVIDERS);
 			return;
 		}
 		struct hr_conf_provider *p = provider_slot(c);
@@ -1166,10 +1187,11 @@ static void load_models(struct ld *ld, const struct node *map)
 		struct origin o = {k->line, NULL};
 		if (k->kind != N_SCALAR || !id_ok(k->val, k->len)) {
 			snprintf(prefix, sizeof prefix, "models.%s",
-				 k->kind == N_SCALAR ? show(shown, sizeof shown, k->val, k->len)
-						     : "?");
-			conf_err(ld, &o, prefix, "not a valid model name; use 1 to 128 of "
-				 "A-Z a-z 0-9 . _ : -");
+			         k->kind == N_SCALAR ? show(shown, sizeof shown, k->val, k->len)
+			                             : "?");
+			conf_err(ld, &o, prefix,
+			         "not a valid model name; use 1 to 128 of "
+			         "A-Z a-z 0-9 . _ : -");
 			continue;
 		}
 		snprintf(prefix, sizeof prefix, "models.%s", k->val);
@@ -1215,20 +1237,23 @@ static void load_tree(struct ld *ld, const struct node *root)
 		size_t s;
 		if (k->kind != N_SCALAR) {
 			conf_err(ld, &o, "(top)", "a key is %s; keys must be plain names",
-				 node_what(k));
+			         node_what(k));
 			continue;
 		}
 		for (s = 0; s < N_SECTIONS; s++)
-			if (strlen(sections[s]) == k->len && memcmp(sections[s], k->val, k->len) == 0)
+			if (strlen(sections[s]) == k->len &&
+			    memcmp(sections[s], k->val, k->len) == 0)
 				break;
 		show(shown, sizeof shown, k->val, k->len);
 		if (s == N_SECTIONS) {
 			const char *best = closest(k->val, k->len, sections, N_SECTIONS);
 			if (best)
-				conf_err(ld, &o, shown, "unknown section; did you mean '%s'?", best);
+				conf_err(ld, &o, shown, "unknown section; did you mean '%s'?",
+				         best);
 			else
-				conf_err(ld, &o, shown, "unknown section; use server, log, storage, "
-					 "limits, providers or models");
+				conf_err(ld, &o, shown,
+				         "unknown section; use server, log, storage, "
+				         "limits, providers or models");
 			continue;
 		}
 		if (seen_sect[s]) {
@@ -1267,7 +1292,8 @@ static void apply_env(struct ld *ld)
 			continue;
 		n = (size_t)snprintf(name, sizeof name, "HEARTH_%s", r->key);
 		for (size_t j = 7; j < n && j < sizeof name; j++)
-			name[j] = r->key[j - 7] == '.' ? '_' : (char)toupper((unsigned char)name[j]);
+			name[j] =
+			    r->key[j - 7] == '.' ? '_' : (char)toupper((unsigned char)name[j]);
 		const char *v = getenv(name);
 		if (!v || !*v)
 			continue;
@@ -1284,7 +1310,7 @@ static void apply_env(struct ld *ld)
 		if (c->server.n_api_keys >= HR_MAX_API_KEYS) {
 			struct origin o = {0, "HEARTH_API_KEY"};
 			conf_err(ld, &o, "server.api_keys", "more than %d keys; use fewer",
-				 HR_MAX_API_KEYS);
+			         HR_MAX_API_KEYS);
 			return;
 		}
 		size_t n = c->server.n_api_keys;
@@ -1320,7 +1346,7 @@ static int conf_new(struct hr_conf **out)
 
 /* Loads text (NULL: none) into a new snapshot. */
 static int conf_build(const char *name, const char *text, size_t len, struct hr_conf **out,
-		      struct hr_buf *err)
+                      struct hr_buf *err)
 {
 	struct ld ld = {.err = err, .file = name ? name : "<config>"};
 	struct node *root = NULL;
@@ -1337,7 +1363,7 @@ static int conf_build(const char *name, const char *text, size_t len, struct hr_
 		if (len > HR_MAX_CONF_BYTES) {
 			struct origin o = {1, NULL};
 			conf_err(&ld, &o, "(file)", "larger than %u bytes; shorten it",
-				 HR_MAX_CONF_BYTES);
+			         HR_MAX_CONF_BYTES);
 		} else if (!(ld.tmp = hr_arena_create(0))) {
 			goto oom;
 		} else if ((rc = parse_yaml(&ld, text, len, &root)) == HR_ENOMEM) {
@@ -1367,7 +1393,7 @@ oom:
 }
 
 int hr_conf_load_mem(const char *name, const char *text, size_t len, struct hr_conf **out,
-		     struct hr_buf *err)
+                     struct hr_buf *err)
 {
 	return conf_build(name, text ? text : "", text ? len : 0, out, err);
 }
@@ -1385,8 +1411,10 @@ int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err)
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		if (err)
-			hr_buf_addf(err, "%s: cannot open the configuration file: %s; check the "
-				    "path\n", path, strerror_r(errno, ebuf, sizeof ebuf));
+			hr_buf_addf(err,
+			            "%s: cannot open the configuration file: %s; check the "
+			            "path\n",
+			            path, strerror_r(errno, ebuf, sizeof ebuf));
 		return HR_ECONF;
 	}
 	for (;;) {
@@ -1402,10 +1430,10 @@ int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err)
 	if (rc < 0) {
 		if (err && rc == HR_ETOOBIG)
 			hr_buf_addf(err, "%s:1: (file): larger than %u bytes; shorten it\n", path,
-				    HR_MAX_CONF_BYTES);
+			            HR_MAX_CONF_BYTES);
 		else if (err)
 			hr_buf_addf(err, "%s: cannot read the configuration file; check the path\n",
-				    path);
+			            path);
 		hr_buf_release(&text);
 		return rc == HR_ENOMEM ? HR_ENOMEM : HR_ECONF;
 	}
@@ -1453,7 +1481,7 @@ int hr_conf_add_provider(struct hr_conf *c, const struct hr_conf_provider *p)
 }
 
 int hr_conf_add_model(struct hr_conf *c, const char *name, const char *provider_id,
-		      const char *upstream, double in_price, double out_price, long ctx)
+                      const char *upstream, double in_price, double out_price, long ctx)
 {
 	if (!name || !id_ok(name, strlen(name)) || !provider_id ||
 	    hr_conf_model_find(c, name, strlen(name)) || (upstream && !*upstream) ||
@@ -1480,7 +1508,7 @@ int hr_conf_add_model(struct hr_conf *c, const char *name, const char *provider_
 }
 
 const struct hr_conf_model *hr_conf_model_find(const struct hr_conf *c, const char *name,
-					       size_t len)
+                                               size_t len)
 {
 	for (size_t i = 0; i < c->n_models; i++) {
 		const char *n = c->models[i].name;

@@ -45,9 +45,9 @@ struct hr_conf {
 	const char *path;       /* the file loaded, or NULL for built-in defaults */
 
 	struct {
-		const char *host; /* listen address, default 127.0.0.1 */
-		int port;         /* default 8420 */
-		int workers;      /* event-loop threads; 0 = one per core, at most 16 */
+		const char *host;      /* listen address, default 127.0.0.1 */
+		int port;              /* default 8420 */
+		int workers;           /* event-loop threads; 0 = one per core, at most 16 */
 		const char **api_keys; /* resolved secrets; never log them */
 		size_t n_api_keys;
 		size_t max_body_bytes;
@@ -60,7 +60,7 @@ struct hr_conf {
 		enum hr_log_format format;
 	} log;
 	struct {
-		const char *data_dir; /* default ./hearth-data */
+		const char *data_dir;    /* default ./hearth-data */
 		long commit_interval_ms; /* group-commit window of the usage writer */
 	} storage;
 	struct {
@@ -86,7 +86,7 @@ int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err);
  * call). name is used in messages and as c->path; NULL: "<config>" in messages, path NULL.
  * err may be NULL. Returns 0, HR_ECONF or HR_ENOMEM, as hr_conf_load(). */
 int hr_conf_load_mem(const char *name, const char *text, size_t len, struct hr_conf **out,
-		     struct hr_buf *err);
+                     struct hr_buf *err);
 
 /* Adds a provider or a model to a snapshot that is not yet published (detection at
  * start-up). Strings are copied into c's arena; a provider's timeouts left 0 get the schema
@@ -96,11 +96,11 @@ int hr_conf_load_mem(const char *name, const char *text, size_t len, struct hr_c
  * HR_EINVAL (bad or duplicate id/name, unknown kind or provider, bad URL or price). */
 int hr_conf_add_provider(struct hr_conf *c, const struct hr_conf_provider *p);
 int hr_conf_add_model(struct hr_conf *c, const char *name, const char *provider_id,
-		      const char *upstream, double in_price, double out_price, long ctx);
+                      const char *upstream, double in_price, double out_price, long ctx);
 
 /* Returns: borrowed from c; NULL if absent. name[0..len) need not end in NUL. */
 const struct hr_conf_model *hr_conf_model_find(const struct hr_conf *c, const char *name,
-					       size_t len);
+                                               size_t len);
 const struct hr_conf_provider *hr_conf_provider_find(const struct hr_conf *c, const char *id);
 
 /* Reference counting; hr_conf_release() frees the snapshot when the last ref goes. */

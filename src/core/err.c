@@ -4,12 +4,13 @@
 struct hr_err_row {
 	const char *name;
 	int status;
-	const char *type, *code, *msg;
+	const char *atype, *type, *code, *msg;
 };
 
 static const struct hr_err_row rows[] = {
-#define HR_ERR_ROW_(name, status, type, code, msg) {"E" #name, status, type, code, msg},
-	HR_ERR_MAP(HR_ERR_ROW_)
+#define HR_ERR_ROW_(name, status, atype, type, code, msg)                                          \
+	{"E" #name, status, atype, type, code, msg},
+    HR_ERR_MAP(HR_ERR_ROW_)
 #undef HR_ERR_ROW_
 };
 
@@ -21,8 +22,27 @@ static const struct hr_err_row *row(int err)
 	return &rows[i];
 }
 
-int hr_err_status(int err) { return row(err)->status; }
-const char *hr_err_type(int err) { return row(err)->type; }
-const char *hr_err_code(int err) { return row(err)->code; }
-const char *hr_err_msg(int err) { return row(err)->msg; }
-const char *hr_err_name(int err) { return err == HR_OK ? "OK" : row(err)->name; }
+int hr_err_status(int err)
+{
+	return row(err)->status;
+}
+const char *hr_err_type(int err)
+{
+	return row(err)->type;
+}
+const char *hr_err_anthropic_type(int err)
+{
+	return row(err)->atype;
+}
+const char *hr_err_code(int err)
+{
+	return row(err)->code;
+}
+const char *hr_err_msg(int err)
+{
+	return row(err)->msg;
+}
+const char *hr_err_name(int err)
+{
+	return err == HR_OK ? "OK" : row(err)->name;
+}

@@ -25,9 +25,9 @@
 #define HR_STREAM_HIGH_WATER (256u * 1024)
 
 /* Not configurable: structural caps of the config itself. */
-#define HR_MAX_PROVIDERS 256
-#define HR_MAX_MODELS 4096
-#define HR_MAX_API_KEYS 1024
+#define HR_MAX_PROVIDERS  256
+#define HR_MAX_MODELS     4096
+#define HR_MAX_API_KEYS   1024
 #define HR_MAX_CONF_BYTES (4u * 1024 * 1024)
 
 #endif

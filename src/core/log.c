@@ -77,16 +77,18 @@ void hr_log_write(int level, const char *subsys, const char *rid, const char *fm
 	const char *lv = level_names[level < 0 ? 0 : level > 3 ? 3 : level];
 	size_t n;
 	if (log_format == HR_LOG_JSON) {
-		n = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"sub\":\"%s\"",
-				     ts, lv, subsys);
+		n = (size_t)snprintf(line, sizeof line,
+		                     "{\"ts\":\"%s\",\"level\":\"%s\",\"sub\":\"%s\"", ts, lv,
+		                     subsys);
 		if (rid)
-			n += (size_t)snprintf(line + n, sizeof line - n, ",\"request_id\":\"%s\"", rid);
+			n += (size_t)snprintf(line + n, sizeof line - n, ",\"request_id\":\"%s\"",
+			                      rid);
 		n += (size_t)snprintf(line + n, sizeof line - n, ",\"msg\":\"");
 		add_json(line, sizeof line - 4, &n, msg);
 		n += (size_t)snprintf(line + n, sizeof line - n, "\"}\n");
 	} else {
 		n = (size_t)snprintf(line, sizeof line, "%s %-5s %-6s %s%s%s\n", ts, lv, subsys,
-				     rid ? rid : "", rid ? " " : "", msg);
+		                     rid ? rid : "", rid ? " " : "", msg);
 	}
 	if (n >= sizeof line) {
 		n = sizeof line - 1;

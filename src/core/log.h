@@ -17,22 +17,22 @@ int hr_log_format_parse(const char *s, enum hr_log_format *out);
 
 /* rid: the request id, or NULL outside a request. */
 void hr_log_write(int level, const char *subsys, const char *rid, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
-#define HR_LOG_AT_(lvl, sub, rid, ...)                                                        \
-	do {                                                                                  \
-		if ((lvl) <= hr_log_level_cur)                                                \
-			hr_log_write((lvl), #sub, (rid), __VA_ARGS__);                        \
+#define HR_LOG_AT_(lvl, sub, rid, ...)                                                             \
+	do {                                                                                       \
+		if ((lvl) <= hr_log_level_cur)                                                     \
+			hr_log_write((lvl), #sub, (rid), __VA_ARGS__);                             \
 	} while (0)
 
 #define HR_LOG_ERROR(sub, ...) HR_LOG_AT_(HR_LOG_LVL_ERROR, sub, NULL, __VA_ARGS__)
-#define HR_LOG_WARN(sub, ...) HR_LOG_AT_(HR_LOG_LVL_WARN, sub, NULL, __VA_ARGS__)
-#define HR_LOG_INFO(sub, ...) HR_LOG_AT_(HR_LOG_LVL_INFO, sub, NULL, __VA_ARGS__)
+#define HR_LOG_WARN(sub, ...)  HR_LOG_AT_(HR_LOG_LVL_WARN, sub, NULL, __VA_ARGS__)
+#define HR_LOG_INFO(sub, ...)  HR_LOG_AT_(HR_LOG_LVL_INFO, sub, NULL, __VA_ARGS__)
 #define HR_LOG_DEBUG(sub, ...) HR_LOG_AT_(HR_LOG_LVL_DEBUG, sub, NULL, __VA_ARGS__)
 /* The same, for lines about one request: rid is its request id. */
 #define HR_RLOG_ERROR(rid, sub, ...) HR_LOG_AT_(HR_LOG_LVL_ERROR, sub, rid, __VA_ARGS__)
-#define HR_RLOG_WARN(rid, sub, ...) HR_LOG_AT_(HR_LOG_LVL_WARN, sub, rid, __VA_ARGS__)
-#define HR_RLOG_INFO(rid, sub, ...) HR_LOG_AT_(HR_LOG_LVL_INFO, sub, rid, __VA_ARGS__)
+#define HR_RLOG_WARN(rid, sub, ...)  HR_LOG_AT_(HR_LOG_LVL_WARN, sub, rid, __VA_ARGS__)
+#define HR_RLOG_INFO(rid, sub, ...)  HR_LOG_AT_(HR_LOG_LVL_INFO, sub, rid, __VA_ARGS__)
 #define HR_RLOG_DEBUG(rid, sub, ...) HR_LOG_AT_(HR_LOG_LVL_DEBUG, sub, rid, __VA_ARGS__)
 
 #endif

@@ -79,7 +79,7 @@ static void on_call_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd, (void)what;
 	struct hr_call *call = arg;
 	HR_RLOG_WARN(call->o.rid, HTTP, "upstream '%s' timed out %s", call->o.url,
-		     call->headers_done ? "between two chunks" : "before its first byte");
+	             call->headers_done ? "between two chunks" : "before its first byte");
 	call_finish(call, HR_ETIMEOUT);
 }
 
@@ -95,7 +95,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 			i++;
 		while (j > i && (p[j - 1] == '\r' || p[j - 1] == '\n' || p[j - 1] == ' '))
 			j--;
-		size_t k = j - i < sizeof call->retry_after - 1 ? j - i : sizeof call->retry_after - 1;
+		size_t k =
+		    j - i < sizeof call->retry_after - 1 ? j - i : sizeof call->retry_after - 1;
 		memcpy(call->retry_after, p + i, k);
 		call->retry_after[k] = '\0';
 		return len;
@@ -113,7 +114,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		evtimer_add(call->idle_timer, &call->idle_tv);
 	call->in_cb = true;
 	int rc = call->o.on_headers(call->o.arg, status,
-				    call->retry_after[0] ? call->retry_after : NULL);
+	                            call->retry_after[0] ? call->retry_after : NULL);
 	call->in_cb = false;
 	if (rc < 0 || call->canceled) {
 		call->rc = rc < 0 ? rc : HR_ECANCELED;
@@ -145,18 +146,14 @@ static int map_curl(struct hr_call *call, CURLcode cc)
 	if (call->rc)
 		return call->rc;
 	switch (cc) {
-	case CURLE_OK:
-		return 0;
-	case CURLE_OPERATION_TIMEDOUT:
-		return HR_ETIMEOUT;
+	case CURLE_OK: return 0;
+	case CURLE_OPERATION_TIMEDOUT: return HR_ETIMEOUT;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-		return HR_ECONNECT;
-	default:
-		return call->headers_done ? HR_ESTREAM_CUT : HR_ECONNECT;
+	case CURLE_PEER_FAILED_VERIFICATION: return HR_ECONNECT;
+	default: return call->headers_done ? HR_ESTREAM_CUT : HR_ECONNECT;
 	}
 }
 
@@ -173,8 +170,8 @@ static void check_multi_info(struct hr_client *c)
 		int rc = map_curl(call, cc);
 		if (rc && !call->canceled)
 			HR_RLOG_DEBUG(call->o.rid, HTTP, "upstream '%s': %s (%s)", call->o.url,
-				      hr_err_name(rc),
-				      call->errbuf[0] ? call->errbuf : curl_easy_strerror(cc));
+			              hr_err_name(rc),
+			              call->errbuf[0] ? call->errbuf : curl_easy_strerror(cc));
 		call_finish(call, rc);
 	}
 }
@@ -182,8 +179,8 @@ static void check_multi_info(struct hr_client *c)
 static void on_socket_event(evutil_socket_t fd, short kind, void *arg)
 {
 	struct hr_client *c = arg;
-	int action = ((kind & EV_READ) ? CURL_CSELECT_IN : 0) |
-		     ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+	int action =
+	    ((kind & EV_READ) ? CURL_CSELECT_IN : 0) | ((kind & EV_WRITE) ? CURL_CSELECT_OUT : 0);
 	curl_multi_socket_action(c->multi, fd, action, &c->running);
 	check_multi_info(c);
 }
@@ -210,7 +207,7 @@ static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socket
 		return 0;
 	}
 	short kind = (short)(((what & CURL_POLL_IN) ? EV_READ : 0) |
-			     ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
+	                     ((what & CURL_POLL_OUT) ? EV_WRITE : 0) | EV_PERSIST);
 	if (!sk) {
 		sk = calloc(1, sizeof *sk);
 		if (!sk)

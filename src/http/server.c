@@ -87,7 +87,7 @@ static void apply_limits(void *arg)
 	evhttp_set_max_body_size(w->http, (ev_ssize_t)c->server.max_body_bytes);
 	evhttp_set_max_headers_size(w->http, (ev_ssize_t)c->server.max_header_bytes);
 	struct timeval tv = {c->server.client_timeout_ms / 1000,
-			     (c->server.client_timeout_ms % 1000) * 1000};
+	                     (c->server.client_timeout_ms % 1000) * 1000};
 	evhttp_set_timeout_tv(w->http, &tv);
 	hr_conf_release(c);
 }
@@ -138,7 +138,8 @@ static int listen_on(const char *host, int port, int *out_fd, int *out_port)
 	snprintf(ports, sizeof ports, "%d", port);
 	int rc = getaddrinfo(host, ports, &hints, &res);
 	if (rc != 0) {
-		HR_LOG_ERROR(HTTP, "cannot resolve listen address '%s': %s", host, gai_strerror(rc));
+		HR_LOG_ERROR(HTTP, "cannot resolve listen address '%s': %s", host,
+		             gai_strerror(rc));
 		return HR_EIO;
 	}
 	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -147,9 +148,9 @@ static int listen_on(const char *host, int port, int *out_fd, int *out_port)
 	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
 		int e = errno;
 		HR_LOG_ERROR(HTTP, "cannot listen on '%s:%d': %s; %s", host, port, strerror(e),
-			     e == EADDRINUSE ? "another process uses the port: stop it or set "
-					       "server.port (HEARTH_SERVER_PORT)"
-					     : "check server.host and server.port");
+		             e == EADDRINUSE ? "another process uses the port: stop it or set "
+		                               "server.port (HEARTH_SERVER_PORT)"
+		                             : "check server.host and server.port");
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(res);
@@ -160,7 +161,7 @@ static int listen_on(const char *host, int port, int *out_fd, int *out_port)
 	socklen_t sl = sizeof ss;
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
 	*out_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-						   : ((struct sockaddr_in *)&ss)->sin_port);
+	                                           : ((struct sockaddr_in *)&ss)->sin_port);
 	*out_fd = fd;
 	return 0;
 }
@@ -176,7 +177,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	HR_LOG_INFO(MAIN, "stopping: finishing requests in flight (%s)",
-		    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	            sig == SIGINT ? "SIGINT" : "SIGTERM");
 	event_base_loopexit(s->main_base, NULL);
 }
 
@@ -236,10 +237,9 @@ int hr_server_start(const struct hr_server_opts *o, struct hr_server **out)
 		w->drain_timer = event_new(w->base, -1, EV_PERSIST, on_drain_tick, w);
 		if (!w->http || !w->client || !w->wake || !w->drain_timer)
 			goto nomem;
-		evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-							    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-							    EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH |
-							    EVHTTP_REQ_OPTIONS);
+		evhttp_set_allowed_methods(
+		    w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+		                 EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 		evhttp_set_gencb(w->http, on_request, w);
 		apply_limits(w);
 		w->bound = evhttp_accept_socket_with_handle(w->http, s->fd);
@@ -330,8 +330,9 @@ void hr_server_free(struct hr_server *s)
 		pthread_mutex_destroy(&w->mu);
 	}
 	if (dirty)
-		HR_LOG_WARN(MAIN, "requests were still running at the shutdown deadline; "
-				  "they were dropped (raise server.shutdown_timeout_ms to wait longer)");
+		HR_LOG_WARN(MAIN,
+		            "requests were still running at the shutdown deadline; "
+		            "they were dropped (raise server.shutdown_timeout_ms to wait longer)");
 	if (s->fd >= 0)
 		close(s->fd);
 	if (s->sig_term)

@@ -12,7 +12,7 @@
  * lines joined with '\n' (no trailing newline). Both borrowed for the call only.
  * Return 0 to go on, or a negative HR_E* code to stop (hr_sse_feed returns it). */
 typedef int (*hr_sse_cb)(void *arg, const char *event, size_t event_len, const char *data,
-			 size_t data_len);
+                         size_t data_len);
 
 struct hr_sse {
 	struct hr_buf line;  /* the incomplete current line */

@@ -39,8 +39,9 @@ static int dump_cb(const char *p, size_t n, void *arg)
 
 static int openai_encode_chat(struct hr_arena *a, const struct hr_conf_model *m,
                               const struct hr_chat_req *rq, struct hr_http_out *out,
-                              const char **msg)
+                              const char **msg, const char **param)
 {
+	*param = NULL;
 	*msg = NULL;
 	const struct hr_conf_provider *p = m->provider;
 	if (!p || !p->base_url || !json_is_object(rq->body)) {
@@ -369,8 +370,8 @@ static int dec_open(struct hr_arena *a, struct dec *d, const char *what, const c
 	return HR_EUPSTREAM_BAD;
 }
 
-static int openai_decode_chat(struct hr_arena *a, const char *body, size_t len,
-                              struct hr_chat_result *res, const char **msg)
+int hr_openai_decode_summary(struct hr_arena *a, const char *body, size_t len,
+                             struct hr_chat_resp *res, const char **msg)
 {
 	static const char what[] = "the provider's answer";
 	memset(res, 0, sizeof *res);
@@ -413,8 +414,8 @@ bad:
 	return HR_EUPSTREAM_BAD;
 }
 
-static int openai_decode_stream_event(struct hr_arena *a, const char *data, size_t len,
-                                      struct hr_stream_ev *ev, const char **msg)
+int hr_openai_decode_stream_summary(struct hr_arena *a, const char *data, size_t len,
+                                    struct hr_stream_ev *ev, const char **msg)
 {
 	static const char what[] = "a stream event from the provider";
 	memset(ev, 0, sizeof *ev);
@@ -426,7 +427,7 @@ static int openai_decode_stream_event(struct hr_arena *a, const char *data, size
 	                  d0.ptr[d0.len - 1] == '\n' || d0.ptr[d0.len - 1] == '\r'))
 		d0.len--;
 	if (hr_str_eq_cstr(d0, "[DONE]")) {
-		ev->type = HR_SEV_DONE;
+		ev->type = HR_FWD_DONE;
 		return 0;
 	}
 
@@ -497,14 +498,14 @@ static int openai_decode_stream_event(struct hr_arena *a, const char *data, size
 		/* the provider's words: {"error": "text"} (Ollama), {"error": {"message": ...}},
 		 * or {"message": ...} beside an error of another type */
 		const struct hr_jscan_tok *m = err == IS_OTHER ? &root_msg : &err_msg;
-		ev->type = HR_SEV_ERROR;
+		ev->type = HR_FWD_ERROR;
 		if (m->kind == HR_JSCAN_STRING && m->len > 0)
 			ev->error_msg = dup_tok(a, m, OPENAI_MAX_MSG);
 		if (!ev->error_msg)
 			ev->error_msg = "the provider reported an error in the stream";
 		return 0;
 	}
-	ev->type = HR_SEV_CHUNK;
+	ev->type = HR_FWD_CHUNK;
 	if (choices == IS_OTHER) {
 		memset(ev, 0, sizeof *ev);
 		*msg = "a stream chunk from the provider has choices that are not an array";
@@ -567,8 +568,6 @@ static int openai_map_error(struct hr_arena *a, long status, const char *body, s
 const struct hr_provider_ops hr_provider_openai = {
     .kind = "openai",
     .encode_chat = openai_encode_chat,
-    .decode_chat = openai_decode_chat,
-    .decode_stream_event = openai_decode_stream_event,
     .map_error = openai_map_error,
     .models_path = "/models",
 };

@@ -1,6 +1,11 @@
-/* provider.h - the codec of one wire format: turn a canonical request into an HTTP request,
- * and HTTP responses or stream events back into canonical results. Codecs do no I/O, so unit
- * tests and fuzzers drive them directly. One static table (registry.c) lists the kinds. */
+/* provider.h - the codec of one provider wire format: turn a canonical request into an HTTP
+ * request, and HTTP responses or stream events back into canonical results. Codecs do no
+ * I/O, so unit tests and fuzzers drive them directly. One static table (registry.c) lists
+ * the kinds.
+ *
+ * Every function takes the request's arena: what it returns (strings, arrays, json_t trees
+ * it decoded) lives there. Messages (*msg) are static or arena-owned, plain sentences that
+ * say what is wrong and, where a client can fix it, what to do. */
 #ifndef HR_PROVIDER_H
 #define HR_PROVIDER_H
 
@@ -9,6 +14,7 @@
 #include "core/buf.h"
 #include "core/conf.h"
 #include "providers/chat.h"
+#include "providers/embed.h"
 
 struct hr_arena;
 
@@ -19,31 +25,106 @@ struct hr_http_out {
 	struct hr_buf body;     /* owned by the caller: hr_buf_release() */
 };
 
+/* How a provider frames a streamed answer. */
+enum hr_framing {
+	HR_FRAME_SSE,    /* text/event-stream: the transport passes each event's name and data */
+	HR_FRAME_NDJSON, /* one JSON object per line: the transport passes each line as data */
+};
+
+/* Per-stream decoder state: zeroed before the first event; a codec keeps what it needs
+ * across events (open content blocks, tool-call numbering) in priv (arena-owned). */
+struct hr_stream_dec {
+	void *priv;
+	size_t n_tools; /* tool calls started so far */
+	bool finished;  /* a FINISH event was given */
+};
+
 struct hr_provider_ops {
-	const char *kind; /* "openai" */
-	/* Build the chat call for model m. Returns 0 or an HR_E* code with *msg. */
+	const char *kind; /* "openai", "anthropic", "gemini", "ollama" */
+	enum hr_framing framing;
+
+	/* Build the chat call to model m (m->provider is its provider; m->upstream the model
+	 * id there). rq->stream says whether to ask for a stream (and, where the format has
+	 * it, for usage in the stream). Returns 0, or HR_EUNSUPPORTED / HR_EINVAL with *msg
+	 * and *param (the client's field that this provider cannot represent, e.g.
+	 * "logprobs" or "messages[2].content[0]"), or HR_ENOMEM / HR_ETOOBIG / HR_EINTERNAL. */
 	int (*encode_chat)(struct hr_arena *a, const struct hr_conf_model *m,
-			   const struct hr_chat_req *rq, struct hr_http_out *out, const char **msg);
-	/* Decode a complete 2xx non-streaming body. Returns 0 or HR_EUPSTREAM_BAD with *msg. */
+	                   const struct hr_chat_req *rq, struct hr_http_out *out, const char **msg,
+	                   const char **param);
+
+	/* Decode a complete 2xx non-streaming answer. Returns 0, or HR_EUPSTREAM_BAD with
+	 * *msg, or another HR_E* code when the 2xx answer carries a refusal the client must
+	 * see as an error (a Gemini prompt blocked for safety: HR_EINVAL). */
 	int (*decode_chat)(struct hr_arena *a, const char *body, size_t len,
-			   struct hr_chat_result *res, const char **msg);
-	/* Decode one stream event's data payload (SSE "data:" field, without the prefix).
-	 * Returns 0 or HR_EUPSTREAM_BAD with *msg. */
-	int (*decode_stream_event)(struct hr_arena *a, const char *data, size_t len,
-				   struct hr_stream_ev *ev, const char **msg);
+	                   struct hr_chat_resp *res, const char **msg);
+
+	/* Decode one stream event into canonical events appended to out. event is the SSE
+	 * event name (NULL when absent, and always NULL for NDJSON); data[0..len) is the
+	 * event's data or the NDJSON line (no NUL terminator). Returns 0, or HR_EUPSTREAM_BAD
+	 * with *msg. A provider's in-stream error is not a failure of the decoder: it is an
+	 * HR_SEV_ERROR event. */
+	int (*decode_stream)(struct hr_arena *a, struct hr_stream_dec *st, const char *event,
+	                     const char *data, size_t len, struct hr_sev_list *out,
+	                     const char **msg);
+
 	/* Map a non-2xx answer to an HR_E* code; *msg is the provider's own message when its
 	 * body has one (arena-owned), else NULL. */
 	int (*map_error)(struct hr_arena *a, long status, const char *body, size_t len,
-			 const char **msg);
-	/* Path of the listing endpoint used by `hearth doctor` and detection ("/models"). */
+	                 const char **msg);
+
+	/* Embeddings; NULL when the format has none. Same conventions as the chat calls. */
+	int (*encode_embed)(struct hr_arena *a, const struct hr_conf_model *m,
+	                    const struct hr_embed_req *rq, struct hr_http_out *out,
+	                    const char **msg, const char **param);
+	int (*decode_embed)(struct hr_arena *a, const char *body, size_t len,
+	                    struct hr_embed_resp *res, const char **msg);
+
+	/* Model listing, for `hearth doctor`, detection and import: the path under the
+	 * provider's base_url, and a decoder of its answer into model ids (arena array). */
 	const char *models_path;
+	int (*decode_models)(struct hr_arena *a, const char *body, size_t len, struct hr_str **ids,
+	                     size_t *n, const char **msg);
 };
 
 /* Returns: the static ops for kind; NULL if no such kind. */
 const struct hr_provider_ops *hr_provider_find(const char *kind);
-/* The kinds, for messages: "openai". */
+/* The kinds, for messages: "openai, anthropic, gemini, ollama". */
 const char *hr_provider_kinds(void);
 
 extern const struct hr_provider_ops hr_provider_openai;
+extern const struct hr_provider_ops hr_provider_anthropic;
+extern const struct hr_provider_ops hr_provider_gemini;
+extern const struct hr_provider_ops hr_provider_ollama;
+
+/* ---- shared helpers for codecs (codec.c) ---- */
+
+/* Appends the canonical request's "extra" check: HR_EUNSUPPORTED naming the first field of
+ * rq->extra, for a codec that is not of the client's dialect. Returns 0 when none. */
+int hr_codec_refuse_extra(struct hr_arena *a, const struct hr_chat_req *rq, const char *kind,
+                          const char **msg, const char **param);
+
+/* Serializes j compactly into out (capped buffer). Returns 0, HR_ETOOBIG or HR_ENOMEM. */
+int hr_codec_dump(const json_t *j, struct hr_buf *out);
+
+/* Parses a provider body (outside input) into a tree owned by the arena. Returns NULL and
+ * *msg ("<what> is not JSON: ...") when it is not JSON. */
+json_t *hr_codec_load(struct hr_arena *a, const char *body, size_t len, const char *what,
+                      const char **msg);
+
+/* A json string as a slice (borrowed from j); empty for a non-string. */
+struct hr_str hr_codec_str(const json_t *j);
+
+/* json_stringn of a slice; NULL on OOM. */
+json_t *hr_codec_jstr(struct hr_str s);
+
+/* Copies at most max bytes of s into the arena without splitting a UTF-8 sequence. */
+const char *hr_codec_trunc(struct hr_arena *a, const char *s, size_t n, size_t max);
+
+/* The OpenAI pass-through path: summaries of an OpenAI answer and stream event without
+ * building a tree (jscan), for forwarding the provider's bytes unchanged. */
+int hr_openai_decode_summary(struct hr_arena *a, const char *body, size_t len,
+                             struct hr_chat_resp *res, const char **msg);
+int hr_openai_decode_stream_summary(struct hr_arena *a, const char *data, size_t len,
+                                    struct hr_stream_ev *ev, const char **msg);
 
 #endif

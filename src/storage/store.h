@@ -12,22 +12,22 @@
 /* One request's record. Owned by whoever allocated it (hr_usage_new / hr_usage_free). */
 struct hr_usage {
 	char request_id[40];
-	int64_t ts_ms;              /* start, Unix ms */
-	char *key_id;               /* API key id or NULL (identities come later) */
-	char *model_asked;          /* what the client asked for, or NULL if none parsed */
-	char *model_used;           /* the configured model that answered, or NULL */
-	char *provider;             /* provider id, or NULL */
-	char *endpoint;             /* "/v1/chat/completions" */
+	int64_t ts_ms;     /* start, Unix ms */
+	char *key_id;      /* API key id or NULL (identities come later) */
+	char *model_asked; /* what the client asked for, or NULL if none parsed */
+	char *model_used;  /* the configured model that answered, or NULL */
+	char *provider;    /* provider id, or NULL */
+	char *endpoint;    /* "/v1/chat/completions" */
 	bool stream;
 	int64_t prompt_tokens, completion_tokens;
 	int64_t cached_tokens, reasoning_tokens;
-	bool tokens_estimated;      /* true when the provider gave no usage */
+	bool tokens_estimated; /* true when the provider gave no usage */
 	double cost_usd;
-	int64_t latency_ms;         /* start to last byte */
-	int64_t ttfb_ms;            /* start to first byte to the client; -1 if none */
-	int status;                 /* HTTP status the client saw */
-	char *error_code;           /* OpenAI-style code (hr_err_code) or NULL when ok */
-	char *finish_reason;        /* NULL if none */
+	int64_t latency_ms;  /* start to last byte */
+	int64_t ttfb_ms;     /* start to first byte to the client; -1 if none */
+	int status;          /* HTTP status the client saw */
+	char *error_code;    /* OpenAI-style code (hr_err_code) or NULL when ok */
+	char *finish_reason; /* NULL if none */
 };
 
 /* Strings are copied. Returns: owned, free with hr_usage_free(); NULL on OOM. */

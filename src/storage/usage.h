@@ -18,12 +18,12 @@ typedef void (*hr_usage_done_cb)(void *arg, int rc);
 /* Starts the writer thread on an open store (borrowed; must outlive the writer).
  * Returns 0 or HR_ENOMEM/HR_EINTERNAL. */
 int hr_usage_writer_start(struct hr_usage_writer **out, struct hr_store *s,
-			  long commit_interval_ms);
+                          long commit_interval_ms);
 /* Queues rec (ownership passes to the writer, which frees it after the callback); rec must
- * come from hr_usage_new(). done may be NULL. Fails now (returning HR_EUNAVAIL and never calling back, rec not taken)
- * only when the writer is stopping; otherwise calls back exactly once. */
+ * come from hr_usage_new(). done may be NULL. Fails now (returning HR_EUNAVAIL and never calling
+ * back, rec not taken) only when the writer is stopping; otherwise calls back exactly once. */
 int hr_usage_submit(struct hr_usage_writer *w, struct hr_usage *rec, hr_usage_done_cb done,
-		    void *arg);
+                    void *arg);
 /* Commits what is queued, stops the thread, frees the writer. NULL is a no-op. */
 void hr_usage_writer_stop(struct hr_usage_writer *w);
 

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(rq.model && rq.model[0] && rq.n_messages > 0 && json_is_object(rq.body));
 		struct hr_http_out out = {0};
 		hr_buf_init(&out.body, HR_DEF_MAX_BODY_BYTES * 2);
-		rc = hr_provider_openai.encode_chat(a, &model, &rq, &out, &msg);
+		rc = hr_provider_openai.encode_chat(a, &model, &rq, &out, &msg, &param);
 		if (rc == 0) {
 			json_t *j = json_loadb(out.body.ptr, out.body.len, 0, NULL);
 			assert(json_is_object(j));

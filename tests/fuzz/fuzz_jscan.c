@@ -153,7 +153,7 @@ static int ref_decode_stream_event(struct hr_arena *a, const char *data, size_t 
 	                 d.ptr[d.len - 1] == '\n' || d.ptr[d.len - 1] == '\r'))
 		d.len--;
 	if (hr_str_eq_cstr(d, "[DONE]")) {
-		ev->type = HR_SEV_DONE;
+		ev->type = HR_FWD_DONE;
 		return 0;
 	}
 	json_error_t e;
@@ -169,13 +169,13 @@ static int ref_decode_stream_event(struct hr_arena *a, const char *data, size_t 
 	}
 	json_t *err = json_object_get(root, "error");
 	if (err && !json_is_null(err)) {
-		ev->type = HR_SEV_ERROR;
+		ev->type = HR_FWD_ERROR;
 		ev->error_msg = ref_error_message(a, root);
 		if (!ev->error_msg)
 			ev->error_msg = "the provider reported an error in the stream";
 		goto out;
 	}
-	ev->type = HR_SEV_CHUNK;
+	ev->type = HR_FWD_CHUNK;
 	json_t *choices = json_object_get(root, "choices"), *c;
 	json_t *usage = json_object_get(root, "usage");
 	if (choices && !json_is_array(choices) && !json_is_null(choices)) {
@@ -368,7 +368,7 @@ static void check_decoders(const char *p, size_t n)
 	int jerr;
 
 	struct hr_chat_result res, ref;
-	int rc = hr_provider_openai.decode_chat(a, p, n, &res, &msg);
+	int rc = hr_openai_decode_summary(a, p, n, &res, &msg);
 	CHECK(rc == 0 || (rc == HR_EUPSTREAM_BAD && msg));
 	int ref_rc = ref_decode_chat(a, p, n, &ref, &jerr);
 	if (!known_difference(jerr)) {
@@ -386,9 +386,9 @@ static void check_decoders(const char *p, size_t n)
 
 	struct hr_stream_ev ev, rev;
 	msg = NULL;
-	rc = hr_provider_openai.decode_stream_event(a, p, n, &ev, &msg);
+	rc = hr_openai_decode_stream_summary(a, p, n, &ev, &msg);
 	CHECK(rc == 0 || (rc == HR_EUPSTREAM_BAD && msg));
-	CHECK(rc != 0 || ev.type != HR_SEV_ERROR || ev.error_msg);
+	CHECK(rc != 0 || ev.type != HR_FWD_ERROR || ev.error_msg);
 	ref_rc = ref_decode_stream_event(a, p, n, &rev, &jerr);
 	if (!known_difference(jerr)) {
 		if (rc != ref_rc) {
@@ -431,8 +431,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *msg;
 		struct hr_chat_result res;
 		struct hr_stream_ev ev;
-		hr_provider_openai.decode_chat(a, p, size, &res, &msg);
-		hr_provider_openai.decode_stream_event(a, p, size, &ev, &msg);
+		hr_openai_decode_summary(a, p, size, &res, &msg);
+		hr_openai_decode_stream_summary(a, p, size, &ev, &msg);
 		hr_arena_destroy(a);
 		return 0;
 	}

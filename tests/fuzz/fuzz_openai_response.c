@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *msg = NULL;
 
 	struct hr_chat_result res;
-	int rc = hr_provider_openai.decode_chat(a, body, size, &res, &msg);
+	int rc = hr_openai_decode_summary(a, body, size, &res, &msg);
 	assert(rc == 0 || (rc == HR_EUPSTREAM_BAD && msg));
 	if (rc == 0) {
 		assert(res.usage.prompt_tokens >= 0 && res.usage.completion_tokens >= 0);
@@ -28,9 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	struct hr_stream_ev ev;
-	rc = hr_provider_openai.decode_stream_event(a, body, size, &ev, &msg);
+	rc = hr_openai_decode_stream_summary(a, body, size, &ev, &msg);
 	assert(rc == 0 || (rc == HR_EUPSTREAM_BAD && msg));
-	assert(rc != 0 || ev.type != HR_SEV_ERROR || ev.error_msg);
+	assert(rc != 0 || ev.type != HR_FWD_ERROR || ev.error_msg);
 
 	long status = size ? 300 + (long)data[0] * 2 : 500; /* 300..810 */
 	rc = hr_provider_openai.map_error(a, status, body, size, &msg);

@@ -36,7 +36,7 @@ static int on_event(void *arg, const char *ev, size_t ev_len, const char *d, siz
 	mix(s, d, len);
 	struct hr_stream_ev sev;
 	const char *msg = NULL;
-	int rc = hr_provider_openai.decode_stream_event(s->a, d, len, &sev, &msg);
+	int rc = hr_openai_decode_stream_summary(s->a, d, len, &sev, &msg);
 	assert(rc == 0 || (rc == HR_EUPSTREAM_BAD && msg));
 	return 0;
 }

@@ -96,7 +96,7 @@ static void expect_error(const char *yaml, const char *line)
 	int rc = load(yaml, &c, &err);
 	if (rc != HR_ECONF || !err.ptr || !has_line(err.ptr, line))
 		fail_msg("for:\n%s\nwanted a line starting with:\n%s\ngot rc %s:\n%s", yaml, line,
-			 hr_err_name(rc), err.ptr ? err.ptr : "(none)");
+		         hr_err_name(rc), err.ptr ? err.ptr : "(none)");
 	assert_null(c);
 	hr_buf_release(&err);
 }
@@ -144,141 +144,140 @@ static void test_defaults(void **state)
 	hr_buf_release(&err);
 }
 
-
 static const struct {
 	const char *yaml;
 	const char *line; /* the start of one line of err */
 } error_cases[] = {
-	/* ranges and types */
-	{"server:\n  port: 70000\n", "t.yaml:2: server.port: 70000 is out of range; use 1 to 65535"},
-	{"server:\n  port: 0\n", "t.yaml:2: server.port: 0 is out of range; use 1 to 65535"},
-	{"server:\n  port: 99999999999999999999\n", "t.yaml:2: server.port: 99999999999999999999 "
-						   "is out of range"},
-	{"server:\n  port: abc\n", "t.yaml:2: server.port: 'abc' is not a whole number; write"},
-	{"server:\n  port: 80.5\n", "t.yaml:2: server.port: '80.5' is not a whole number"},
-	{"server:\n  port: \" 80\"\n", "t.yaml:2: server.port: ' 80' is not a whole number"},
-	{"server:\n  workers: 17\n", "t.yaml:2: server.workers: 17 is out of range; use 0 to 16"},
-	{"server:\n  max_body_bytes: 0\n", "t.yaml:2: server.max_body_bytes: 0 is out of range"},
-	{"server:\n  max_body_bytes: 8 MB\n", "t.yaml:2: server.max_body_bytes: '8 MB' is not a "
-					      "size; write bytes"},
-	{"server:\n  max_body_bytes: 1.5M\n", "t.yaml:2: server.max_body_bytes: '1.5M' is not a "
-					      "size"},
-	{"server:\n  client_timeout_ms: -5\n", "t.yaml:2: server.client_timeout_ms: -5 is out of "
-					       "range; use 1 to"},
-	{"server:\n  client_timeout_ms: 30s\n", "t.yaml:2: server.client_timeout_ms: '30s' is "
-						"not a whole number; write milliseconds"},
-	{"storage:\n  commit_interval_ms: -1\n", "t.yaml:2: storage.commit_interval_ms: -1 is out "
-						 "of range"},
-	{"limits:\n  max_json_depth: 5000\n", "t.yaml:2: limits.max_json_depth: 5000 is out of "
-					      "range; use 1 to 2048"},
-	{"log:\n  level: loud\n", "t.yaml:2: log.level: 'loud' is not allowed; use one of: "
-				  "error, warn, info, debug"},
-	{"log:\n  format: xml\n", "t.yaml:2: log.format: 'xml' is not allowed; use one of: text, "
-				  "json"},
-	{"storage:\n  data_dir: \"\"\n", "t.yaml:2: storage.data_dir: is empty; write a value"},
-	{"server:\n  host:\n", "t.yaml:2: server.host: has no value; write a value or delete"},
-	{"server:\n  host: [a, b]\n", "t.yaml:2: server.host: expected a single value, got a list"},
-	{"server:\n  host: {a: b}\n", "t.yaml:2: server.host: expected a single value, got a "
-				      "mapping"},
-	{"server:\n  host: \"a\\0b\"\n", "t.yaml:2: server.host: contains a NUL byte"},
-	/* structure */
-	{"server:\n  prot: 1\n", "t.yaml:2: server.prot: unknown key; did you mean 'server.port'?"},
-	{"server:\n  zzzzzz: 1\n", "t.yaml:2: server.zzzzzz: unknown key; `hearth config keys`"},
-	{"log:\n  port: 1\n", "t.yaml:2: log.port: unknown key"},
-	{"sever:\n  port: 1\n", "t.yaml:1: sever: unknown section; did you mean 'server'?"},
-	{"x: 1\n", "t.yaml:1: x: unknown section; use server, log"},
-	{"server:\n  port: 1\n  port: 2\n", "t.yaml:3: server.port: set twice; keep one"},
-	{"server: {}\nserver: {}\n", "t.yaml:2: server: section appears twice"},
-	{"server: [1]\n", "t.yaml:1: server: expected a mapping, got a list"},
-	{"hello\n", "t.yaml:1: (top): expected a mapping, got a single value"},
-	{"- a\n- b\n", "t.yaml:1: (top): expected a mapping, got a list"},
-	{"? [a]\n: 1\n", "t.yaml:1: (top): a key is a list; keys must be plain names"},
-	/* YAML itself */
-	{"server:\n  port: 1\n bad: [\n", "t.yaml:3: yaml: "},
-	{"server:\n\tport: 1\n", "t.yaml:2: yaml: "},
-	{"a: &x 1\nb: *x\n", "t.yaml:2: yaml: aliases (*name) are not supported"},
-	{"---\nserver: {}\n---\nlog: {}\n", "t.yaml:3: yaml: a second YAML document"},
-	{"server:\n  port: 8420\n\"\\xff\": 1\n", "t.yaml:3: \\xc3\\xbf: unknown section"},
-	/* providers */
-	{"providers:\n  p:\n    base_url: http://x\n", "t.yaml:2: providers.p.kind: missing "
-						       "required key; add 'kind:'"},
-	{"providers:\n  p:\n    kind: openai\n", "t.yaml:2: providers.p.base_url: missing "
-						 "required key; add 'base_url:'"},
-	{"providers:\n  p:\n    kind: gemini\n    base_url: http://x\n",
-	 "t.yaml:3: providers.p.kind: unknown provider kind 'gemini'; use one of: openai"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: ftp://x\n",
-	 "t.yaml:4: providers.p.base_url: 'ftp://x' must start with http:// or https://"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://\n",
-	 "t.yaml:4: providers.p.base_url: 'http://' has no host"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://x/v1?a=b\n",
-	 "t.yaml:4: providers.p.base_url: 'http://x/v1?a=b' must not have a query"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    base_ur: http://y\n",
-	 "t.yaml:5: providers.p.base_ur: unknown key; did you mean 'base_url'?"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    locality: moon\n",
-	 "t.yaml:5: providers.p.locality: 'moon' is not allowed; use one of: local, cloud"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    idle_timeout_ms: 0\n",
-	 "t.yaml:5: providers.p.idle_timeout_ms: 0 is out of range"},
-	{"providers:\n  \"a b\":\n    kind: openai\n", "t.yaml:2: providers.a b: not a valid "
-						     "provider id"},
-	{"providers:\n  \"a\\nb\": {}\n", "t.yaml:2: providers.a\\x0ab: not a valid provider id"},
-	{"providers:\n  p: http://x\n", "t.yaml:2: providers.p: expected a mapping, got a single "
-					"value"},
-	{"providers:\n  p: {kind: openai, base_url: http://x}\n  p: {kind: openai, base_url: "
-	 "http://y}\n",
-	 "t.yaml:3: providers.p: defined twice; keep one"},
-	{"providers: [a]\n", "t.yaml:1: providers: expected a mapping, got a list"},
-	/* models */
-	{"models:\n  m:\n    provider: nope\n", "t.yaml:3: models.m.provider: unknown provider "
-						   "'nope'"},
-	{"models:\n  m: {}\n", "t.yaml:2: models.m.provider: missing required key; add "
-			       "'provider:'"},
-	{"models:\n  m:\n    provider: p\n    input_price_per_mtok: -1\n"
-	 "providers:\n  p:\n    kind: openai\n    base_url: http://x\n",
-	 "t.yaml:4: models.m.input_price_per_mtok: '-1' is not a price"},
-	{"models:\n  m:\n    provider: p\n    output_price_per_mtok: nan\n"
-	 "providers:\n  p:\n    kind: openai\n    base_url: http://x\n",
-	 "t.yaml:4: models.m.output_price_per_mtok: 'nan' is not a price"},
-	{"models:\n  m:\n    provider: p\n    context_window: lots\n"
-	 "providers:\n  p:\n    kind: openai\n    base_url: http://x\n",
-	 "t.yaml:4: models.m.context_window: 'lots' is not a whole number"},
-	{"models:\n  m:\n    provider: p\n    upstrem: x\n"
-	 "providers:\n  p:\n    kind: openai\n    base_url: http://x\n",
-	 "t.yaml:4: models.m.upstrem: unknown key; did you mean 'upstream'?"},
-	{"models:\n  \"\":\n    provider: p\n", "t.yaml:2: models.: not a valid model name"},
-	/* secrets */
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: sk-123\n",
-	 "t.yaml:5: providers.p.api_key: a literal key is not allowed here; write the key in an "
-	 "environment variable and reference it as env:NAME"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: ${HR_T_KEY}\n",
-	 "t.yaml:5: providers.p.api_key: a literal key is not allowed here"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: env:HR_T_UNSET\n",
-	 "t.yaml:5: providers.p.api_key: environment variable 'HR_T_UNSET' is not set"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: env:HR_T_EMPTY\n",
-	 "t.yaml:5: providers.p.api_key: environment variable 'HR_T_EMPTY' is empty"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: env:1X\n",
-	 "t.yaml:5: providers.p.api_key: '1X' is not a valid variable name"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: "
-	 "file:/nonexistent/key\n",
-	 "t.yaml:5: providers.p.api_key: cannot read secret file '/nonexistent/key': No such file"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: file:/tmp\n",
-	 "t.yaml:5: providers.p.api_key: cannot read secret file '/tmp': not a regular file"},
-	{"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: \"\"\n",
-	 "t.yaml:5: providers.p.api_key: a literal key is not allowed"},
-	{"server:\n  api_keys: env:HR_T_KEY\n", "t.yaml:2: server.api_keys: expected a list, got "
-						"a single value"},
-	{"server:\n  api_keys:\n    - env:HR_T_KEY\n    - hunter2\n",
-	 "t.yaml:4: server.api_keys[1]: a literal key is not allowed"},
-	{"server:\n  api_keys:\n    - env:HR_T_KEY\n    - [x]\n",
-	 "t.yaml:4: server.api_keys[1]: expected a secret reference, got a list"},
-	/* interpolation */
-	{"server:\n  host: ${HR_T_UNSET}\n", "t.yaml:2: server.host: environment variable "
-					    "'HR_T_UNSET' is not set"},
-	{"server:\n  host: a${1X}\n", "t.yaml:2: server.host: '${1X}' is not a valid reference"},
-	{"server:\n  host: a${HR_T_A\n", "t.yaml:2: server.host: '${HR_T_A' is not a valid "
-					 "reference"},
-	{"server:\n  host: ${}\n", "t.yaml:2: server.host: '${}' is not a valid reference"},
-	{"server:\n  port: ${HR_T_A}\n", "t.yaml:2: server.port: 'alpha' is not a whole number"},
-	{"server:\n  host: ${HR_T_EMPTY}\n", "t.yaml:2: server.host: is empty"},
+    /* ranges and types */
+    {"server:\n  port: 70000\n", "t.yaml:2: server.port: 70000 is out of range; use 1 to 65535"},
+    {"server:\n  port: 0\n", "t.yaml:2: server.port: 0 is out of range; use 1 to 65535"},
+    {"server:\n  port: 99999999999999999999\n", "t.yaml:2: server.port: 99999999999999999999 "
+                                                "is out of range"},
+    {"server:\n  port: abc\n", "t.yaml:2: server.port: 'abc' is not a whole number; write"},
+    {"server:\n  port: 80.5\n", "t.yaml:2: server.port: '80.5' is not a whole number"},
+    {"server:\n  port: \" 80\"\n", "t.yaml:2: server.port: ' 80' is not a whole number"},
+    {"server:\n  workers: 17\n", "t.yaml:2: server.workers: 17 is out of range; use 0 to 16"},
+    {"server:\n  max_body_bytes: 0\n", "t.yaml:2: server.max_body_bytes: 0 is out of range"},
+    {"server:\n  max_body_bytes: 8 MB\n", "t.yaml:2: server.max_body_bytes: '8 MB' is not a "
+                                          "size; write bytes"},
+    {"server:\n  max_body_bytes: 1.5M\n", "t.yaml:2: server.max_body_bytes: '1.5M' is not a "
+                                          "size"},
+    {"server:\n  client_timeout_ms: -5\n", "t.yaml:2: server.client_timeout_ms: -5 is out of "
+                                           "range; use 1 to"},
+    {"server:\n  client_timeout_ms: 30s\n", "t.yaml:2: server.client_timeout_ms: '30s' is "
+                                            "not a whole number; write milliseconds"},
+    {"storage:\n  commit_interval_ms: -1\n", "t.yaml:2: storage.commit_interval_ms: -1 is out "
+                                             "of range"},
+    {"limits:\n  max_json_depth: 5000\n", "t.yaml:2: limits.max_json_depth: 5000 is out of "
+                                          "range; use 1 to 2048"},
+    {"log:\n  level: loud\n", "t.yaml:2: log.level: 'loud' is not allowed; use one of: "
+                              "error, warn, info, debug"},
+    {"log:\n  format: xml\n", "t.yaml:2: log.format: 'xml' is not allowed; use one of: text, "
+                              "json"},
+    {"storage:\n  data_dir: \"\"\n", "t.yaml:2: storage.data_dir: is empty; write a value"},
+    {"server:\n  host:\n", "t.yaml:2: server.host: has no value; write a value or delete"},
+    {"server:\n  host: [a, b]\n", "t.yaml:2: server.host: expected a single value, got a list"},
+    {"server:\n  host: {a: b}\n", "t.yaml:2: server.host: expected a single value, got a "
+                                  "mapping"},
+    {"server:\n  host: \"a\\0b\"\n", "t.yaml:2: server.host: contains a NUL byte"},
+    /* structure */
+    {"server:\n  prot: 1\n", "t.yaml:2: server.prot: unknown key; did you mean 'server.port'?"},
+    {"server:\n  zzzzzz: 1\n", "t.yaml:2: server.zzzzzz: unknown key; `hearth config keys`"},
+    {"log:\n  port: 1\n", "t.yaml:2: log.port: unknown key"},
+    {"sever:\n  port: 1\n", "t.yaml:1: sever: unknown section; did you mean 'server'?"},
+    {"x: 1\n", "t.yaml:1: x: unknown section; use server, log"},
+    {"server:\n  port: 1\n  port: 2\n", "t.yaml:3: server.port: set twice; keep one"},
+    {"server: {}\nserver: {}\n", "t.yaml:2: server: section appears twice"},
+    {"server: [1]\n", "t.yaml:1: server: expected a mapping, got a list"},
+    {"hello\n", "t.yaml:1: (top): expected a mapping, got a single value"},
+    {"- a\n- b\n", "t.yaml:1: (top): expected a mapping, got a list"},
+    {"? [a]\n: 1\n", "t.yaml:1: (top): a key is a list; keys must be plain names"},
+    /* YAML itself */
+    {"server:\n  port: 1\n bad: [\n", "t.yaml:3: yaml: "},
+    {"server:\n\tport: 1\n", "t.yaml:2: yaml: "},
+    {"a: &x 1\nb: *x\n", "t.yaml:2: yaml: aliases (*name) are not supported"},
+    {"---\nserver: {}\n---\nlog: {}\n", "t.yaml:3: yaml: a second YAML document"},
+    {"server:\n  port: 8420\n\"\\xff\": 1\n", "t.yaml:3: \\xc3\\xbf: unknown section"},
+    /* providers */
+    {"providers:\n  p:\n    base_url: http://x\n", "t.yaml:2: providers.p.kind: missing "
+                                                   "required key; add 'kind:'"},
+    {"providers:\n  p:\n    kind: openai\n", "t.yaml:2: providers.p.base_url: missing "
+                                             "required key; add 'base_url:'"},
+    {"providers:\n  p:\n    kind: gemini\n    base_url: http://x\n",
+     "t.yaml:3: providers.p.kind: unknown provider kind 'gemini'; use one of: openai"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: ftp://x\n",
+     "t.yaml:4: providers.p.base_url: 'ftp://x' must start with http:// or https://"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://\n",
+     "t.yaml:4: providers.p.base_url: 'http://' has no host"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x/v1?a=b\n",
+     "t.yaml:4: providers.p.base_url: 'http://x/v1?a=b' must not have a query"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    base_ur: http://y\n",
+     "t.yaml:5: providers.p.base_ur: unknown key; did you mean 'base_url'?"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    locality: moon\n",
+     "t.yaml:5: providers.p.locality: 'moon' is not allowed; use one of: local, cloud"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    idle_timeout_ms: 0\n",
+     "t.yaml:5: providers.p.idle_timeout_ms: 0 is out of range"},
+    {"providers:\n  \"a b\":\n    kind: openai\n", "t.yaml:2: providers.a b: not a valid "
+                                                   "provider id"},
+    {"providers:\n  \"a\\nb\": {}\n", "t.yaml:2: providers.a\\x0ab: not a valid provider id"},
+    {"providers:\n  p: http://x\n", "t.yaml:2: providers.p: expected a mapping, got a single "
+                                    "value"},
+    {"providers:\n  p: {kind: openai, base_url: http://x}\n  p: {kind: openai, base_url: "
+     "http://y}\n",
+     "t.yaml:3: providers.p: defined twice; keep one"},
+    {"providers: [a]\n", "t.yaml:1: providers: expected a mapping, got a list"},
+    /* models */
+    {"models:\n  m:\n    provider: nope\n", "t.yaml:3: models.m.provider: unknown provider "
+                                            "'nope'"},
+    {"models:\n  m: {}\n", "t.yaml:2: models.m.provider: missing required key; add "
+                           "'provider:'"},
+    {"models:\n  m:\n    provider: p\n    input_price_per_mtok: -1\n"
+     "providers:\n  p:\n    kind: openai\n    base_url: http://x\n",
+     "t.yaml:4: models.m.input_price_per_mtok: '-1' is not a price"},
+    {"models:\n  m:\n    provider: p\n    output_price_per_mtok: nan\n"
+     "providers:\n  p:\n    kind: openai\n    base_url: http://x\n",
+     "t.yaml:4: models.m.output_price_per_mtok: 'nan' is not a price"},
+    {"models:\n  m:\n    provider: p\n    context_window: lots\n"
+     "providers:\n  p:\n    kind: openai\n    base_url: http://x\n",
+     "t.yaml:4: models.m.context_window: 'lots' is not a whole number"},
+    {"models:\n  m:\n    provider: p\n    upstrem: x\n"
+     "providers:\n  p:\n    kind: openai\n    base_url: http://x\n",
+     "t.yaml:4: models.m.upstrem: unknown key; did you mean 'upstream'?"},
+    {"models:\n  \"\":\n    provider: p\n", "t.yaml:2: models.: not a valid model name"},
+    /* secrets */
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: sk-123\n",
+     "t.yaml:5: providers.p.api_key: a literal key is not allowed here; write the key in an "
+     "environment variable and reference it as env:NAME"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: ${HR_T_KEY}\n",
+     "t.yaml:5: providers.p.api_key: a literal key is not allowed here"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: env:HR_T_UNSET\n",
+     "t.yaml:5: providers.p.api_key: environment variable 'HR_T_UNSET' is not set"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: env:HR_T_EMPTY\n",
+     "t.yaml:5: providers.p.api_key: environment variable 'HR_T_EMPTY' is empty"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: env:1X\n",
+     "t.yaml:5: providers.p.api_key: '1X' is not a valid variable name"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: "
+     "file:/nonexistent/key\n",
+     "t.yaml:5: providers.p.api_key: cannot read secret file '/nonexistent/key': No such file"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: file:/tmp\n",
+     "t.yaml:5: providers.p.api_key: cannot read secret file '/tmp': not a regular file"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: \"\"\n",
+     "t.yaml:5: providers.p.api_key: a literal key is not allowed"},
+    {"server:\n  api_keys: env:HR_T_KEY\n", "t.yaml:2: server.api_keys: expected a list, got "
+                                            "a single value"},
+    {"server:\n  api_keys:\n    - env:HR_T_KEY\n    - hunter2\n",
+     "t.yaml:4: server.api_keys[1]: a literal key is not allowed"},
+    {"server:\n  api_keys:\n    - env:HR_T_KEY\n    - [x]\n",
+     "t.yaml:4: server.api_keys[1]: expected a secret reference, got a list"},
+    /* interpolation */
+    {"server:\n  host: ${HR_T_UNSET}\n", "t.yaml:2: server.host: environment variable "
+                                         "'HR_T_UNSET' is not set"},
+    {"server:\n  host: a${1X}\n", "t.yaml:2: server.host: '${1X}' is not a valid reference"},
+    {"server:\n  host: a${HR_T_A\n", "t.yaml:2: server.host: '${HR_T_A' is not a valid "
+                                     "reference"},
+    {"server:\n  host: ${}\n", "t.yaml:2: server.host: '${}' is not a valid reference"},
+    {"server:\n  port: ${HR_T_A}\n", "t.yaml:2: server.port: 'alpha' is not a whole number"},
+    {"server:\n  host: ${HR_T_EMPTY}\n", "t.yaml:2: server.host: is empty"},
 };
 
 static void test_errors(void **state)
@@ -301,7 +300,7 @@ static void test_error_ids_truncated(void **state)
 	/* 128 characters is still an id */
 	id[128] = '\0';
 	snprintf(yaml, sizeof yaml, "providers:\n  %s:\n    kind: openai\n    base_url: http://x\n",
-		 id);
+	         id);
 	struct hr_conf *c = load_ok(yaml);
 	assert_non_null(hr_conf_provider_find(c, id));
 	hr_conf_release(c);
@@ -314,7 +313,7 @@ static void test_collects_all(void **state)
 	struct hr_buf err = HR_BUF_INIT(1 << 16);
 	struct hr_conf *c;
 	const char *yaml = "server:\n  port: 0\n  prot: 1\nlog:\n  level: x\nmodels:\n  m:\n"
-			   "    provider: q\n";
+	                   "    provider: q\n";
 	assert_int_equal(load(yaml, &c, &err), HR_ECONF);
 	assert_int_equal(count_lines(err.ptr), 4);
 	assert_true(has_line(err.ptr, "t.yaml:2: server.port:"));
@@ -340,14 +339,15 @@ static void test_collects_all(void **state)
 static void test_values(void **state)
 {
 	(void)state;
-	struct hr_conf *c = load_ok("server:\n  host: 0.0.0.0\n  port: 9000\n  workers: 16\n"
-				    "  max_body_bytes: 1MiB\n  max_header_bytes: 64k\n"
-				    "  client_timeout_ms: 1\n  shutdown_timeout_ms: 86400000\n"
-				    "log:\n  level: debug\n  format: json\n"
-				    "storage:\n  data_dir: /var/lib/hearth\n  commit_interval_ms: 5\n"
-				    "limits:\n  max_messages: 10\n  max_tools: 1\n"
-				    "  max_json_depth: 2048\n  max_stream_line_bytes: 1g\n"
-				    "  max_response_bytes: \"12kb\"\n  request_memory_bytes: 100\n");
+	struct hr_conf *c =
+	    load_ok("server:\n  host: 0.0.0.0\n  port: 9000\n  workers: 16\n"
+	            "  max_body_bytes: 1MiB\n  max_header_bytes: 64k\n"
+	            "  client_timeout_ms: 1\n  shutdown_timeout_ms: 86400000\n"
+	            "log:\n  level: debug\n  format: json\n"
+	            "storage:\n  data_dir: /var/lib/hearth\n  commit_interval_ms: 5\n"
+	            "limits:\n  max_messages: 10\n  max_tools: 1\n"
+	            "  max_json_depth: 2048\n  max_stream_line_bytes: 1g\n"
+	            "  max_response_bytes: \"12kb\"\n  request_memory_bytes: 100\n");
 	assert_string_equal(c->server.host, "0.0.0.0");
 	assert_int_equal(c->server.port, 9000);
 	assert_int_equal(c->server.workers, 16);
@@ -400,9 +400,9 @@ static void test_env_override(void **state)
 	assert_int_equal(hr_conf_load(NULL, &c, &err), HR_ECONF);
 	assert_null(c);
 	assert_true(has_line(err.ptr, "env HEARTH_SERVER_PORT: server.port: 'abc' is not a whole "
-				      "number"));
+	                              "number"));
 	assert_true(has_line(err.ptr, "env HEARTH_LOG_FORMAT: log.format: '${HR_T_A}' is not "
-				      "allowed"));
+	                              "allowed"));
 	assert_int_equal(count_lines(err.ptr), 2);
 	clear_hearth_env();
 	hr_buf_release(&err);
@@ -411,15 +411,9 @@ static void test_env_override(void **state)
 static const struct {
 	const char *value, *want;
 } interp_cases[] = {
-	{"${HR_T_A}", "alpha"},
-	{"x${HR_T_A}y", "xalphay"},
-	{"${HR_T_A}${HR_T_A}", "alphaalpha"},
-	{"a$$b", "a$b"},
-	{"$$${HR_T_A}", "$alpha"},
-	{"$${HR_T_A}", "${HR_T_A}"},
-	{"$5", "$5"},
-	{"cost$", "cost$"},
-	{"\"$HR_T_A\"", "$HR_T_A"},
+    {"${HR_T_A}", "alpha"}, {"x${HR_T_A}y", "xalphay"}, {"${HR_T_A}${HR_T_A}", "alphaalpha"},
+    {"a$$b", "a$b"},        {"$$${HR_T_A}", "$alpha"},  {"$${HR_T_A}", "${HR_T_A}"},
+    {"$5", "$5"},           {"cost$", "cost$"},         {"\"$HR_T_A\"", "$HR_T_A"},
 };
 
 static void test_interpolation(void **state)
@@ -457,7 +451,7 @@ static void test_secrets(void **state)
 	struct hr_conf *c;
 
 	c = load_ok("providers:\n  p:\n    kind: openai\n    base_url: http://x\n"
-		    "    api_key: env:HR_T_KEY\n  q:\n    kind: openai\n    base_url: http://y\n");
+	            "    api_key: env:HR_T_KEY\n  q:\n    kind: openai\n    base_url: http://y\n");
 	assert_string_equal(c->providers[0].api_key, "sk-from-env");
 	assert_string_equal(c->providers[0].api_key_ref, "env:HR_T_KEY");
 	assert_null(c->providers[1].api_key);
@@ -465,13 +459,15 @@ static void test_secrets(void **state)
 	hr_conf_release(c);
 
 	const char *files[][2] = {{"sk-file\n", "sk-file"},
-				  {"sk-file\r\n", "sk-file"},
-				  {"sk-file", "sk-file"},
-				  {"sk file x\n\n", "sk file x"}};
+	                          {"sk-file\r\n", "sk-file"},
+	                          {"sk-file", "sk-file"},
+	                          {"sk file x\n\n", "sk file x"}};
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
 		char *path = write_tmp(files[i][0]);
-		snprintf(yaml, sizeof yaml, "providers:\n  p:\n    kind: openai\n"
-			 "    base_url: http://x\n    api_key: file:%s\n", path);
+		snprintf(yaml, sizeof yaml,
+		         "providers:\n  p:\n    kind: openai\n"
+		         "    base_url: http://x\n    api_key: file:%s\n",
+		         path);
 		c = load_ok(yaml);
 		assert_string_equal(c->providers[0].api_key, files[i][1]);
 		hr_conf_release(c);
@@ -513,19 +509,19 @@ static const struct {
 	const char *locality_line; /* NULL: none */
 	enum hr_locality want;
 } locality_cases[] = {
-	{"http://127.0.0.1:11434/v1", "http://127.0.0.1:11434/v1", NULL, HR_LOCAL},
-	{"http://localhost:8080/", "http://localhost:8080", NULL, HR_LOCAL},
-	{"http://LOCALHOST", "http://LOCALHOST", NULL, HR_LOCAL},
-	{"http://[::1]:8000/v1", "http://[::1]:8000/v1", NULL, HR_LOCAL},
-	{"http://127.1.2.3/v1", "http://127.1.2.3/v1", NULL, HR_LOCAL},
-	{"http://user:pw@localhost/v1", "http://user:pw@localhost/v1", NULL, HR_LOCAL},
-	{"https://api.openai.com/v1///", "https://api.openai.com/v1", NULL, HR_CLOUD},
-	{"http://192.168.1.5:11434/v1", "http://192.168.1.5:11434/v1", NULL, HR_CLOUD},
-	{"http://localhost.evil.com/v1", "http://localhost.evil.com/v1", NULL, HR_CLOUD},
-	{"http://127.0.0.1.nip.io/v1", "http://127.0.0.1.nip.io/v1", NULL, HR_CLOUD},
-	{"http://[fe80::1]/v1", "http://[fe80::1]/v1", NULL, HR_CLOUD},
-	{"http://localhost:8080", "http://localhost:8080", "    locality: cloud\n", HR_CLOUD},
-	{"http://10.0.0.2:8080", "http://10.0.0.2:8080", "    locality: local\n", HR_LOCAL},
+    {"http://127.0.0.1:11434/v1", "http://127.0.0.1:11434/v1", NULL, HR_LOCAL},
+    {"http://localhost:8080/", "http://localhost:8080", NULL, HR_LOCAL},
+    {"http://LOCALHOST", "http://LOCALHOST", NULL, HR_LOCAL},
+    {"http://[::1]:8000/v1", "http://[::1]:8000/v1", NULL, HR_LOCAL},
+    {"http://127.1.2.3/v1", "http://127.1.2.3/v1", NULL, HR_LOCAL},
+    {"http://user:pw@localhost/v1", "http://user:pw@localhost/v1", NULL, HR_LOCAL},
+    {"https://api.openai.com/v1///", "https://api.openai.com/v1", NULL, HR_CLOUD},
+    {"http://192.168.1.5:11434/v1", "http://192.168.1.5:11434/v1", NULL, HR_CLOUD},
+    {"http://localhost.evil.com/v1", "http://localhost.evil.com/v1", NULL, HR_CLOUD},
+    {"http://127.0.0.1.nip.io/v1", "http://127.0.0.1.nip.io/v1", NULL, HR_CLOUD},
+    {"http://[fe80::1]/v1", "http://[fe80::1]/v1", NULL, HR_CLOUD},
+    {"http://localhost:8080", "http://localhost:8080", "    locality: cloud\n", HR_CLOUD},
+    {"http://10.0.0.2:8080", "http://10.0.0.2:8080", "    locality: local\n", HR_LOCAL},
 };
 
 static void test_locality(void **state)
@@ -533,16 +529,18 @@ static void test_locality(void **state)
 	(void)state;
 	char yaml[512];
 	for (size_t i = 0; i < sizeof locality_cases / sizeof locality_cases[0]; i++) {
-		snprintf(yaml, sizeof yaml, "providers:\n  p:\n    kind: openai\n"
-			 "    base_url: \"%s\"\n%s", locality_cases[i].url,
-			 locality_cases[i].locality_line ? locality_cases[i].locality_line : "");
+		snprintf(yaml, sizeof yaml,
+		         "providers:\n  p:\n    kind: openai\n"
+		         "    base_url: \"%s\"\n%s",
+		         locality_cases[i].url,
+		         locality_cases[i].locality_line ? locality_cases[i].locality_line : "");
 		struct hr_conf *c = load_ok(yaml);
 		const struct hr_conf_provider *p = hr_conf_provider_find(c, "p");
 		assert_non_null(p);
 		assert_string_equal(p->base_url, locality_cases[i].stored);
 		if (p->locality != locality_cases[i].want)
 			fail_msg("%s: locality %d, want %d", locality_cases[i].url, p->locality,
-				 locality_cases[i].want);
+			         locality_cases[i].want);
 		hr_conf_release(c);
 	}
 }
@@ -551,16 +549,16 @@ static void test_providers_models(void **state)
 {
 	(void)state;
 	/* models may come before providers */
-	struct hr_conf *c = load_ok(
-		"models:\n"
-		"  gpt-4o:\n    provider: openai\n    input_price_per_mtok: 2.5\n"
-		"    output_price_per_mtok: 10\n    context_window: 128000\n"
-		"  llama3.1:8b:\n    provider: local\n    upstream: llama3.1:8b-instruct-q4\n"
-		"providers:\n"
-		"  openai:\n    kind: openai\n    base_url: https://api.openai.com/v1\n"
-		"    connect_timeout_ms: 1000\n    first_byte_timeout_ms: 2000\n"
-		"    idle_timeout_ms: 3000\n    total_timeout_ms: 4000\n"
-		"  local: {kind: openai, base_url: 'http://127.0.0.1:11434/v1'}\n");
+	struct hr_conf *c =
+	    load_ok("models:\n"
+	            "  gpt-4o:\n    provider: openai\n    input_price_per_mtok: 2.5\n"
+	            "    output_price_per_mtok: 10\n    context_window: 128000\n"
+	            "  llama3.1:8b:\n    provider: local\n    upstream: llama3.1:8b-instruct-q4\n"
+	            "providers:\n"
+	            "  openai:\n    kind: openai\n    base_url: https://api.openai.com/v1\n"
+	            "    connect_timeout_ms: 1000\n    first_byte_timeout_ms: 2000\n"
+	            "    idle_timeout_ms: 3000\n    total_timeout_ms: 4000\n"
+	            "  local: {kind: openai, base_url: 'http://127.0.0.1:11434/v1'}\n");
 	assert_int_equal(c->n_providers, 2);
 	assert_int_equal(c->n_models, 2);
 	const struct hr_conf_provider *o = hr_conf_provider_find(c, "openai");
@@ -606,13 +604,15 @@ static void test_add(void **state)
 	(void)state;
 	char id[32];
 	struct hr_conf *c = load_ok("providers:\n  p: {kind: openai, base_url: 'http://x'}\n"
-				    "models:\n  m: {provider: p}\n");
+	                            "models:\n  m: {provider: p}\n");
 	const struct hr_conf_model *m = hr_conf_model_find(c, "m", 1);
 
-	struct hr_conf_provider np = {.id = "ollama", .kind = "openai",
-				      .base_url = "http://127.0.0.1:11434/v1/",
-				      .locality = HR_LOCAL, .detected = true,
-				      .idle_timeout_ms = 7};
+	struct hr_conf_provider np = {.id = "ollama",
+	                              .kind = "openai",
+	                              .base_url = "http://127.0.0.1:11434/v1/",
+	                              .locality = HR_LOCAL,
+	                              .detected = true,
+	                              .idle_timeout_ms = 7};
 	assert_int_equal(hr_conf_add_provider(c, &np), 0);
 	const struct hr_conf_provider *p = hr_conf_provider_find(c, "ollama");
 	assert_non_null(p);
@@ -620,7 +620,7 @@ static void test_add(void **state)
 	assert_string_equal(p->base_url, "http://127.0.0.1:11434/v1");
 	assert_true(p->detected);
 	assert_int_equal(p->idle_timeout_ms, 7);
-	assert_int_equal(p->connect_timeout_ms, 5000); /* 0: the schema default */
+	assert_int_equal(p->connect_timeout_ms, 5000);             /* 0: the schema default */
 	assert_int_equal(hr_conf_add_provider(c, &np), HR_EINVAL); /* duplicate */
 	np.id = "bad id";
 	assert_int_equal(hr_conf_add_provider(c, &np), HR_EINVAL);
@@ -738,7 +738,7 @@ static void test_files(void **state)
 	assert_int_equal(hr_conf_load("/nonexistent/hearth.yaml", &c, &err), HR_ECONF);
 	assert_null(c);
 	assert_true(has_line(err.ptr, "/nonexistent/hearth.yaml: cannot open the configuration "
-				      "file: No such file or directory"));
+	                              "file: No such file or directory"));
 
 	/* the size cap: a file one byte over HR_MAX_CONF_BYTES */
 	size_t n = HR_MAX_CONF_BYTES + 1;
@@ -769,17 +769,37 @@ static void test_files(void **state)
 
 /* Every key a user can write, as `hearth config keys` prints it. */
 static const char *const all_keys[] = {
-	"server.host", "server.port", "server.workers", "server.api_keys",
-	"server.max_body_bytes", "server.max_header_bytes", "server.client_timeout_ms",
-	"server.shutdown_timeout_ms", "log.level", "log.format", "storage.data_dir",
-	"storage.commit_interval_ms", "limits.max_messages", "limits.max_tools",
-	"limits.max_json_depth", "limits.max_stream_line_bytes", "limits.max_response_bytes",
-	"limits.request_memory_bytes", "providers.<id>.kind", "providers.<id>.base_url",
-	"providers.<id>.api_key", "providers.<id>.locality", "providers.<id>.connect_timeout_ms",
-	"providers.<id>.first_byte_timeout_ms", "providers.<id>.idle_timeout_ms",
-	"providers.<id>.total_timeout_ms", "models.<name>.provider", "models.<name>.upstream",
-	"models.<name>.input_price_per_mtok", "models.<name>.output_price_per_mtok",
-	"models.<name>.context_window",
+    "server.host",
+    "server.port",
+    "server.workers",
+    "server.api_keys",
+    "server.max_body_bytes",
+    "server.max_header_bytes",
+    "server.client_timeout_ms",
+    "server.shutdown_timeout_ms",
+    "log.level",
+    "log.format",
+    "storage.data_dir",
+    "storage.commit_interval_ms",
+    "limits.max_messages",
+    "limits.max_tools",
+    "limits.max_json_depth",
+    "limits.max_stream_line_bytes",
+    "limits.max_response_bytes",
+    "limits.request_memory_bytes",
+    "providers.<id>.kind",
+    "providers.<id>.base_url",
+    "providers.<id>.api_key",
+    "providers.<id>.locality",
+    "providers.<id>.connect_timeout_ms",
+    "providers.<id>.first_byte_timeout_ms",
+    "providers.<id>.idle_timeout_ms",
+    "providers.<id>.total_timeout_ms",
+    "models.<name>.provider",
+    "models.<name>.upstream",
+    "models.<name>.input_price_per_mtok",
+    "models.<name>.output_price_per_mtok",
+    "models.<name>.context_window",
 };
 
 static void test_dump_keys(void **state)
@@ -830,20 +850,20 @@ static void test_dump_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_defaults, setup),
-		cmocka_unit_test_setup(test_errors, setup),
-		cmocka_unit_test_setup(test_error_ids_truncated, setup),
-		cmocka_unit_test_setup(test_collects_all, setup),
-		cmocka_unit_test_setup(test_values, setup),
-		cmocka_unit_test_setup(test_env_override, setup),
-		cmocka_unit_test_setup(test_interpolation, setup),
-		cmocka_unit_test_setup(test_secrets, setup),
-		cmocka_unit_test_setup(test_locality, setup),
-		cmocka_unit_test_setup(test_providers_models, setup),
-		cmocka_unit_test_setup(test_add, setup),
-		cmocka_unit_test_setup(test_refs_publish, setup),
-		cmocka_unit_test_setup(test_files, setup),
-		cmocka_unit_test_setup(test_dump_keys, setup),
+	    cmocka_unit_test_setup(test_defaults, setup),
+	    cmocka_unit_test_setup(test_errors, setup),
+	    cmocka_unit_test_setup(test_error_ids_truncated, setup),
+	    cmocka_unit_test_setup(test_collects_all, setup),
+	    cmocka_unit_test_setup(test_values, setup),
+	    cmocka_unit_test_setup(test_env_override, setup),
+	    cmocka_unit_test_setup(test_interpolation, setup),
+	    cmocka_unit_test_setup(test_secrets, setup),
+	    cmocka_unit_test_setup(test_locality, setup),
+	    cmocka_unit_test_setup(test_providers_models, setup),
+	    cmocka_unit_test_setup(test_add, setup),
+	    cmocka_unit_test_setup(test_refs_publish, setup),
+	    cmocka_unit_test_setup(test_files, setup),
+	    cmocka_unit_test_setup(test_dump_keys, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -216,17 +216,17 @@ static const struct {
 	size_t len;
 	const char *out;
 } json_cases[] = {
-	{"plain", 5, "plain"},
-	{"", 0, ""},
-	{"say \"hi\"", 8, "say \\\"hi\\\""},
-	{"back\\slash", 10, "back\\\\slash"},
-	{"a\nb\rc\td", 7, "a\\nb\\rc\\td"},
-	{"\b\f", 2, "\\b\\f"},
-	{"\x01\x1f", 2, "\\u0001\\u001f"},
-	{"nul\0x", 5, "nul\\u0000x"},
-	{"caf\xc3\xa9 \xe2\x82\xac", 9, "caf\xc3\xa9 \xe2\x82\xac"}, /* UTF-8 passes through */
-	{"/ and \x7f", 7, "/ and \x7f"},
-	{"\"", 1, "\\\""},
+    {"plain", 5, "plain"},
+    {"", 0, ""},
+    {"say \"hi\"", 8, "say \\\"hi\\\""},
+    {"back\\slash", 10, "back\\\\slash"},
+    {"a\nb\rc\td", 7, "a\\nb\\rc\\td"},
+    {"\b\f", 2, "\\b\\f"},
+    {"\x01\x1f", 2, "\\u0001\\u001f"},
+    {"nul\0x", 5, "nul\\u0000x"},
+    {"caf\xc3\xa9 \xe2\x82\xac", 9, "caf\xc3\xa9 \xe2\x82\xac"}, /* UTF-8 passes through */
+    {"/ and \x7f", 7, "/ and \x7f"},
+    {"\"", 1, "\\\""},
 };
 
 static void test_buf_json_escape(void **state)
@@ -237,7 +237,7 @@ static void test_buf_json_escape(void **state)
 		hr_buf_reset(&b);
 		assert_int_equal(hr_buf_addch(&b, '['), 0);
 		assert_int_equal(hr_buf_add_json_escaped(&b, json_cases[i].in, json_cases[i].len),
-				 0);
+		                 0);
 		assert_int_equal(hr_buf_addch(&b, ']'), 0);
 		char want[128];
 		snprintf(want, sizeof want, "[%s]", json_cases[i].out);
@@ -302,16 +302,16 @@ static void test_err_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_arena_alloc),
-		cmocka_unit_test(test_arena_strings),
-		cmocka_unit_test(test_arena_cap),
-		cmocka_unit_test(test_arena_defer_lifo),
-		cmocka_unit_test(test_arena_defer_buf),
-		cmocka_unit_test(test_buf_basics),
-		cmocka_unit_test(test_buf_cap),
-		cmocka_unit_test(test_buf_json_escape),
-		cmocka_unit_test(test_buf_json_escape_cap),
-		cmocka_unit_test(test_err_table),
+	    cmocka_unit_test(test_arena_alloc),
+	    cmocka_unit_test(test_arena_strings),
+	    cmocka_unit_test(test_arena_cap),
+	    cmocka_unit_test(test_arena_defer_lifo),
+	    cmocka_unit_test(test_arena_defer_buf),
+	    cmocka_unit_test(test_buf_basics),
+	    cmocka_unit_test(test_buf_cap),
+	    cmocka_unit_test(test_buf_json_escape),
+	    cmocka_unit_test(test_buf_json_escape_cap),
+	    cmocka_unit_test(test_err_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

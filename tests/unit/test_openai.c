@@ -51,8 +51,8 @@ static void test_encode_plain(void **state)
 	char *before = json_dumps(rq.body, JSON_COMPACT);
 	struct hr_http_out out = {0};
 	hr_buf_init(&out.body, 1 << 20);
-	const char *msg;
-	assert_int_equal(hr_provider_openai.encode_chat(a, &m, &rq, &out, &msg), 0);
+	const char *msg, *param;
+	assert_int_equal(hr_provider_openai.encode_chat(a, &m, &rq, &out, &msg, &param), 0);
 	assert_string_equal(out.url, "https://api.openai.com/v1/chat/completions");
 	assert_string_equal(out.headers[0], "Content-Type: application/json");
 	assert_string_equal(out.headers[1], "Authorization: Bearer sk-test-123");
@@ -90,8 +90,8 @@ static void test_encode_stream_merges_options(void **state)
 	for (int round = 0; round < 2; round++) { /* encoding twice gives the same bytes */
 		struct hr_http_out out = {0};
 		hr_buf_init(&out.body, 1 << 20);
-		const char *msg;
-		assert_int_equal(hr_provider_openai.encode_chat(a, &m, &rq, &out, &msg), 0);
+		const char *msg, *param;
+		assert_int_equal(hr_provider_openai.encode_chat(a, &m, &rq, &out, &msg, &param), 0);
 		assert_string_equal(out.url, "http://127.0.0.1:11434/v1/chat/completions");
 		assert_string_equal(out.headers[0], "Content-Type: application/json");
 		assert_string_equal(out.headers[1], "Accept: text/event-stream");
@@ -120,8 +120,8 @@ static void test_encode_stream_adds_options(void **state)
 	      &rq);
 	struct hr_http_out out = {0};
 	hr_buf_init(&out.body, 1 << 20);
-	const char *msg;
-	assert_int_equal(hr_provider_openai.encode_chat(a, &m, &rq, &out, &msg), 0);
+	const char *msg, *param;
+	assert_int_equal(hr_provider_openai.encode_chat(a, &m, &rq, &out, &msg, &param), 0);
 	assert_string_equal(out.headers[2], "Accept: text/event-stream");
 	assert_non_null(strstr(out.body.ptr, "\"stream_options\":{\"include_usage\":true}"));
 	hr_buf_release(&out.body);
@@ -140,8 +140,9 @@ static void test_encode_body_cap(void **state)
 	      &rq);
 	struct hr_http_out out = {0};
 	hr_buf_init(&out.body, 32);
-	const char *msg = NULL;
-	assert_int_equal(hr_provider_openai.encode_chat(a, &m, &rq, &out, &msg), HR_ETOOBIG);
+	const char *msg = NULL, *param = NULL;
+	assert_int_equal(hr_provider_openai.encode_chat(a, &m, &rq, &out, &msg, &param),
+	                 HR_ETOOBIG);
 	assert_non_null(msg);
 	hr_buf_release(&out.body);
 	hr_arena_destroy(a);
@@ -219,7 +220,7 @@ static void test_decode_chat(void **state)
 		struct hr_arena *a = hr_arena_create(0);
 		struct hr_chat_result res;
 		const char *msg = NULL;
-		int rc = hr_provider_openai.decode_chat(a, c->body, strlen(c->body), &res, &msg);
+		int rc = hr_openai_decode_summary(a, c->body, strlen(c->body), &res, &msg);
 		if (rc != c->rc)
 			fail_msg("case '%s': %s (%s)", c->name, hr_err_name(rc), msg ? msg : "-");
 		if (rc) {
@@ -307,7 +308,7 @@ static void test_decode_chat_scan(void **state)
 		struct hr_arena *a = hr_arena_create(0);
 		struct hr_chat_result res;
 		const char *msg = NULL;
-		int rc = hr_provider_openai.decode_chat(a, c->body, strlen(c->body), &res, &msg);
+		int rc = hr_openai_decode_summary(a, c->body, strlen(c->body), &res, &msg);
 		if (rc != c->rc)
 			fail_msg("case '%s': %s (%s)", c->name, hr_err_name(rc), msg ? msg : "-");
 		if (rc) {
@@ -372,12 +373,12 @@ static void test_decode_messages(void **state)
 		int rc;
 		if (cases[i].stream) {
 			struct hr_stream_ev ev;
-			rc = hr_provider_openai.decode_stream_event(
-			    a, cases[i].body, strlen(cases[i].body), &ev, &msg);
+			rc = hr_openai_decode_stream_summary(a, cases[i].body,
+			                                     strlen(cases[i].body), &ev, &msg);
 		} else {
 			struct hr_chat_result res;
-			rc = hr_provider_openai.decode_chat(a, cases[i].body, strlen(cases[i].body),
-			                                    &res, &msg);
+			rc = hr_openai_decode_summary(a, cases[i].body, strlen(cases[i].body), &res,
+			                              &msg);
 		}
 		assert_int_equal(rc, HR_EUPSTREAM_BAD);
 		assert_non_null(msg);
@@ -423,7 +424,7 @@ static const struct ev_case text_stream[] = {
          "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"audio_tokens\":0,"
          "\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}}",
      .usage_only = true, .present = true, .prompt = 19, .completion = 10},
-    {"[DONE]", .type = HR_SEV_DONE},
+    {"[DONE]", .type = HR_FWD_DONE},
 };
 
 #define THDR                                                                                       \
@@ -450,7 +451,7 @@ static const struct ev_case tool_stream[] = {
     {THDR "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":"
           "\"tool_calls\"}]}",
      .finish = "tool_calls"},
-    {"[DONE]", .type = HR_SEV_DONE},
+    {"[DONE]", .type = HR_FWD_DONE},
 };
 
 /* Other providers and the odd cases. */
@@ -465,15 +466,15 @@ static const struct ev_case misc_events[] = {
      "\"reasoning_tokens\":2}}}",
      .present = true, .prompt = 3, .completion = 4, .reasoning = 2, .finish = "length",
      .delta_bytes = 1},
-    {"[DONE]\n", .type = HR_SEV_DONE},
-    {" [DONE]", .type = HR_SEV_DONE},
+    {"[DONE]\n", .type = HR_FWD_DONE},
+    {" [DONE]", .type = HR_FWD_DONE},
     {"{\"error\":{\"message\":\"The server had an error while processing your request. Sorry "
      "about that!\",\"type\":\"server_error\",\"param\":null,\"code\":null}}",
-     .type = HR_SEV_ERROR,
+     .type = HR_FWD_ERROR,
      .error = "The server had an error while processing your request. Sorry about that!"},
-    {"{\"error\":\"model 'llama9' not found\"}", .type = HR_SEV_ERROR,
+    {"{\"error\":\"model 'llama9' not found\"}", .type = HR_FWD_ERROR,
      .error = "model 'llama9' not found"},
-    {"{\"error\":{\"code\":500}}", .type = HR_SEV_ERROR,
+    {"{\"error\":{\"code\":500}}", .type = HR_FWD_ERROR,
      .error = "the provider reported an error in the stream"},
     {"{\"error\":null,\"choices\":[]}", .usage_only = true},
     {.data = "{}"},
@@ -492,8 +493,7 @@ static void check_events(const char *name, const struct ev_case *cases, size_t n
 		struct hr_arena *a = hr_arena_create(0);
 		struct hr_stream_ev ev;
 		const char *msg = NULL;
-		int rc =
-		    hr_provider_openai.decode_stream_event(a, c->data, strlen(c->data), &ev, &msg);
+		int rc = hr_openai_decode_stream_summary(a, c->data, strlen(c->data), &ev, &msg);
 		if (rc != c->rc)
 			fail_msg("%s[%zu]: %s (%s)", name, i, hr_err_name(rc), msg ? msg : "-");
 		if (rc) {
