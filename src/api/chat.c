@@ -4,6 +4,7 @@
 #include <event2/http.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/api.h"
 #include "api/handlers.h"
@@ -15,6 +16,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "http/sse.h"
+#include "providers/dialect.h"
 #include "providers/provider.h"
 #include "storage/store.h"
 
@@ -25,18 +27,31 @@ struct chat {
 	const struct hr_conf_model *m;
 	const struct hr_provider_ops *ops;
 	struct hr_chat_req creq;
+	/* The provider speaks the client's format: its bytes are forwarded unchanged (and
+	 * decoded only for the record). Otherwise answers are decoded into canonical events
+	 * and rendered in the client's format. */
+	bool passthrough;
 	struct hr_http_out out;
 	struct hr_call *call;
 	long status;
 	char retry_after[64];
 	struct hr_buf body; /* a whole answer, or a provider's error */
 	struct hr_sse sse;
-	bool got_done;
-	int stream_err; /* the provider sent an error event */
+	struct hr_buf line; /* NDJSON: the incomplete line */
+	struct hr_stream_dec dec;
+	struct hr_sev_list evs;
+	struct hr_render rnd;
+	const char *answer_id; /* the id a translated answer carries */
+	bool got_done;         /* the provider's end-of-stream marker */
+	bool finished;         /* the provider gave a finish reason */
+	int stream_err;        /* the provider sent an error event: its HR_E* code */
+	const char *stream_err_msg;
 	struct hr_usage_counts usage;
 	const char *finish_reason;
 	size_t completion_bytes;
 };
+
+static int chat_line(struct chat *ch, const char *p, size_t n);
 
 static void release_cb(void *p)
 {
@@ -61,6 +76,8 @@ static double settle_usage(struct chat *ch)
 	if (!uc.present) {
 		uc.prompt_tokens = hr_tokens_estimate(ch->creq.prompt_bytes);
 		uc.completion_tokens = hr_tokens_estimate(ch->completion_bytes);
+		ch->usage = uc; /* what a translated answer reports; still flagged estimated */
+		ch->usage.present = false;
 	}
 	double cost = (double)uc.prompt_tokens * ch->m->input_price_per_mtok / 1e6 +
 	              (double)uc.completion_tokens * ch->m->output_price_per_mtok / 1e6;
@@ -97,11 +114,65 @@ static void stream_fail(struct chat *ch, int err, const char *msg)
 	if (rq->usage && !rq->usage->error_code)
 		hr_usage_set(&rq->usage->error_code, hr_err_code(err));
 	HR_RLOG_WARN(rq->id, HTTP, "stream ended with %s: %s", hr_err_code(err), msg);
-	hr_buf_addstr(&b, "data: {\"error\":{\"message\":\"");
-	hr_buf_add_json_escaped(&b, msg, strlen(msg));
-	hr_buf_addf(&b, "\",\"type\":\"%s\",\"code\":\"%s\",\"param\":null}}\n\n", hr_err_type(err),
-	            hr_err_code(err));
-	hr_req_respond(rq, hr_err_status(err), NULL, &b);
+	if (hr_render_stream_error(rq->dialect, err, msg, &b) < 0) {
+		hr_buf_reset(&b);
+		(void)hr_render_stream_error(rq->dialect, err, hr_err_msg(err), &b);
+	}
+	hr_req_respond(rq, hr_render_error_status(rq->dialect, err), NULL, &b);
+}
+
+static void fail(struct chat *ch, int err, const char *msg)
+{
+	if (ch->rq->started) {
+		stream_fail(ch, err, msg);
+	} else {
+		settle_usage(ch);
+		hr_req_error(ch->rq, err, msg, NULL);
+	}
+}
+
+/* A whole (non-streamed) answer. */
+static void answer(struct chat *ch)
+{
+	struct hr_req *rq = ch->rq;
+	struct hr_chat_resp res = {0};
+	const char *msg = NULL;
+	const char *body = ch->body.ptr ? ch->body.ptr : "";
+	int err = ch->ops == &hr_provider_openai && ch->passthrough
+	              ? hr_openai_decode_summary(rq->arena, body, ch->body.len, &res, &msg)
+	              : ch->ops->decode_chat(rq->arena, body, ch->body.len, &res, &msg);
+	if (err < 0) {
+		fail(ch, err,
+		     hr_arena_printf(rq->arena, "%s (provider '%s'): %s", hr_err_msg(err),
+		                     ch->m->provider->id, msg ? msg : "?"));
+		return;
+	}
+	ch->usage = res.usage;
+	ch->finish_reason = res.finish_reason ? res.finish_reason : hr_finish_name(res.finish);
+	ch->completion_bytes = res.completion_bytes;
+	if (!ch->completion_bytes)
+		for (size_t i = 0; i < res.n_parts; i++)
+			ch->completion_bytes += res.parts[i].text.len + res.parts[i].arguments.len;
+	double cost = settle_usage(ch);
+	if (ch->passthrough) {
+		cost_header(ch, cost);
+		hr_req_respond(rq, 200, "application/json", &ch->body);
+		return;
+	}
+	res.usage = ch->usage;
+	struct hr_buf b = HR_BUF_INIT(ch->rq->conf->limits.max_response_bytes);
+	err = hr_render_resp(rq->arena, rq->dialect, &res, ch->answer_id, ch->m->name,
+	                     (int64_t)time(NULL), &b);
+	if (err < 0) {
+		hr_buf_release(&b);
+		fail(ch, err,
+		     err == HR_EUPSTREAM_BAD
+		         ? "the provider's tool call arguments are not a JSON object"
+		         : NULL);
+		return;
+	}
+	cost_header(ch, cost);
+	hr_req_respond(rq, 200, "application/json", &b);
 }
 
 /* The provider's answer is complete or failed: answer the client. */
@@ -128,56 +199,44 @@ static void finish(struct chat *ch, int rc)
 			                      msg ? ": " : "", msg ? msg : "");
 		if (rq->started)
 			stream_fail(ch, err, msg);
-		else
+		else /* nothing was produced: no tokens to record */
 			hr_req_error(rq, err, msg, NULL);
 		return;
 	}
+	if (ch->creq.stream && ch->line.len > 0 && rc == 0) { /* a last line without newline */
+		struct hr_buf l = ch->line;
+		ch->line = (struct hr_buf)HR_BUF_INIT(0);
+		rc = chat_line(ch, l.ptr, l.len);
+		hr_buf_release(&l);
+	}
+	if (ch->stream_err && !ch->passthrough) {
+		fail(ch, ch->stream_err,
+		     hr_arena_printf(rq->arena, "%s (provider '%s')%s%s",
+		                     hr_err_msg(ch->stream_err), ch->m->provider->id,
+		                     ch->stream_err_msg ? ": " : "",
+		                     ch->stream_err_msg ? ch->stream_err_msg : ""));
+		return;
+	}
 	if (rc < 0) {
-		const char *msg = hr_arena_printf(rq->arena, "%s (provider '%s')", hr_err_msg(rc),
-		                                  ch->m->provider->id);
-		if (rq->started) {
-			stream_fail(ch, rc, msg);
-		} else {
-			settle_usage(ch);
-			hr_req_error(rq, rc, msg, NULL);
-		}
+		fail(ch, rc,
+		     hr_arena_printf(rq->arena, "%s (provider '%s')", hr_err_msg(rc),
+		                     ch->m->provider->id));
 		return;
 	}
 	if (!ch->creq.stream) {
-		struct hr_chat_result res = {0};
-		const char *msg = NULL;
-		int err = hr_openai_decode_summary(rq->arena, ch->body.ptr ? ch->body.ptr : "",
-		                                   ch->body.len, &res, &msg);
-		if (err < 0) {
-			hr_req_error(rq, err,
-			             hr_arena_printf(rq->arena, "%s (provider '%s'): %s",
-			                             hr_err_msg(err), ch->m->provider->id,
-			                             msg ? msg : "?"),
-			             NULL);
-			return;
-		}
-		ch->usage = res.usage;
-		ch->finish_reason = res.finish_reason;
-		ch->completion_bytes = res.completion_bytes;
-		cost_header(ch, settle_usage(ch));
-		hr_req_respond(rq, 200, "application/json", &ch->body);
+		answer(ch);
 		return;
 	}
-	/* a stream: complete only with [DONE] or a finish_reason, else it was cut */
-	if (ch->stream_err) {
+	/* a stream: complete only with the end marker or a finish reason, else it was cut */
+	if (ch->stream_err) { /* passed through already: end the reply there */
 		settle_usage(ch);
 		if (rq->usage && !rq->usage->error_code)
-			hr_usage_set(&rq->usage->error_code, hr_err_code(HR_EUPSTREAM));
-		hr_req_respond(rq, hr_err_status(HR_EUPSTREAM), NULL, NULL);
+			hr_usage_set(&rq->usage->error_code, hr_err_code(ch->stream_err));
+		hr_req_respond(rq, hr_err_status(ch->stream_err), NULL, NULL);
 		return;
 	}
-	if (!ch->got_done && !ch->finish_reason) {
-		if (!rq->started) {
-			settle_usage(ch);
-			hr_req_error(rq, HR_ESTREAM_CUT, NULL, NULL);
-		} else {
-			stream_fail(ch, HR_ESTREAM_CUT, NULL);
-		}
+	if (!ch->got_done && !ch->finished) {
+		fail(ch, HR_ESTREAM_CUT, NULL);
 		return;
 	}
 	if (!rq->started)
@@ -188,9 +247,19 @@ static void finish(struct chat *ch, int rc)
 		return;
 	}
 	double cost = settle_usage(ch);
-	struct hr_buf tail = HR_BUF_INIT(256);
-	hr_buf_addf(&tail, ": x-hearth-cost=%.8f\n%s\ndata: [DONE]\n\n", cost,
+	struct hr_buf tail = HR_BUF_INIT(1024 * 1024);
+	if (!ch->passthrough) {
+		ch->rnd.usage = ch->usage;
+		if (hr_render_end(rq->arena, &ch->rnd, &tail) < 0) {
+			hr_buf_release(&tail);
+			stream_fail(ch, HR_ENOMEM, NULL);
+			return;
+		}
+	}
+	hr_buf_addf(&tail, ": x-hearth-cost=%.8f\n%s\n", cost,
 	            ch->usage.present ? "" : ": x-hearth-usage=estimated\n");
+	if (rq->dialect == HR_DIALECT_OPENAI)
+		hr_buf_addstr(&tail, "data: [DONE]\n\n");
 	hr_req_respond(rq, 200, NULL, &tail);
 }
 
@@ -210,7 +279,8 @@ static int on_headers(void *arg, long status, const char *retry_after)
 	return 0;
 }
 
-static int forward_chunk(struct chat *ch, const char *data, size_t len)
+/* Sends bytes of the streamed reply; a congested client pauses the provider. */
+static int send_stream(struct chat *ch, const char *p, size_t n)
 {
 	struct hr_req *rq = ch->rq;
 	if (!rq->started) /* the cost is known only at the end: see the closing comment */
@@ -218,14 +288,7 @@ static int forward_chunk(struct chat *ch, const char *data, size_t len)
 	int rc = hr_req_stream_start(rq, "text/event-stream");
 	if (rc < 0)
 		return rc;
-	struct hr_buf b = HR_BUF_INIT(len + 16);
-	if ((rc = hr_buf_addstr(&b, "data: ")) < 0 || (rc = hr_buf_add(&b, data, len)) < 0 ||
-	    (rc = hr_buf_addstr(&b, "\n\n")) < 0) {
-		hr_buf_release(&b);
-		return rc;
-	}
-	rc = hr_req_stream_send(rq, b.ptr, b.len);
-	hr_buf_release(&b);
+	rc = hr_req_stream_send(rq, p, n);
 	if (rc == 1 && ch->call) { /* a slow client: stop reading until it catches up */
 		hr_call_pause(ch->call, true);
 		rc = 0;
@@ -233,11 +296,32 @@ static int forward_chunk(struct chat *ch, const char *data, size_t len)
 	return rc;
 }
 
-static int on_event(void *arg, const char *event, size_t event_len, const char *data,
-                    size_t data_len)
+static int forward_chunk(struct chat *ch, const char *event, size_t event_len, const char *data,
+                         size_t len)
 {
-	(void)event, (void)event_len;
-	struct chat *ch = arg;
+	struct hr_buf b = HR_BUF_INIT(len + event_len + 32);
+	int rc = 0;
+	if (event)
+		rc = hr_buf_addstr(&b, "event: ");
+	if (!rc && event)
+		rc = hr_buf_add(&b, event, event_len);
+	if (!rc && event)
+		rc = hr_buf_addch(&b, '\n');
+	if (!rc)
+		rc = hr_buf_addstr(&b, "data: ");
+	if (!rc)
+		rc = hr_buf_add(&b, data, len);
+	if (!rc)
+		rc = hr_buf_addstr(&b, "\n\n");
+	if (!rc)
+		rc = send_stream(ch, b.ptr, b.len);
+	hr_buf_release(&b);
+	return rc;
+}
+
+/* The OpenAI pass-through: forward each chunk, read only what the record needs. */
+static int openai_event(struct chat *ch, const char *data, size_t data_len)
+{
 	struct hr_stream_ev ev = {0};
 	const char *msg = NULL;
 	int rc = hr_openai_decode_stream_summary(ch->rq->arena, data, data_len, &ev, &msg);
@@ -249,20 +333,141 @@ static int on_event(void *arg, const char *event, size_t event_len, const char *
 	switch (ev.type) {
 	case HR_FWD_DONE: ch->got_done = true; return 0;
 	case HR_FWD_ERROR:
-		ch->stream_err = 1;
+		ch->stream_err = HR_EUPSTREAM;
 		HR_RLOG_WARN(ch->rq->id, HTTP, "provider '%s' reported an error in its stream",
 		             ch->m->provider->id);
-		return forward_chunk(ch, data, data_len);
+		return forward_chunk(ch, NULL, 0, data, data_len);
 	case HR_FWD_CHUNK: break;
 	}
 	if (ev.usage.present)
 		ch->usage = ev.usage;
-	if (ev.finish_reason)
+	if (ev.finish_reason) {
 		ch->finish_reason = ev.finish_reason;
+		ch->finished = true;
+	}
 	ch->completion_bytes += ev.delta_bytes;
 	if (ev.usage_only && !ch->creq.include_usage)
 		return 0; /* hearth asked for it; the client did not */
-	return forward_chunk(ch, data, data_len);
+	return forward_chunk(ch, NULL, 0, data, data_len);
+}
+
+static void merge_usage(struct hr_usage_counts *to, const struct hr_usage_counts *u)
+{
+#define MAX_(f) (to->f = u->f > to->f ? u->f : to->f)
+	MAX_(prompt_tokens);
+	MAX_(completion_tokens);
+	MAX_(cached_tokens);
+	MAX_(cache_creation_tokens);
+	MAX_(reasoning_tokens);
+#undef MAX_
+	to->present = true;
+}
+
+/* Any other stream: decode into canonical events; forward the bytes (same format) or render
+ * the events in the client's format. event is NUL-terminated or NULL. */
+static int canonical_event(struct chat *ch, const char *event, size_t event_len, const char *data,
+                           size_t len)
+{
+	struct hr_req *rq = ch->rq;
+	const char *msg = NULL;
+	ch->evs.n = 0;
+	int rc = ch->ops->decode_stream(rq->arena, &ch->dec, event, data, len, &ch->evs, &msg);
+	if (rc < 0) {
+		HR_RLOG_WARN(rq->id, HTTP, "provider '%s' sent an undecodable event: %s",
+		             ch->m->provider->id, msg ? msg : "?");
+		return HR_EUPSTREAM_BAD;
+	}
+	struct hr_buf b = HR_BUF_INIT(len + 65536 + ch->evs.n * 512);
+	for (size_t i = 0; i < ch->evs.n && rc == 0; i++) {
+		const struct hr_sev *ev = &ch->evs.v[i];
+		switch (ev->type) {
+		case HR_SEV_USAGE: merge_usage(&ch->usage, &ev->usage); break;
+		case HR_SEV_TEXT:
+		case HR_SEV_TOOL_ARGS: ch->completion_bytes += ev->text.len; break;
+		case HR_SEV_FINISH:
+			ch->finished = true;
+			ch->finish_reason =
+			    ev->finish_reason ? ev->finish_reason : hr_finish_name(ev->finish);
+			break;
+		case HR_SEV_DONE: ch->got_done = true; break;
+		case HR_SEV_ERROR:
+			ch->stream_err = ev->err ? ev->err : HR_EUPSTREAM;
+			ch->stream_err_msg =
+			    ev->text.len ? hr_arena_strndup(rq->arena, ev->text.ptr, ev->text.len)
+			                 : NULL;
+			HR_RLOG_WARN(rq->id, HTTP, "provider '%s' reported an error in its stream",
+			             ch->m->provider->id);
+			break;
+		default: break;
+		}
+		if (!ch->passthrough && !ch->stream_err)
+			rc = hr_render_event(rq->arena, &ch->rnd, ev, &b);
+	}
+	if (rc == HR_EUPSTREAM_BAD) {
+		hr_buf_release(&b);
+		ch->stream_err = HR_EUPSTREAM_BAD;
+		ch->stream_err_msg = "the provider interleaved tool calls, which this API's stream "
+		                     "cannot express";
+		return HR_EUPSTREAM_BAD;
+	}
+	if (rc == 0 && ch->passthrough)
+		rc = forward_chunk(ch, event, event ? event_len : 0, data, len);
+	else if (rc == 0 && b.len)
+		rc = send_stream(ch, b.ptr, b.len);
+	hr_buf_release(&b);
+	if (rc == 0 && ch->stream_err && !ch->passthrough)
+		return HR_EUPSTREAM; /* stop reading: finish() reports the provider's error */
+	return rc;
+}
+
+static int on_event(void *arg, const char *event, size_t event_len, const char *data,
+                    size_t data_len)
+{
+	struct chat *ch = arg;
+	if (ch->ops == &hr_provider_openai && ch->passthrough)
+		return openai_event(ch, data, data_len);
+	/* "message" is the SSE default name: the provider sent none */
+	bool named = event_len && !(event_len == 7 && memcmp(event, "message", 7) == 0);
+	const char *ev = named ? hr_arena_strndup(ch->rq->arena, event, event_len) : NULL;
+	if (named && !ev)
+		return HR_ENOMEM;
+	return canonical_event(ch, ev, event_len, data, data_len);
+}
+
+static int chat_line(struct chat *ch, const char *p, size_t n)
+{
+	while (n && (p[n - 1] == '\r' || p[n - 1] == ' '))
+		n--;
+	if (!n)
+		return 0;
+	return canonical_event(ch, NULL, 0, p, n);
+}
+
+/* NDJSON: split into lines (capped like SSE lines). */
+static int feed_lines(struct chat *ch, const char *p, size_t n)
+{
+	while (n) {
+		const char *nl = memchr(p, '\n', n);
+		size_t k = nl ? (size_t)(nl - p) : n;
+		int rc;
+		if (!nl) {
+			rc = hr_buf_add(&ch->line, p, k);
+			return rc == HR_ETOOBIG ? HR_EUPSTREAM_TOOBIG : rc;
+		}
+		if (ch->line.len) {
+			if ((rc = hr_buf_add(&ch->line, p, k)) < 0)
+				return rc == HR_ETOOBIG ? HR_EUPSTREAM_TOOBIG : rc;
+			rc = chat_line(ch, ch->line.ptr, ch->line.len);
+			hr_buf_reset(&ch->line);
+		} else {
+			rc = chat_line(ch, p, k);
+		}
+		if (rc < 0)
+			return rc;
+		p += k + 1;
+		n -= k + 1;
+	}
+	return 0;
 }
 
 static int on_data(void *arg, const char *p, size_t n)
@@ -278,6 +483,8 @@ static int on_data(void *arg, const char *p, size_t n)
 		int rc = hr_buf_add(&ch->body, p, n);
 		return rc == HR_ETOOBIG ? HR_EUPSTREAM_TOOBIG : rc;
 	}
+	if (ch->ops->framing == HR_FRAME_NDJSON)
+		return feed_lines(ch, p, n);
 	int rc = hr_sse_feed(&ch->sse, p, n);
 	if (rc == HR_ETOOBIG)
 		return HR_EUPSTREAM_TOOBIG;
@@ -316,7 +523,9 @@ static void list_models(struct hr_req *rq, const char *asked)
 	hr_req_error(rq, HR_ENOMODEL, msg, "model");
 }
 
-void hr_api_chat(struct hr_req *rq)
+/* The pipeline of both chat endpoints: parse in the client's format, find the model, encode
+ * for its provider, call. */
+static void chat_begin(struct hr_req *rq)
 {
 	const struct hr_conf *c = rq->conf;
 	struct chat *ch = hr_arena_calloc(rq->arena, sizeof *ch);
@@ -332,7 +541,11 @@ void hr_api_chat(struct hr_req *rq)
 	struct hr_chat_limits lim = {c->limits.max_messages, c->limits.max_tools,
 	                             c->limits.max_json_depth};
 	const char *msg = NULL, *param = NULL;
-	int rc = hr_chat_parse(rq->arena, body ? body : "", len, &lim, &ch->creq, &msg, &param);
+	int rc =
+	    rq->dialect == HR_DIALECT_ANTHROPIC
+	        ? hr_chat_parse_anthropic(rq->arena, body ? body : "", len, &lim, &ch->creq, &msg,
+	                                  &param)
+	        : hr_chat_parse(rq->arena, body ? body : "", len, &lim, &ch->creq, &msg, &param);
 	if (rc < 0) {
 		hr_req_error(rq, rc, msg, param);
 		return;
@@ -350,14 +563,37 @@ void hr_api_chat(struct hr_req *rq)
 		hr_req_error(rq, HR_ECONF, "the model's provider kind is not supported", NULL);
 		return;
 	}
+	ch->passthrough =
+	    (rq->dialect == HR_DIALECT_OPENAI && ch->ops == &hr_provider_openai) ||
+	    (rq->dialect == HR_DIALECT_ANTHROPIC && strcmp(ch->ops->kind, "anthropic") == 0);
+	if (!ch->ops->decode_chat || !ch->ops->decode_stream) {
+		hr_req_error(rq, HR_EUNSUPPORTED,
+		             hr_arena_printf(rq->arena,
+		                             "model '%s' is served by a provider of kind %s, which "
+		                             "this endpoint cannot reach yet",
+		                             ch->m->name, ch->ops->kind),
+		             "model");
+		return;
+	}
+	ch->answer_id = hr_arena_printf(rq->arena, "%s%s",
+	                                rq->dialect == HR_DIALECT_ANTHROPIC ? "msg_" : "chatcmpl-",
+	                                rq->id + 4 /* past "req_" */);
+	if (!ch->answer_id) {
+		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
+		return;
+	}
+	hr_render_init(&ch->rnd, rq->dialect, ch->answer_id, ch->m->name, (int64_t)time(NULL),
+	               ch->creq.include_usage);
 	hr_usage_set(&rq->usage->model_used, ch->m->name);
 	hr_usage_set(&rq->usage->provider, ch->m->provider->id);
 	hr_req_header(rq, "X-Hearth-Model", ch->m->name);
 
 	hr_buf_init(&ch->out.body, c->server.max_body_bytes * 2 + 65536);
 	hr_buf_init(&ch->body, c->limits.max_response_bytes);
+	hr_buf_init(&ch->line, c->limits.max_stream_line_bytes);
 	if (hr_arena_defer(rq->arena, release_cb, &ch->out.body) < 0 ||
-	    hr_arena_defer(rq->arena, release_cb, &ch->body) < 0) {
+	    hr_arena_defer(rq->arena, release_cb, &ch->body) < 0 ||
+	    hr_arena_defer(rq->arena, release_cb, &ch->line) < 0) {
 		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 		return;
 	}
@@ -398,5 +634,16 @@ void hr_api_chat(struct hr_req *rq)
 	rq->on_client_gone = on_client_gone;
 	rq->on_drained = on_drained;
 	hr_req_watch_peer(rq);
-	HR_RLOG_DEBUG(rq->id, ROUTE, "model '%s' via provider '%s'", ch->m->name, p->id);
+	HR_RLOG_DEBUG(rq->id, ROUTE, "model '%s' via provider '%s'%s", ch->m->name, p->id,
+	              ch->passthrough ? "" : " (translated)");
+}
+
+void hr_api_chat(struct hr_req *rq)
+{
+	chat_begin(rq);
+}
+
+void hr_api_messages(struct hr_req *rq)
+{
+	chat_begin(rq);
 }

@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "http/server.h"
+#include "providers/dialect.h"
 #include "storage/usage.h"
 
 int64_t hr_now_us(void)
@@ -211,36 +212,17 @@ void hr_req_error(struct hr_req *rq, int err, const char *msg, const char *param
 	struct hr_buf b = HR_BUF_INIT(64 * 1024);
 	if (!msg)
 		msg = hr_err_msg(err);
-	int rc = hr_buf_addstr(&b, "{\"error\":{\"message\":\"");
-	if (!rc)
-		rc = hr_buf_add_json_escaped(&b, msg, strlen(msg));
-	if (!rc)
-		rc = hr_buf_addf(&b,
-		                 "\",\"type\":\"%s\",\"code\":\"%s\",\"param\":", hr_err_type(err),
-		                 hr_err_code(err));
-	if (!rc && param) {
-		rc = hr_buf_addch(&b, '"');
-		if (!rc)
-			rc = hr_buf_add_json_escaped(&b, param, strlen(param));
-		if (!rc)
-			rc = hr_buf_addch(&b, '"');
-	} else if (!rc) {
-		rc = hr_buf_addstr(&b, "null");
+	if (hr_render_error(rq->dialect, err, msg, param, &b) < 0) { /* send the table's own */
+		hr_buf_reset(&b);
+		(void)hr_render_error(rq->dialect, err, hr_err_msg(err), NULL, &b);
 	}
-	if (!rc)
-		rc = hr_buf_addstr(&b, "}}\n");
-	if (rc < 0) /* the message did not fit: send the table's own */
-		hr_buf_reset(&b), hr_buf_addf(&b,
-		                              "{\"error\":{\"message\":\"%s\",\"type\":\"%s\","
-		                              "\"code\":\"%s\",\"param\":null}}\n",
-		                              hr_err_msg(err), hr_err_type(err), hr_err_code(err));
 	if (rq->usage && !rq->usage->error_code)
 		hr_usage_set(&rq->usage->error_code, hr_err_code(err));
 	if (err == HR_ENOMODEL || err == HR_EAUTH || err == HR_EBADJSON || err == HR_EINVAL)
 		HR_RLOG_INFO(rq->id, HTTP, "%d %s", hr_err_status(err), hr_err_code(err));
 	else
 		HR_RLOG_WARN(rq->id, HTTP, "%d %s: %s", hr_err_status(err), hr_err_code(err), msg);
-	hr_req_respond(rq, hr_err_status(err), "application/json", &b);
+	hr_req_respond(rq, hr_render_error_status(rq->dialect, err), "application/json", &b);
 }
 
 int hr_req_stream_start(struct hr_req *rq, const char *ctype)

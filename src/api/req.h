@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "providers/chat.h"
 
 struct evhttp_request;
 struct evbuffer;
@@ -24,12 +25,13 @@ struct hr_req {
 	struct evhttp_request *ev; /* the libevent request */
 	struct hr_worker *w;
 	struct hr_api *api;
-	struct hr_conf *conf; /* a reference, released at the end */
-	char id[32];          /* "req_…" */
-	int64_t t0_us;        /* monotonic start */
-	int64_t ttfb_us;      /* monotonic time of the first byte sent; 0 if none */
-	bool started;         /* a streamed reply has begun */
-	bool finishing;       /* the answer is decided; waiting for the usage commit */
+	struct hr_conf *conf;    /* a reference, released at the end */
+	char id[32];             /* "req_…" */
+	enum hr_dialect dialect; /* the API format of the endpoint: errors are shaped by it */
+	int64_t t0_us;           /* monotonic start */
+	int64_t ttfb_us;         /* monotonic time of the first byte sent; 0 if none */
+	bool started;            /* a streamed reply has begun */
+	bool finishing;          /* the answer is decided; waiting for the usage commit */
 	bool client_gone;
 	struct hr_usage *usage; /* NULL for endpoints without records */
 	/* Set by a handler with work in flight: called once if the client goes away before
@@ -56,7 +58,8 @@ void hr_req_header(struct hr_req *rq, const char *name, const char *value);
  * (sent as the last chunk). The usage record, if any, gets status, latency and ttfb and is
  * committed first. The request is destroyed afterwards: do not touch rq again. */
 void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_buf *body);
-/* Answers with an OpenAI-shaped error: {"error": {"message", "type", "code", "param"}}.
+/* Answers with an error in the shape of rq->dialect (OpenAI: {"error": {"message", "type",
+ * "code", "param"}}; Anthropic: {"type": "error", "error": {"type", "message"}}).
  * msg NULL uses the table's message. Records error_code in the usage record. */
 void hr_req_error(struct hr_req *rq, int err, const char *msg, const char *param);
 /* Starts a streamed reply (status 200, ctype) if not started. Returns 0 or HR_ECANCELED

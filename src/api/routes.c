@@ -26,13 +26,19 @@ struct hr_route {
 	int auth;
 	bool usage; /* the request gets a usage record */
 	void (*handler)(struct hr_req *rq);
+	enum hr_dialect dialect; /* the shape of its errors */
 };
 
 static const struct hr_route routes[] = {
-    {EVHTTP_REQ_POST, "/v1/chat/completions", AUTH_API, true, hr_api_chat},
-    {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/v1/models", AUTH_API, false, hr_api_models},
-    {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", AUTH_NONE, false, hr_api_healthz},
-    {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/readyz", AUTH_NONE, false, hr_api_readyz},
+    {EVHTTP_REQ_POST, "/v1/chat/completions", AUTH_API, true, hr_api_chat, HR_DIALECT_OPENAI},
+    {EVHTTP_REQ_POST, "/v1/messages", AUTH_API, true, hr_api_messages, HR_DIALECT_ANTHROPIC},
+    {EVHTTP_REQ_POST, "/v1/embeddings", AUTH_API, true, hr_api_embeddings, HR_DIALECT_OPENAI},
+    {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/v1/models", AUTH_API, false, hr_api_models,
+     HR_DIALECT_OPENAI},
+    {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", AUTH_NONE, false, hr_api_healthz,
+     HR_DIALECT_OPENAI},
+    {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/readyz", AUTH_NONE, false, hr_api_readyz,
+     HR_DIALECT_OPENAI},
 };
 
 static void new_id(char *out, size_t cap)
@@ -81,9 +87,13 @@ static int check_auth(struct hr_req *rq)
 	const struct hr_conf *c = rq->conf;
 	if (c->server.n_api_keys == 0)
 		return is_loopback(rq->ev) ? 0 : HR_EFORBIDDEN;
-	const char *h =
-	    evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "Authorization");
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+	struct evkeyvalq *in = evhttp_request_get_input_headers(rq->ev);
+	const char *h = evhttp_find_header(in, "Authorization");
+	if (!h) { /* Anthropic's SDKs send the key as x-api-key */
+		const char *x = evhttp_find_header(in, "x-api-key");
+		return x && key_ok(c, x, strlen(x)) ? 0 : HR_EAUTH;
+	}
+	if (strncasecmp(h, "Bearer ", 7) != 0)
 		return HR_EAUTH;
 	h += 7;
 	while (*h == ' ')
@@ -136,6 +146,7 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 		allowed |= routes[i].methods;
 		if (routes[i].methods & method) {
 			r = &routes[i];
+			rq->dialect = r->dialect;
 			break;
 		}
 	}

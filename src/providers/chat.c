@@ -423,6 +423,8 @@ static int check_fields(struct ctx *c, const json_t *root, struct hr_chat_req *o
 	return 0;
 }
 
+static int map_canonical(struct ctx *c, json_t *root, struct hr_chat_req *out);
+
 int hr_chat_parse(struct hr_arena *a, const char *body, size_t len,
                   const struct hr_chat_limits *lim, struct hr_chat_req *out, const char **msg,
                   const char **param)
@@ -463,6 +465,349 @@ int hr_chat_parse(struct hr_arena *a, const char *body, size_t len,
 	int rc = check_fields(&c, root, out);
 	if (rc < 0)
 		return rc;
+	if ((rc = map_canonical(&c, root, out)) < 0)
+		return rc == HR_ENOMEM ? fail(&c, rc, NULL, "%s", hr_err_msg(rc)) : rc;
 	out->body = root;
+	return 0;
+}
+
+/* ---- the canonical request from a validated OpenAI body ----
+ * check_fields() has validated types; this pass only maps. What the canonical model cannot
+ * hold goes to out->extra (top-level fields) or out->unmapped (the first nested one), so
+ * that a provider of another format refuses the request instead of losing it. */
+
+static const char *const known_fields[] = {
+    "model",
+    "messages",
+    "stream",
+    "stream_options",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "max_completion_tokens",
+    "stop",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "user",
+    "n",
+};
+
+static void unmapped(struct ctx *c, struct hr_chat_req *out, const char *path)
+{
+	(void)c;
+	if (!out->unmapped)
+		out->unmapped = path ? path : "messages";
+}
+
+static struct hr_str jstr(const json_t *j)
+{
+	if (!json_is_string(j))
+		return (struct hr_str){"", 0};
+	return (struct hr_str){json_string_value(j), json_string_length(j)};
+}
+
+/* "data:image/png;base64,AAAA" -> media type and data; false when url is not such a URL. */
+static bool data_url(struct hr_str url, struct hr_str *mt, struct hr_str *data)
+{
+	if (!hr_str_starts(url, "data:"))
+		return false;
+	const char *p = url.ptr + 5, *end = url.ptr + url.len;
+	const char *comma = memchr(p, ',', (size_t)(end - p));
+	if (!comma)
+		return false;
+	static const char b64[] = ";base64";
+	size_t hl = (size_t)(comma - p);
+	if (hl < sizeof b64 - 1 || memcmp(comma - (sizeof b64 - 1), b64, sizeof b64 - 1) != 0)
+		return false;
+	*mt = (struct hr_str){p, hl - (sizeof b64 - 1)};
+	*data = (struct hr_str){comma + 1, (size_t)(end - comma - 1)};
+	return mt->len > 0;
+}
+
+static int map_parts(struct ctx *c, struct hr_chat_req *out, const json_t *content, size_t i,
+                     struct hr_msg *m)
+{
+	if (json_is_string(content)) {
+		m->parts = hr_arena_calloc(c->a, sizeof *m->parts);
+		if (!m->parts)
+			return HR_ENOMEM;
+		m->parts[0].type = HR_PART_TEXT;
+		m->parts[0].text = jstr(content);
+		m->n_parts = 1;
+		return 0;
+	}
+	if (!json_is_array(content))
+		return 0; /* null or absent */
+	size_t n = json_array_size(content), j;
+	m->parts = hr_arena_calloc(c->a, (n ? n : 1) * sizeof *m->parts);
+	if (!m->parts)
+		return HR_ENOMEM;
+	json_t *part;
+	json_array_foreach(content, j, part)
+	{
+		const char *ty = json_string_value(json_object_get(part, "type"));
+		struct hr_part *p = &m->parts[m->n_parts];
+		if (strcmp(ty, "text") == 0 && json_is_string(json_object_get(part, "text"))) {
+			p->type = HR_PART_TEXT;
+			p->text = jstr(json_object_get(part, "text"));
+			m->n_parts++;
+		} else if (strcmp(ty, "image_url") == 0) {
+			json_t *iu = json_object_get(part, "image_url");
+			json_t *url = json_is_string(iu) ? iu : json_object_get(iu, "url");
+			if (!json_is_string(url))
+				return fail(
+				    c, HR_EINVAL,
+				    PATH(c, "messages[%zu].content[%zu].image_url.url", i, j),
+				    "messages[%zu].content[%zu].image_url.url is required: send "
+				    "an https URL or a data: URL with base64 data",
+				    i, j);
+			p->type = HR_PART_IMAGE;
+			struct hr_str u = jstr(url);
+			if (!data_url(u, &p->media_type, &p->data)) {
+				if (!hr_str_starts(u, "http://") && !hr_str_starts(u, "https://"))
+					return fail(c, HR_EINVAL,
+					            PATH(c,
+					                 "messages[%zu].content[%zu].image_url.url",
+					                 i, j),
+					            "messages[%zu].content[%zu].image_url.url must "
+					            "be an http(s) "
+					            "URL or a data:<type>;base64,<data> URL",
+					            i, j);
+				p->url = u;
+			}
+			p->detail = jstr(json_object_get(iu, "detail"));
+			m->n_parts++;
+		} else if (strcmp(ty, "refusal") == 0 && m->role == HR_ROLE_ASSISTANT) {
+			p->type = HR_PART_TEXT;
+			p->text = jstr(json_object_get(part, "refusal"));
+			m->n_parts++;
+		} else {
+			unmapped(c, out, PATH(c, "messages[%zu].content[%zu]", i, j));
+		}
+	}
+	return 0;
+}
+
+/* The text of a tool message's content (a string, or text parts joined). */
+static struct hr_str tool_text(struct ctx *c, const json_t *content)
+{
+	if (json_is_string(content))
+		return jstr(content);
+	struct hr_str r = {"", 0};
+	size_t j, total = 0;
+	json_t *part;
+	json_array_foreach(content, j, part) total += jstr(json_object_get(part, "text")).len + 1;
+	char *buf = total ? hr_arena_alloc(c->a, total) : NULL;
+	if (!buf)
+		return r;
+	size_t at = 0;
+	json_array_foreach(content, j, part)
+	{
+		struct hr_str t = jstr(json_object_get(part, "text"));
+		if (at && t.len)
+			buf[at++] = '\n';
+		memcpy(buf + at, t.ptr, t.len);
+		at += t.len;
+	}
+	return (struct hr_str){buf, at};
+}
+
+static int map_message(struct ctx *c, struct hr_chat_req *out, const json_t *jm, size_t i,
+                       struct hr_msg *m)
+{
+	const char *r = json_string_value(json_object_get(jm, "role"));
+	json_t *content = json_object_get(jm, "content");
+	m->name = jstr(json_object_get(jm, "name"));
+	if (strcmp(r, "system") == 0 || strcmp(r, "developer") == 0) {
+		m->role = HR_ROLE_SYSTEM;
+	} else if (strcmp(r, "user") == 0) {
+		m->role = HR_ROLE_USER;
+	} else if (strcmp(r, "assistant") == 0) {
+		m->role = HR_ROLE_ASSISTANT;
+	} else if (strcmp(r, "tool") == 0) {
+		m->role = HR_ROLE_TOOL;
+		m->parts = hr_arena_calloc(c->a, sizeof *m->parts);
+		if (!m->parts)
+			return HR_ENOMEM;
+		m->parts[0].type = HR_PART_TOOL_RESULT;
+		m->parts[0].id = jstr(json_object_get(jm, "tool_call_id"));
+		m->parts[0].text = tool_text(c, content);
+		m->n_parts = 1;
+		return 0;
+	} else { /* "function": the legacy form of tool results */
+		m->role = HR_ROLE_TOOL;
+		unmapped(c, out, PATH(c, "messages[%zu].role", i));
+		return 0;
+	}
+	int rc = map_parts(c, out, content, i, m);
+	if (rc < 0 || m->role != HR_ROLE_ASSISTANT)
+		return rc;
+	if (opt(jm, "function_call"))
+		unmapped(c, out, PATH(c, "messages[%zu].function_call", i));
+	json_t *calls = opt(jm, "tool_calls");
+	size_t n = json_array_size(calls);
+	if (!n)
+		return 0;
+	struct hr_part *parts = hr_arena_calloc(c->a, (m->n_parts + n) * sizeof *parts);
+	if (!parts)
+		return HR_ENOMEM;
+	if (m->n_parts)
+		memcpy(parts, m->parts, m->n_parts * sizeof *parts);
+	m->parts = parts;
+	size_t j;
+	json_t *call;
+	json_array_foreach(calls, j, call)
+	{
+		json_t *fn = json_object_get(call, "function");
+		json_t *name = json_object_get(fn, "name"),
+		       *args = json_object_get(fn, "arguments");
+		if (!json_is_object(call) || !json_is_string(name))
+			return fail(c, HR_EINVAL, PATH(c, "messages[%zu].tool_calls[%zu]", i, j),
+			            "messages[%zu].tool_calls[%zu] must be {\"id\": ..., \"type\": "
+			            "\"function\", \"function\": {\"name\": ..., \"arguments\": "
+			            "\"{...}\"}}",
+			            i, j);
+		struct hr_part *p = &m->parts[m->n_parts++];
+		p->type = HR_PART_TOOL_CALL;
+		p->id = jstr(json_object_get(call, "id"));
+		p->name = jstr(name);
+		p->arguments = json_is_string(args) ? jstr(args) : (struct hr_str){"{}", 2};
+	}
+	return 0;
+}
+
+static int map_tools(struct ctx *c, struct hr_chat_req *out, const json_t *root)
+{
+	json_t *tools = opt(root, "tools");
+	size_t n = json_array_size(tools), i;
+	if (!n)
+		return 0;
+	out->tools = hr_arena_calloc(c->a, n * sizeof *out->tools);
+	if (!out->tools)
+		return HR_ENOMEM;
+	json_t *t;
+	json_array_foreach(tools, i, t)
+	{
+		const char *ty = json_string_value(json_object_get(t, "type"));
+		if (strcmp(ty, "function") != 0) {
+			unmapped(c, out, PATH(c, "tools[%zu].type", i));
+			continue;
+		}
+		json_t *fn = json_object_get(t, "function");
+		struct hr_tool *tl = &out->tools[out->n_tools++];
+		tl->name = jstr(json_object_get(fn, "name"));
+		tl->description = jstr(json_object_get(fn, "description"));
+		tl->parameters = opt(fn, "parameters");
+		tl->strict = json_is_true(json_object_get(fn, "strict"));
+	}
+	json_t *tc = opt(root, "tool_choice");
+	if (json_is_string(tc)) {
+		const char *v = json_string_value(tc);
+		out->tool_choice = strcmp(v, "none") == 0       ? HR_TC_NONE
+		                   : strcmp(v, "required") == 0 ? HR_TC_REQUIRED
+		                                                : HR_TC_AUTO;
+	} else if (json_is_object(tc)) {
+		struct hr_str name = jstr(json_object_get(json_object_get(tc, "function"), "name"));
+		if (!name.len)
+			return fail(c, HR_EINVAL, "tool_choice.function.name",
+			            "tool_choice.function.name is required: send {\"type\": "
+			            "\"function\", \"function\": {\"name\": \"<tool>\"}}");
+		out->tool_choice = HR_TC_NAMED;
+		out->tool_choice_name = name;
+	}
+	return 0;
+}
+
+static int map_canonical(struct ctx *c, json_t *root, struct hr_chat_req *out)
+{
+	out->dialect = HR_DIALECT_OPENAI;
+	out->top_k = -1;
+	out->parallel_tool_calls = -1;
+	json_t *msgs = json_object_get(root, "messages");
+	size_t n = json_array_size(msgs);
+	out->msgs = hr_arena_calloc(c->a, n * sizeof *out->msgs);
+	if (!out->msgs)
+		return HR_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int rc = map_message(c, out, json_array_get(msgs, i), i, &out->msgs[i]);
+		if (rc < 0)
+			return rc;
+	}
+	out->n_msgs = n;
+	int rc = map_tools(c, out, root);
+	if (rc < 0)
+		return rc;
+
+	json_t *ptc = opt(root, "parallel_tool_calls");
+	if (ptc && !json_is_boolean(ptc))
+		return fail(c, HR_EINVAL, "parallel_tool_calls",
+		            "parallel_tool_calls must be true or false");
+	if (ptc)
+		out->parallel_tool_calls = json_is_true(ptc);
+
+	json_t *rf = opt(root, "response_format");
+	if (rf) {
+		const char *ty = json_string_value(json_object_get(rf, "type"));
+		if (strcmp(ty, "text") == 0) {
+			out->format = HR_FMT_TEXT;
+		} else if (strcmp(ty, "json_object") == 0) {
+			out->format = HR_FMT_JSON_OBJECT;
+		} else {
+			json_t *js = json_object_get(rf, "json_schema");
+			out->format = HR_FMT_JSON_SCHEMA;
+			out->schema_name = jstr(json_object_get(js, "name"));
+			out->schema = json_object_get(js, "schema");
+			out->schema_strict = json_is_true(json_object_get(js, "strict"));
+			if (!json_is_object(out->schema))
+				return fail(
+				    c, HR_EINVAL, "response_format.json_schema.schema",
+				    "response_format.json_schema.schema is required: send a JSON "
+				    "Schema object");
+		}
+	}
+	json_t *v;
+	if ((v = opt(root, "temperature")))
+		out->has_temperature = true, out->temperature = json_number_value(v);
+	if ((v = opt(root, "top_p")))
+		out->has_top_p = true, out->top_p = json_number_value(v);
+	if ((v = opt(root, "seed")))
+		out->has_seed = true, out->seed = json_integer_value(v);
+	if ((rc = check_number(c, root, "presence_penalty", -2, 2)) < 0 ||
+	    (rc = check_number(c, root, "frequency_penalty", -2, 2)) < 0)
+		return rc;
+	if ((v = opt(root, "presence_penalty")))
+		out->has_presence_penalty = true, out->presence_penalty = json_number_value(v);
+	if ((v = opt(root, "frequency_penalty")))
+		out->has_frequency_penalty = true, out->frequency_penalty = json_number_value(v);
+	out->user = jstr(opt(root, "user"));
+	json_t *stop = opt(root, "stop");
+	if (json_is_string(stop)) {
+		out->stop[out->n_stop++] = jstr(stop);
+	} else if (json_is_array(stop)) {
+		size_t i;
+		json_array_foreach(stop, i, v) out->stop[out->n_stop++] = jstr(v);
+	}
+
+	const char *k;
+	json_object_foreach(root, k, v)
+	{
+		if (is_one_of(k, known_fields, ARRAY_LEN(known_fields)))
+			continue;
+		if (!out->extra) {
+			out->extra = json_object();
+			if (!out->extra || hr_arena_defer(c->a, json_decref_cb, out->extra) < 0) {
+				json_decref(out->extra);
+				out->extra = NULL;
+				return HR_ENOMEM;
+			}
+		}
+		if (json_object_set(out->extra, k, v) < 0)
+			return HR_ENOMEM;
+	}
 	return 0;
 }

@@ -120,6 +120,10 @@ struct hr_chat_req {
 	 * a JSON object (borrowed; NULL when none). A codec of the client's own wire format
 	 * passes them on; any other codec refuses the request naming the first one. */
 	json_t *extra;
+	/* The first nested part of the body the canonical model does not hold (an audio
+	 * content part, a legacy "function" message...), as a field path; NULL when none.
+	 * Refused like extra. */
+	const char *unmapped;
 	/* The client's whole body (borrowed): a provider that speaks the client's dialect
 	 * forwards it with only the model replaced, so nothing is lost in translation. */
 	json_t *body;

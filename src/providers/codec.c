@@ -80,6 +80,16 @@ const char *hr_codec_trunc(struct hr_arena *a, const char *s, size_t n, size_t m
 int hr_codec_refuse_extra(struct hr_arena *a, const struct hr_chat_req *rq, const char *kind,
                           const char **msg, const char **param)
 {
+	if (rq->unmapped) {
+		const char *m = hr_arena_printf(a,
+		                                "'%s' cannot be sent to a provider of kind %s: "
+		                                "remove it, or ask for a model served by a provider "
+		                                "that speaks your API's format",
+		                                rq->unmapped, kind);
+		*msg = m ? m : hr_err_msg(HR_EUNSUPPORTED);
+		*param = rq->unmapped;
+		return HR_EUNSUPPORTED;
+	}
 	const char *k;
 	json_t *v;
 	json_object_foreach(rq->extra, k, v)

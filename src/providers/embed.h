@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/buf.h"
 #include "core/str.h"
 #include "providers/chat.h"
 
@@ -37,5 +38,11 @@ struct hr_embed_resp {
 int hr_embed_parse(struct hr_arena *a, const char *body, size_t len, size_t max_inputs,
                    size_t max_json_depth, struct hr_embed_req *out, const char **msg,
                    const char **param);
+
+/* Renders res as OpenAI's embedding list ({"object": "list", "data": [...], "model",
+ * "usage"}), each vector as numbers or, with base64, as base64 of little-endian float32s.
+ * Returns 0, HR_ETOOBIG or HR_ENOMEM. */
+int hr_embed_render(const struct hr_embed_resp *res, const char *model, bool base64,
+		    struct hr_buf *out);
 
 #endif
