@@ -566,7 +566,8 @@ static void chat_begin(struct hr_req *rq)
 	ch->passthrough =
 	    (rq->dialect == HR_DIALECT_OPENAI && ch->ops == &hr_provider_openai) ||
 	    (rq->dialect == HR_DIALECT_ANTHROPIC && strcmp(ch->ops->kind, "anthropic") == 0);
-	if (!ch->ops->decode_chat || !ch->ops->decode_stream) {
+	if (!(ch->passthrough && ch->ops == &hr_provider_openai) &&
+	    (!ch->ops->decode_chat || !ch->ops->decode_stream)) {
 		hr_req_error(rq, HR_EUNSUPPORTED,
 		             hr_arena_printf(rq->arena,
 		                             "model '%s' is served by a provider of kind %s, which "
