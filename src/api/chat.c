@@ -523,6 +523,44 @@ static void list_models(struct hr_req *rq, const char *asked)
 	hr_req_error(rq, HR_ENOMODEL, msg, "model");
 }
 
+/* Refuses what the model is configured not to take (models.<name>.tools, vision, json_mode,
+ * embeddings). Answers the request and returns HR_EINVAL/HR_EUNSUPPORTED, or returns 0. */
+static int check_capabilities(struct chat *ch)
+{
+	struct hr_req *rq = ch->rq;
+	const struct hr_conf_model *m = ch->m;
+	const struct hr_chat_req *cr = &ch->creq;
+	const char *what = NULL, *param = NULL;
+	if (m->embeddings) {
+		what = "is an embedding model: send it to POST /v1/embeddings";
+		param = "model";
+	} else if (!m->tools && cr->n_tools) {
+		what = "cannot call tools (models.<name>.tools is false): remove \"tools\" or "
+		       "choose another model";
+		param = "tools";
+	} else if (!m->json_mode &&
+	           (cr->format == HR_FMT_JSON_OBJECT || cr->format == HR_FMT_JSON_SCHEMA)) {
+		what = "has no JSON mode (models.<name>.json_mode is false): remove "
+		       "\"response_format\" or choose another model";
+		param = "response_format";
+	} else if (!m->vision) {
+		for (size_t i = 0; i < cr->n_msgs && !what; i++)
+			for (size_t j = 0; j < cr->msgs[i].n_parts; j++)
+				if (cr->msgs[i].parts[j].type == HR_PART_IMAGE) {
+					what =
+					    "does not read images (models.<name>.vision is false): "
+					    "remove the image or choose another model";
+					param = "messages";
+					break;
+				}
+	}
+	if (!what)
+		return 0;
+	hr_req_error(rq, HR_EUNSUPPORTED,
+	             hr_arena_printf(rq->arena, "model '%s' %s", m->name, what), param);
+	return HR_EUNSUPPORTED;
+}
+
 /* The pipeline of both chat endpoints: parse in the client's format, find the model, encode
  * for its provider, call. */
 static void chat_begin(struct hr_req *rq)
@@ -558,6 +596,8 @@ static void chat_begin(struct hr_req *rq)
 		list_models(rq, ch->creq.model);
 		return;
 	}
+	if ((rc = check_capabilities(ch)) < 0)
+		return;
 	ch->ops = hr_provider_find(ch->m->provider->kind);
 	if (!ch->ops) {
 		hr_req_error(rq, HR_ECONF, "the model's provider kind is not supported", NULL);

@@ -1,5 +1,6 @@
 /* models.c - GET /v1/models (the configured models, OpenAI's list shape), /healthz (the
  * process answers) and /readyz (ready to take traffic; 503 while shutting down). */
+#include <event2/http.h>
 #include <jansson.h>
 #include <stdlib.h>
 
@@ -24,20 +25,59 @@ static void respond_json(struct hr_req *rq, int status, json_t *j)
 	hr_req_respond(rq, status, "application/json", &b);
 }
 
-void hr_api_models(struct hr_req *rq)
+static json_t *capabilities(const struct hr_conf_model *m)
+{
+	json_t *a = json_array();
+	if (m->embeddings)
+		json_array_append_new(a, json_string("embeddings"));
+	else
+		json_array_append_new(a, json_string("chat"));
+	if (!m->embeddings && m->tools)
+		json_array_append_new(a, json_string("tools"));
+	if (!m->embeddings && m->vision)
+		json_array_append_new(a, json_string("vision"));
+	if (!m->embeddings && m->json_mode)
+		json_array_append_new(a, json_string("json_mode"));
+	return a;
+}
+
+/* Anthropic's SDKs list models with the same path; they send anthropic-version. */
+static void anthropic_list(struct hr_req *rq)
 {
 	const struct hr_conf *c = rq->conf;
 	json_t *data = json_array();
 	for (size_t i = 0; i < c->n_models && data; i++) {
 		const struct hr_conf_model *m = &c->models[i];
+		json_array_append_new(data, json_pack("{s:s, s:s, s:s, s:s}", "type", "model", "id",
+		                                      m->name, "display_name", m->name,
+		                                      "created_at", "1970-01-01T00:00:00Z"));
+	}
+	respond_json(rq, 200,
+	             json_pack("{s:o, s:b, s:s?, s:s?}", "data", data, "has_more", 0, "first_id",
+	                       c->n_models ? c->models[0].name : NULL, "last_id",
+	                       c->n_models ? c->models[c->n_models - 1].name : NULL));
+}
+
+void hr_api_models(struct hr_req *rq)
+{
+	const struct hr_conf *c = rq->conf;
+	if (evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "anthropic-version")) {
+		anthropic_list(rq);
+		return;
+	}
+	json_t *data = json_array();
+	for (size_t i = 0; i < c->n_models && data; i++) {
+		const struct hr_conf_model *m = &c->models[i];
 		json_array_append_new(
 		    data,
-		    json_pack("{s:s, s:s, s:i, s:s, s:{s:s, s:s, s:f, s:f, s:I}}", "id", m->name,
-		              "object", "model", "created", 0, "owned_by", m->provider->id,
-		              "hearth", "provider", m->provider->id, "locality",
-		              m->provider->locality == HR_LOCAL ? "local" : "cloud",
-		              "input_price_per_mtok", m->input_price_per_mtok,
-		              "output_price_per_mtok", m->output_price_per_mtok, "context_window",
+		    json_pack("{s:s, s:s, s:i, s:s, s:{s:s, s:s, s:s, s:s, s:o, s:f, s:f, s:I}}",
+		              "id", m->name, "object", "model", "created", 0, "owned_by",
+		              m->provider->id, "hearth", "provider", m->provider->id, "kind",
+		              m->provider->kind, "upstream", m->upstream ? m->upstream : m->name,
+		              "locality", m->provider->locality == HR_LOCAL ? "local" : "cloud",
+		              "capabilities", capabilities(m), "input_price_per_mtok",
+		              m->input_price_per_mtok, "output_price_per_mtok",
+		              m->output_price_per_mtok, "context_window",
 		              (json_int_t)m->context_window));
 	}
 	respond_json(rq, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));

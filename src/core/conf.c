@@ -130,7 +130,7 @@ static const struct conf_row rows[] = {
            SIZE_MAX_, NULL, "memory cap of one request"),
 
     R_PROV("providers.<id>.kind", T_KIND, "(required)", kind, 0, 0, F_REQUIRED | F_NODEF, NULL,
-           "wire format the provider speaks: openai"),
+           "wire format the provider speaks: openai, anthropic, gemini or ollama"),
     R_PROV("providers.<id>.base_url", T_URL, "(required)", base_url, 0, 0, F_REQUIRED | F_NODEF,
            NULL,
            "http:// or https:// URL the API paths are appended to, e.g. "
@@ -162,6 +162,17 @@ static const struct conf_row rows[] = {
             "dollars per million output tokens, for usage costs"),
     R_MODEL("models.<name>.context_window", T_INT, "0", context_window, 0, 100000000, 0,
             "context length in tokens; 0 = unknown"),
+    R_MODEL("models.<name>.max_output_tokens", T_INT, "0", max_output_tokens, 0, 100000000, 0,
+            "answer length asked of providers that require one (anthropic) when the client "
+            "gives none; 0 = 4096"),
+    R_MODEL("models.<name>.tools", T_BOOL, "true", tools, 0, 0, 0,
+            "the model can call tools; false refuses requests with tools"),
+    R_MODEL("models.<name>.vision", T_BOOL, "true", vision, 0, 0, 0,
+            "the model reads images; false refuses requests with images"),
+    R_MODEL("models.<name>.json_mode", T_BOOL, "true", json_mode, 0, 0, 0,
+            "the model honours response_format (JSON mode, JSON schema); false refuses them"),
+    R_MODEL("models.<name>.embeddings", T_BOOL, "false", embeddings, 0, 0, 0,
+            "an embedding model: served on /v1/embeddings, refused on chat endpoints"),
 };
 #define N_ROWS (sizeof rows / sizeof rows[0])
 
@@ -170,7 +181,7 @@ static const char *const sections[] = {"server", "log", "storage", "limits", "pr
 
 /* The one place that knows the provider kinds, until the registry (hr_provider_find) is
  * linked into every build that loads a config. */
-static const char *const provider_kinds[] = {"openai", NULL};
+static const char *const provider_kinds[] = {"openai", "anthropic", "gemini", "ollama", NULL};
 
 static const char *provider_kind_known(const char *s)
 {
@@ -1503,6 +1514,7 @@ int hr_conf_add_model(struct hr_conf *c, const char *name, const char *provider_
 	m->input_price_per_mtok = in_price;
 	m->output_price_per_mtok = out_price;
 	m->context_window = ctx;
+	m->tools = m->vision = m->json_mode = true; /* the schema's defaults */
 	c->n_models++;
 	return 0;
 }

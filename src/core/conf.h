@@ -18,7 +18,7 @@ enum hr_locality { HR_LOCAL, HR_CLOUD };
 
 struct hr_conf_provider {
 	const char *id;          /* the key under providers: */
-	const char *kind;        /* wire format: "openai" (more kinds come later) */
+	const char *kind;        /* wire format: "openai", "anthropic", "gemini", "ollama" */
 	const char *base_url;    /* without trailing slash, e.g. https://api.openai.com/v1 */
 	const char *api_key;     /* the resolved secret, or NULL; never log it */
 	const char *api_key_ref; /* as written ("env:OPENAI_API_KEY"), for display; or NULL */
@@ -37,6 +37,9 @@ struct hr_conf_model {
 	double input_price_per_mtok;  /* dollars per million input tokens */
 	double output_price_per_mtok; /* dollars per million output tokens */
 	long context_window;          /* tokens; 0 = unknown */
+	long max_output_tokens;       /* default answer length where one is required; 0 = 4096 */
+	/* capabilities, as configured (default: all but embeddings) */
+	bool tools, vision, json_mode, embeddings;
 };
 
 struct hr_conf {

@@ -203,8 +203,9 @@ static const struct {
                                                    "required key; add 'kind:'"},
     {"providers:\n  p:\n    kind: openai\n", "t.yaml:2: providers.p.base_url: missing "
                                              "required key; add 'base_url:'"},
-    {"providers:\n  p:\n    kind: gemini\n    base_url: http://x\n",
-     "t.yaml:3: providers.p.kind: unknown provider kind 'gemini'; use one of: openai"},
+    {"providers:\n  p:\n    kind: vertex\n    base_url: http://x\n",
+     "t.yaml:3: providers.p.kind: unknown provider kind 'vertex'; use one of: openai, "
+     "anthropic, gemini, ollama"},
     {"providers:\n  p:\n    kind: openai\n    base_url: ftp://x\n",
      "t.yaml:4: providers.p.base_url: 'ftp://x' must start with http:// or https://"},
     {"providers:\n  p:\n    kind: openai\n    base_url: http://\n",
@@ -800,6 +801,11 @@ static const char *const all_keys[] = {
     "models.<name>.input_price_per_mtok",
     "models.<name>.output_price_per_mtok",
     "models.<name>.context_window",
+    "models.<name>.max_output_tokens",
+    "models.<name>.tools",
+    "models.<name>.vision",
+    "models.<name>.json_mode",
+    "models.<name>.embeddings",
 };
 
 static void test_dump_keys(void **state)
