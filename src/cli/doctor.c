@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/arena.h"
 #include "core/conf.h"
 #include "providers/provider.h"
 #include "storage/store.h"
@@ -20,15 +21,16 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 static int check_provider(const struct hr_conf_provider *p)
 {
 	const struct hr_provider_ops *ops = hr_provider_find(p->kind);
-	char url[2048], auth[1024];
+	char url[2048];
 	snprintf(url, sizeof url, "%s%s", p->base_url,
 	         ops && ops->models_path ? ops->models_path : "");
 	CURL *e = curl_easy_init();
 	struct curl_slist *h = NULL;
-	if (p->api_key) {
-		snprintf(auth, sizeof auth, "Authorization: Bearer %s", p->api_key);
-		h = curl_slist_append(h, auth);
-	}
+	struct hr_arena *a = hr_arena_create(64 * 1024);
+	const char *headers[8] = {NULL};
+	if (a && hr_provider_list_headers(a, p, headers) == 0)
+		for (size_t i = 0; headers[i]; i++)
+			h = curl_slist_append(h, headers[i]);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -42,6 +44,7 @@ static int check_provider(const struct hr_conf_provider *p)
 	curl_easy_getinfo(e, CURLINFO_TOTAL_TIME, &secs);
 	curl_easy_cleanup(e);
 	curl_slist_free_all(h);
+	hr_arena_destroy(a);
 	int ok = r == CURLE_OK && status >= 200 && status < 300;
 	printf("%-5s provider  '%s' %s", ok ? "ok" : "FAIL", p->id, p->base_url);
 	if (r != CURLE_OK) {

@@ -96,6 +96,12 @@ extern const struct hr_provider_ops hr_provider_anthropic;
 extern const struct hr_provider_ops hr_provider_gemini;
 extern const struct hr_provider_ops hr_provider_ollama;
 
+/* The headers of a plain GET to a provider (its model listing): the credential in the form
+ * its kind expects (Authorization: Bearer, x-api-key + anthropic-version, x-goog-api-key).
+ * headers has room for 8 and ends with NULL. Returns 0 or HR_ENOMEM. */
+int hr_provider_list_headers(struct hr_arena *a, const struct hr_conf_provider *p,
+			     const char *headers[8]);
+
 /* ---- shared helpers for codecs (codec.c) ---- */
 
 /* Appends the canonical request's "extra" check: HR_EUNSUPPORTED naming the first field of
