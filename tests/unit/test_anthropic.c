@@ -77,7 +77,7 @@ static struct hr_chat_req req(void)
 #define MSG(r, p)                                                                                  \
 	((struct hr_msg){.role = (r), .parts = (p), .n_parts = sizeof(p) / sizeof((p)[0])})
 
-/* Encodes rq; on success *body is the body text (in the arena). */
+/* Encodes rq; on success out->body holds the body text (in the arena, not to release). */
 static int encode(struct hr_arena *a, const struct hr_conf_model *m, const struct hr_chat_req *rq,
                   struct hr_http_out *out, const char **msg, const char **param)
 {
@@ -85,11 +85,14 @@ static int encode(struct hr_arena *a, const struct hr_conf_model *m, const struc
 	hr_buf_init(&out->body, 1 << 20);
 	*msg = *param = NULL;
 	int rc = ops->encode_chat(a, m, rq, out, msg, param);
+	/* the body text moves to the arena: out may be a loop's local */
+	char *copy = rc == 0 ? hr_arena_strndup(a, out->body.ptr, out->body.len) : NULL;
+	size_t len = out->body.len;
+	hr_buf_release(&out->body);
 	if (rc == 0) {
-		assert_non_null(out->body.ptr);
-		hr_arena_defer(a, hr_buf_release_cb, &out->body);
-	} else {
-		hr_buf_release(&out->body);
+		assert_non_null(copy);
+		out->body.ptr = copy;
+		out->body.len = len;
 	}
 	return rc;
 }
