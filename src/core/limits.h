@@ -24,6 +24,10 @@
  * until the client has caught up (back-pressure; not configurable). */
 #define HR_STREAM_HIGH_WATER (256u * 1024)
 
+/* max_tokens sent to providers whose format requires one (Anthropic) when the client gave
+ * none (not configurable). */
+#define HR_DEFAULT_MAX_TOKENS 4096
+
 /* Not configurable: structural caps of the config itself. */
 #define HR_MAX_PROVIDERS  256
 #define HR_MAX_MODELS     4096
