@@ -338,7 +338,8 @@ static int enc_refusals(struct enc *e)
 }
 
 /* The Messages body from the canonical request (a client of another dialect). */
-static int enc_canonical(struct enc *e, const char *model, json_t *body)
+static int enc_canonical(struct enc *e, const struct hr_conf_model *m, const char *model,
+                         json_t *body)
 {
 	const struct hr_chat_req *rq = e->rq;
 	int rc;
@@ -346,7 +347,9 @@ static int enc_canonical(struct enc *e, const char *model, json_t *body)
 		return rc;
 	set(e, body, "model", json_string(model));
 	set(e, body, "max_tokens",
-	    json_integer(rq->max_tokens > 0 ? rq->max_tokens : HR_DEFAULT_MAX_TOKENS));
+	    json_integer(rq->max_tokens > 0         ? rq->max_tokens
+	                 : m->max_output_tokens > 0 ? m->max_output_tokens
+	                                            : HR_DEFAULT_MAX_TOKENS));
 	if ((rc = enc_messages(e, body)) < 0)
 		return rc;
 	enc_tools(e, body);
@@ -421,7 +424,7 @@ static int anthropic_encode_chat(struct hr_arena *a, const struct hr_conf_model 
 		if (!body)
 			e.oom = true;
 		else
-			rc = enc_canonical(&e, upstream, body);
+			rc = enc_canonical(&e, m, upstream, body);
 	}
 	if (rc == 0 && e.oom)
 		rc = HR_ENOMEM;

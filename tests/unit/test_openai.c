@@ -667,7 +667,7 @@ static void test_registry(void **state)
 {
 	(void)state;
 	assert_ptr_equal(hr_provider_find("openai"), &hr_provider_openai);
-	assert_null(hr_provider_find("anthropic"));
+	assert_null(hr_provider_find("vertex"));
 	assert_null(hr_provider_find(""));
 	assert_null(hr_provider_find(NULL));
 	/* every kind named in messages can be found */
