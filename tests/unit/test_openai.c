@@ -565,7 +565,7 @@ static const struct err_case errors[] = {
     {404,
      "{\"error\":{\"message\":\"The model `gpt-5-turbo` does not exist or you do not have access "
      "to it.\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"model_not_found\"}}",
-     HR_EINVAL, "The model `gpt-5-turbo` does not exist or you do not have access to it."},
+     HR_EUPSTREAM_NOTFOUND, "The model `gpt-5-turbo` does not exist or you do not have access to it."},
     {400,
      "{\"error\":{\"message\":\"This model's maximum context length is 128000 tokens. However, "
      "your messages resulted in 130567 tokens. Please reduce the length of the messages.\","
@@ -593,8 +593,9 @@ static const struct err_case errors[] = {
     {503,
      "{\"error\":{\"message\":\"The engine is currently overloaded, please try again later\","
      "\"type\":\"server_error\",\"param\":null,\"code\":null}}",
-     HR_EUPSTREAM, "The engine is currently overloaded, please try again later"},
-    {404, "{\"error\":\"model \\\"llama9\\\" not found, try pulling it first\"}", HR_EINVAL,
+     HR_EOVERLOADED, "The engine is currently overloaded, please try again later"},
+    {404, "{\"error\":\"model \\\"llama9\\\" not found, try pulling it first\"}",
+     HR_EUPSTREAM_NOTFOUND,
      "model \"llama9\" not found, try pulling it first"},
     {400,
      "{\"object\":\"error\",\"message\":\"This model's maximum context length is 4096 tokens.\","
@@ -602,13 +603,13 @@ static const struct err_case errors[] = {
      HR_EINVAL, "This model's maximum context length is 4096 tokens."},
     {403, "{\"error\":{\"message\":\"Project does not have access to model\"}}", HR_EUPSTREAM_AUTH,
      "Project does not have access to model"},
-    {409, "{}", HR_EINVAL, NULL},
+    {409, "{}", HR_EUPSTREAM, NULL},
     {422, "{\"detail\":[{\"loc\":[\"body\"],\"msg\":\"field required\"}]}", HR_EINVAL, NULL},
     {413, "<html>413 Request Entity Too Large</html>", HR_ETOOBIG, NULL},
     {408, "", HR_ETIMEOUT, NULL},
     {504, "<html><body><h1>504 Gateway Time-out</h1></body></html>", HR_ETIMEOUT, NULL},
     {502, "Bad Gateway", HR_EUPSTREAM, NULL},
-    {529, "{\"error\":{\"message\":\"Overloaded\"}}", HR_EUPSTREAM, "Overloaded"},
+    {529, "{\"error\":{\"message\":\"Overloaded\"}}", HR_EOVERLOADED, "Overloaded"},
     {507, "", HR_EUPSTREAM, NULL},
     {418, "{\"error\":{\"message\":\"\"}}", HR_EUPSTREAM, NULL},
     {302, "", HR_EUPSTREAM, NULL},
