@@ -1,16 +1,15 @@
-/* openai.c - codec for OpenAI-compatible chat completions (OpenAI, vLLM, Ollama, llama.cpp):
- * encodes the client's request for a provider, decodes answers, stream chunks and errors. */
+/* openai.c - codec for OpenAI-compatible chat completions (OpenAI, Azure, vLLM, llama.cpp,
+ * LM Studio, Groq, Ollama's /v1...): the pass-through of an OpenAI client's body, the jscan
+ * summaries of what it answers, and errors. The translation for clients of other dialects
+ * (and the full decoders) is in openai_canon.c. */
 #include <stdint.h>
 #include <string.h>
 
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/jscan.h"
+#include "providers/openai_int.h"
 #include "providers/provider.h"
-
-/* Longest provider message passed on to clients, and longest finish_reason kept. */
-#define OPENAI_MAX_MSG    500
-#define OPENAI_MAX_FINISH 64
 
 /* Copies at most max bytes of s into the arena without splitting a UTF-8 sequence. */
 static const char *dup_trunc(struct hr_arena *a, const char *s, size_t n, size_t max)
@@ -37,30 +36,50 @@ static int dump_cb(const char *p, size_t n, void *arg)
 	return d->rc < 0 ? -1 : 0;
 }
 
+int hr_openai_head(struct hr_arena *a, const struct hr_conf_model *m, const char *path, bool stream,
+                   struct hr_http_out *out, const char **msg)
+{
+	const struct hr_conf_provider *p = m->provider;
+	if (!p || !p->base_url) {
+		*msg = "model has no provider";
+		return HR_EINTERNAL;
+	}
+	out->url = hr_arena_printf(a, "%s%s", p->base_url, path);
+	if (!out->url)
+		goto nomem;
+	size_t h = 0;
+	out->headers[h++] = "Content-Type: application/json";
+	if (p->api_key && p->api_key[0]) {
+		if (!(out->headers[h++] =
+		          hr_arena_printf(a, "Authorization: Bearer %s", p->api_key)))
+			goto nomem;
+	}
+	if (stream)
+		out->headers[h++] = "Accept: text/event-stream";
+	out->headers[h] = NULL;
+	return 0;
+nomem:
+	*msg = hr_err_msg(HR_ENOMEM);
+	return HR_ENOMEM;
+}
+
+/* An OpenAI client's body goes as it came, with only the model replaced (and usage asked
+ * for in streams), so nothing is lost; a client of another dialect gets a translation. */
 static int openai_encode_chat(struct hr_arena *a, const struct hr_conf_model *m,
                               const struct hr_chat_req *rq, struct hr_http_out *out,
                               const char **msg, const char **param)
 {
 	*param = NULL;
 	*msg = NULL;
-	const struct hr_conf_provider *p = m->provider;
-	if (!p || !p->base_url || !json_is_object(rq->body)) {
-		*msg = "model has no provider or the request has no body";
+	if (rq->dialect != HR_DIALECT_OPENAI || !rq->body)
+		return hr_openai_canon_encode_chat(a, m, rq, out, msg, param);
+	if (!json_is_object(rq->body)) {
+		*msg = "the request's body is not a JSON object";
 		return HR_EINTERNAL;
 	}
-	out->url = hr_arena_printf(a, "%s/chat/completions", p->base_url);
-	if (!out->url)
-		return HR_ENOMEM;
-	size_t h = 0;
-	out->headers[h++] = "Content-Type: application/json";
-	if (p->api_key && p->api_key[0]) {
-		if (!(out->headers[h++] =
-		          hr_arena_printf(a, "Authorization: Bearer %s", p->api_key)))
-			return HR_ENOMEM;
-	}
-	if (rq->stream)
-		out->headers[h++] = "Accept: text/event-stream";
-	out->headers[h] = NULL;
+	int hrc = hr_openai_head(a, m, "/chat/completions", rq->stream, out, msg);
+	if (hrc < 0)
+		return hrc;
 
 	/* A shallow copy: rq->body and its children stay as the client sent them (a fallback
 	 * encodes the same request again); only the replaced members are new. */
@@ -525,9 +544,7 @@ bad:
 
 /* ---- errors ---- */
 
-/* The provider's own words from an error object: {"error": {"message": ...}},
- * {"error": "text"} (Ollama) or {"message": ...} (vLLM). NULL when none. */
-static const char *error_message(struct hr_arena *a, const json_t *root)
+const char *hr_openai_error_text(struct hr_arena *a, const json_t *root)
 {
 	json_t *err = json_object_get(root, "error"), *m = NULL;
 	if (json_is_string(err))
@@ -547,27 +564,34 @@ static int openai_map_error(struct hr_arena *a, long status, const char *body, s
 	*msg = NULL;
 	json_t *root = body && len ? json_loadb(body, len, 0, NULL) : NULL;
 	if (root) {
-		*msg = error_message(a, root);
+		*msg = hr_openai_error_text(a, root);
 		json_decref(root);
 	}
 	switch (status) {
 	case 400:
-	case 404:
-	case 409:
 	case 422: return HR_EINVAL;
 	case 401:
 	case 403: return HR_EUPSTREAM_AUTH;
-	case 413: return HR_ETOOBIG;
-	case 429: return HR_ERATELIMIT;
+	case 404: return HR_EUPSTREAM_NOTFOUND; /* OpenAI's model_not_found, Ollama's unpulled */
 	case 408:
 	case 504: return HR_ETIMEOUT;
+	case 413: return HR_ETOOBIG;
+	case 429: return HR_ERATELIMIT; /* rate limits and insufficient_quota alike */
+	case 503:
+	case 529: return HR_EOVERLOADED;
 	default: return HR_EUPSTREAM;
 	}
 }
 
 const struct hr_provider_ops hr_provider_openai = {
     .kind = "openai",
+    .framing = HR_FRAME_SSE,
     .encode_chat = openai_encode_chat,
+    .decode_chat = hr_openai_decode_chat,
+    .decode_stream = hr_openai_decode_stream,
     .map_error = openai_map_error,
+    .encode_embed = hr_openai_encode_embed,
+    .decode_embed = hr_openai_decode_embed,
     .models_path = "/models",
+    .decode_models = hr_openai_decode_models,
 };
