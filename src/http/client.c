@@ -263,6 +263,12 @@ static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 	struct hr_client *c = userp;
 	if (timeout_ms < 0) {
 		evtimer_del(c->timer);
+	} else if (timeout_ms == 0) {
+		/* "act now" (a call was just added): activate the timer event instead of arming
+		 * it, so the loop runs it in this pass rather than after one more zero-timeout
+		 * epoll_wait. curl forbids acting from inside this callback, hence the event. */
+		evtimer_del(c->timer);
+		event_active(c->timer, EV_TIMEOUT, 0);
 	} else {
 		struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 		evtimer_add(c->timer, &tv);
