@@ -8,6 +8,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <sys/socket.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -31,6 +32,29 @@ int64_t hr_now_us(void)
 void hr_req_header(struct hr_req *rq, const char *name, const char *value)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(rq->ev), name, value);
+}
+
+/* Adds the Date header from a per-thread copy formatted once a second: left to itself,
+ * evhttp formats it afresh for every answer (gmtime and a printf, about 1% of a proxied
+ * request's instructions). Same form as libevent's (RFC 7231 IMF-fixdate, English names). */
+static void add_date(struct hr_req *rq)
+{
+	static const char day[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	static _Thread_local time_t at = -1;
+	static _Thread_local char date[32];
+	time_t now = time(NULL);
+	if (now != at) {
+		struct tm tm;
+		if (!gmtime_r(&now, &tm))
+			return; /* evhttp then adds its own */
+		snprintf(date, sizeof date, "%s, %02d %s %d %02d:%02d:%02d GMT", day[tm.tm_wday],
+			 tm.tm_mday, mon[tm.tm_mon], 1900 + tm.tm_year, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec);
+		at = now;
+	}
+	hr_req_header(rq, "Date", date);
 }
 
 static void client_gone(struct hr_req *rq)
@@ -182,8 +206,10 @@ void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_
 	} else if (body) {
 		hr_buf_release(body);
 	}
-	if (!rq->started)
+	if (!rq->started) {
 		hr_req_header(rq, "Content-Type", ctype ? ctype : "application/json");
+		add_date(rq);
+	}
 	int64_t now = hr_now_us();
 	if (!rq->ttfb_us)
 		rq->ttfb_us = now;
@@ -233,6 +259,7 @@ int hr_req_stream_start(struct hr_req *rq, const char *ctype)
 		return HR_ECANCELED;
 	hr_req_header(rq, "Content-Type", ctype);
 	hr_req_header(rq, "Cache-Control", "no-cache");
+	add_date(rq);
 	evhttp_send_reply_start(rq->ev, 200, "OK");
 	rq->started = true;
 	rq->ttfb_us = hr_now_us();

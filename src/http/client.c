@@ -11,6 +11,11 @@
 #include "core/err.h"
 #include "core/log.h"
 
+/* Finished calls' easy handles kept for the next calls: curl_easy_init() and
+ * curl_easy_cleanup() cost more than curl_easy_reset() (buffers, default options). A busy
+ * worker needs about as many as it has calls in flight at once; more are cleaned up. */
+#define HR_CLIENT_SPARE 32
+
 struct hr_client {
 	struct event_base *base;
 	CURLM *multi;
@@ -18,7 +23,26 @@ struct hr_client {
 	int running;
 	int active;
 	struct hr_call *calls; /* every call in flight, for hr_client_free() */
+	CURL *spare[HR_CLIENT_SPARE]; /* reset easy handles, owned */
+	int n_spare;
 };
+
+/* Returns an easy handle with default options: a spare one, or a new one (NULL on OOM). */
+static CURL *easy_get(struct hr_client *c)
+{
+	return c->n_spare > 0 ? c->spare[--c->n_spare] : curl_easy_init();
+}
+
+/* Takes e back (removed from the multi handle): reset and kept, or cleaned up. */
+static void easy_put(struct hr_client *c, CURL *e)
+{
+	if (c->n_spare < HR_CLIENT_SPARE) {
+		curl_easy_reset(e); /* every option back to its default; pooled connections stay */
+		c->spare[c->n_spare++] = e;
+	} else {
+		curl_easy_cleanup(e);
+	}
+}
 
 struct hr_sock {
 	struct event *ev;
@@ -54,7 +78,7 @@ static void call_free(struct hr_call *call)
 	if (call->next)
 		call->next->prev = call->prev;
 	curl_multi_remove_handle(c->multi, call->easy);
-	curl_easy_cleanup(call->easy);
+	easy_put(c, call->easy);
 	curl_slist_free_all(call->hdrs);
 	event_free(call->fb_timer);
 	event_free(call->idle_timer);
@@ -236,6 +260,12 @@ static int timer_cb(CURLM *m, long timeout_ms, void *userp)
 	struct hr_client *c = userp;
 	if (timeout_ms < 0) {
 		evtimer_del(c->timer);
+	} else if (timeout_ms == 0) {
+		/* "act now" (a call was just added): activate the timer event instead of arming
+		 * it, so the loop runs it in this pass rather than after one more zero-timeout
+		 * epoll_wait. curl forbids acting from inside this callback, hence the event. */
+		evtimer_del(c->timer);
+		event_active(c->timer, EV_TIMEOUT, 0);
 	} else {
 		struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 		evtimer_add(c->timer, &tv);
@@ -272,6 +302,8 @@ void hr_client_free(struct hr_client *c)
 		c->calls->canceled = true;
 		call_free(c->calls);
 	}
+	while (c->n_spare > 0)
+		curl_easy_cleanup(c->spare[--c->n_spare]);
 	if (c->multi)
 		curl_multi_cleanup(c->multi);
 	if (c->timer)
@@ -297,7 +329,7 @@ int hr_call_start(struct hr_client *c, const struct hr_call_opts *o, struct hr_c
 		return HR_ENOMEM;
 	call->c = c;
 	call->o = *o;
-	call->easy = curl_easy_init();
+	call->easy = easy_get(c);
 	call->fb_timer = evtimer_new(c->base, on_call_timeout, call);
 	call->idle_timer = evtimer_new(c->base, on_call_timeout, call);
 	if (!call->easy || !call->fb_timer || !call->idle_timer)
@@ -357,7 +389,7 @@ int hr_call_start(struct hr_client *c, const struct hr_call_opts *o, struct hr_c
 	return 0;
 fail:
 	if (call->easy)
-		curl_easy_cleanup(call->easy);
+		easy_put(c, call->easy);
 	curl_slist_free_all(call->hdrs);
 	if (call->fb_timer)
 		event_free(call->fb_timer);

@@ -10,8 +10,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,10 +43,18 @@ struct hr_server {
 	int started;
 };
 
+/* The worker's wake-up: an eventfd of its own rather than event_active() from the posting
+ * thread, which writes libevent's notification fd while holding the base's lock, so the
+ * woken loop blocks on that lock at once (a futex wait and wake more per post). */
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
-	(void)fd, (void)what;
+	(void)what;
 	struct hr_worker *w = arg;
+	uint64_t n;
+	/* Drain the counter before taking the list: a post that lands after the swap below
+	 * finds the list empty and writes again, so no task waits for a later wake-up. */
+	if (fd >= 0 && read(fd, &n, sizeof n) < 0 && errno != EAGAIN)
+		HR_LOG_WARN(HTTP, "worker %d: cannot read its wake-up fd: %s", w->id, strerror(errno));
 	pthread_mutex_lock(&w->mu);
 	struct hr_task *t = w->tasks;
 	w->tasks = NULL;
@@ -67,11 +77,34 @@ int hr_worker_post(struct hr_worker *w, void (*fn)(void *), void *arg)
 	t->fn = fn;
 	t->arg = arg;
 	pthread_mutex_lock(&w->mu);
+	bool first = !w->tasks; /* otherwise a wake-up is already on its way */
 	*w->tasks_tail = t;
 	w->tasks_tail = &t->next;
 	pthread_mutex_unlock(&w->mu);
-	event_active(w->wake, EV_READ, 1);
+	if (first) {
+		uint64_t one = 1;
+		/* EAGAIN: the counter is at its maximum, the loop is woken anyway */
+		if (write(w->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+			HR_LOG_ERROR(HTTP, "worker %d: cannot wake it: %s", w->id, strerror(errno));
+	}
 	return 0;
+}
+
+/* A worker's loop. With the changelist, libevent folds the epoll changes made while one
+ * callback runs into one epoll_ctl per socket at the next epoll_wait: answering a request
+ * disables reading, watches the peer (hr_req_watch_peer), then drops the watch and enables
+ * reading and writing again - several EPOLL_CTL_DEL/ADD/MOD on one fd that mostly cancel
+ * out. Its known hazard, a socket dup()ed and closed while watched, does not arise: neither
+ * evhttp, libcurl nor hearth dup sockets. */
+static struct event_base *worker_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	if (!cfg)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	struct event_base *b = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return b;
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -204,6 +237,8 @@ int hr_server_start(const struct hr_server_opts *o, struct hr_server **out)
 		s->n = 1;
 	if (s->n > HR_MAX_WORKERS)
 		s->n = HR_MAX_WORKERS;
+	for (int i = 0; i < s->n; i++)
+		s->w[i].wake_fd = -1; /* hr_server_free() closes only what was opened */
 	int rc = listen_on(o->host, o->port, &s->fd, &s->port);
 	if (rc < 0) {
 		free(s);
@@ -228,14 +263,17 @@ int hr_server_start(const struct hr_server_opts *o, struct hr_server **out)
 		w->srv = s;
 		pthread_mutex_init(&w->mu, NULL);
 		w->tasks_tail = &w->tasks;
-		w->base = event_base_new();
+		w->base = worker_base_new();
 		if (!w->base)
 			goto nomem;
 		w->http = evhttp_new(w->base);
 		w->client = hr_client_new(w->base);
-		w->wake = event_new(w->base, -1, 0, on_wake, w);
+		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		w->wake = w->wake_fd < 0 ? NULL
+		                         : event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
 		w->drain_timer = event_new(w->base, -1, EV_PERSIST, on_drain_tick, w);
-		if (!w->http || !w->client || !w->wake || !w->drain_timer)
+		if (!w->http || !w->client || !w->wake || !w->drain_timer ||
+		    event_add(w->wake, NULL) < 0)
 			goto nomem;
 		evhttp_set_allowed_methods(
 		    w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
@@ -319,6 +357,8 @@ void hr_server_free(struct hr_server *s)
 			on_wake(-1, 0, w); /* run what was posted last */
 			event_free(w->wake);
 		}
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
 		/* connections before the client: their close callbacks may still use it */
 		if (w->http)
 			evhttp_free(w->http);

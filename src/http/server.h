@@ -30,7 +30,8 @@ struct hr_worker {
 	pthread_t thread;
 	int inflight; /* requests accepted and not yet answered (worker thread only) */
 	int sending;  /* answered, last bytes not yet written to the socket */
-	struct event *wake;
+	struct event *wake; /* reads wake_fd: tasks were posted */
+	int wake_fd;        /* an eventfd; -1 until created */
 	struct event *drain_timer;
 	pthread_mutex_t mu; /* guards tasks */
 	struct hr_task *tasks, **tasks_tail;

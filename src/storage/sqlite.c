@@ -1,8 +1,10 @@
 /* sqlite.c - the SQLite storage backend (hr_store_sqlite): <data_dir>/hearth.db in WAL mode,
- * migrations applied at open, one cached insert statement for usage records. */
+ * migrations applied at open, one cached insert statement for usage records, and WAL
+ * checkpoints on a thread of their own so that no commit waits for their fsyncs. */
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -21,6 +23,15 @@
 /* The oldest schema whose tables this binary's read queries understand; a readonly open
  * (which cannot migrate) accepts any version from here to hr_migrations_latest(). */
 #define SQ_MIN_READ_VERSION 1
+/* WAL frames (pages) after which the checkpointer copies them into the database file:
+ * SQLite's own wal_autocheckpoint default, so the WAL stays about 4 MiB. */
+#define SQ_CKPT_FRAMES 1000
+/* A checkpoint pass leaves behind the frames committed while it ran. Unlocked passes repeat
+ * while more than this many are left, so the last pass, which holds off the writer, has
+ * little to copy and sync. */
+#define SQ_CKPT_TAIL 64
+/* Most unlocked passes per checkpoint before the locked one. */
+#define SQ_CKPT_PASSES 4
 
 /* Invariant: every use of db and ins happens with lock held, so the ops are thread-safe
  * (the connection is opened with SQLITE_OPEN_NOMUTEX; this mutex is the only guard). */
@@ -29,9 +40,23 @@ struct sq_store {
 	pthread_mutex_t lock;
 	sqlite3 *db;
 	sqlite3_stmt *ins; /* cached usage insert; NULL when readonly */
+	/* cached BEGIN IMMEDIATE and COMMIT of the usage insert: sqlite3_exec() would parse
+	 * and compile them at every transaction (about half the writer's instructions per
+	 * lone record); NULL when readonly */
+	sqlite3_stmt *begin, *commit;
 	bool readonly;
 	int version;
 	char path[PATH_MAX];
+	/* The checkpointer (read-write opens only): its own connection ck_db, used by its
+	 * thread only. ck_wanted, ck_stop, ck_due and ck_last are guarded by ck_mu. */
+	sqlite3 *ck_db;
+	pthread_t ck_thread;
+	bool ck_started;
+	pthread_mutex_t ck_mu;
+	pthread_cond_t ck_cond; /* signalled: a checkpoint is due, or stop */
+	bool ck_wanted, ck_stop;
+	int ck_due;  /* WAL size (frames) at which the next checkpoint is due */
+	int ck_last; /* WAL size after the last commit: a smaller one means the WAL restarted */
 };
 
 static const char usage_insert_sql[] =
@@ -285,14 +310,152 @@ fail:
 	return HR_EIO;
 }
 
+/* Writer's connection, after each commit (with s->lock held): replaces SQLite's automatic
+ * checkpoint, which would run here, on the writer thread, and make the records of this
+ * commit (and every record queued behind it) wait for two fsyncs - milliseconds, the
+ * latency tail of a quiet server. Instead the checkpointer thread is woken. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)db, (void)name;
+	struct sq_store *s = arg;
+	pthread_mutex_lock(&s->ck_mu);
+	if (frames < s->ck_last) /* the WAL restarted from its beginning */
+		s->ck_due = SQ_CKPT_FRAMES;
+	s->ck_last = frames;
+	if (frames >= s->ck_due && !s->ck_wanted) {
+		s->ck_wanted = true;
+		pthread_cond_signal(&s->ck_cond);
+	}
+	pthread_mutex_unlock(&s->ck_mu);
+	return SQLITE_OK;
+}
+
+/* One PASSIVE checkpoint on the checkpointer's connection: copies what it can, waits for no
+ * one. Returns the frames it copied (the WAL's beginning up to there is in the database
+ * file), or -1 when it could not run (busy, error). */
+static int ckpt_pass(struct sq_store *s)
+{
+	int log = 0, done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(s->ck_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	if (rc != SQLITE_OK) {
+		if (rc != SQLITE_BUSY)
+			HR_LOG_WARN(STORE, "checkpoint of '%s' failed: %s", s->path,
+			            sqlite3_errmsg(s->ck_db));
+		return -1;
+	}
+	return done;
+}
+
+/* Frames committed to the WAL and not yet copied by a pass that copied `done`. */
+static int ckpt_left(struct sq_store *s, int done)
+{
+	pthread_mutex_lock(&s->ck_mu);
+	int left = s->ck_last - done; /* negative: the WAL has restarted since */
+	pthread_mutex_unlock(&s->ck_mu);
+	return left;
+}
+
+/* The checkpointer thread. SQLite can restart the WAL from its beginning (so that it stops
+ * growing) only when a checkpoint has copied every frame and no commit came after it. The
+ * big passes run beside the writer; the last one holds s->lock, so the writer waits, but
+ * only for the few frames committed during the previous pass. */
+static void *ckpt_main(void *arg)
+{
+	struct sq_store *s = arg;
+	pthread_mutex_lock(&s->ck_mu);
+	for (;;) {
+		while (!s->ck_wanted && !s->ck_stop)
+			pthread_cond_wait(&s->ck_cond, &s->ck_mu);
+		if (s->ck_stop)
+			break;
+		pthread_mutex_unlock(&s->ck_mu);
+
+		int done = -1, left = 0, passes = 0;
+		while (passes < SQ_CKPT_PASSES) {
+			passes++;
+			if ((done = ckpt_pass(s)) < 0 || (left = ckpt_left(s, done)) <= SQ_CKPT_TAIL)
+				break;
+		}
+		if (done >= 0 && left > 0) {
+			pthread_mutex_lock(&s->lock);
+			done = ckpt_pass(s);
+			pthread_mutex_unlock(&s->lock);
+			passes++;
+		}
+		HR_LOG_DEBUG(STORE, "checkpoint of '%s': %d passes, %d frames left before the last",
+		             s->path, passes, left);
+
+		pthread_mutex_lock(&s->ck_mu);
+		s->ck_wanted = false;
+		/* When the WAL could not restart (a reader such as `hearth usage` holds an old
+		 * snapshot, or a pass failed), wait for another SQ_CKPT_FRAMES before trying
+		 * again rather than checkpointing after every commit. */
+		if (s->ck_last >= s->ck_due)
+			s->ck_due = s->ck_last + SQ_CKPT_FRAMES;
+	}
+	pthread_mutex_unlock(&s->ck_mu);
+	return NULL;
+}
+
+/* Opens the checkpointer's connection and starts its thread. Returns 0 or HR_EIO. */
+static int ckpt_start(struct sq_store *s, struct hr_buf *err)
+{
+	sigset_t all, old;
+	if (sqlite3_open_v2(s->path, &s->ck_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	                    NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(s->ck_db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK ||
+	    sqlite3_exec(s->ck_db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL) != SQLITE_OK) {
+		errf(err, "cannot open the checkpointer's connection to '%s': %s", s->path,
+		     s->ck_db ? sqlite3_errmsg(s->ck_db) : "out of memory");
+		return HR_EIO;
+	}
+	/* The thread takes no signals: they stay with the event loop's thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&s->ck_thread, NULL, ckpt_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		errf(err, "cannot start the checkpointer thread: error %d", rc);
+		return HR_EIO;
+	}
+	s->ck_started = true;
+	/* From here on the writer's commits wake the checkpointer (and SQLite no longer
+	 * checkpoints by itself: a WAL hook replaces wal_autocheckpoint). */
+	sqlite3_wal_hook(s->db, on_wal_commit, s);
+	return 0;
+}
+
+static void ckpt_stop(struct sq_store *s)
+{
+	if (s->ck_started) {
+		pthread_mutex_lock(&s->ck_mu);
+		s->ck_stop = true;
+		pthread_cond_signal(&s->ck_cond);
+		pthread_mutex_unlock(&s->ck_mu);
+		pthread_join(s->ck_thread, NULL);
+		s->ck_started = false;
+	}
+	if (s->ck_db && sqlite3_close(s->ck_db) != SQLITE_OK)
+		HR_LOG_ERROR(STORE, "cannot close the checkpointer's connection to '%s': %s",
+		             s->path, sqlite3_errmsg(s->ck_db));
+	s->ck_db = NULL;
+}
+
 static void sq_close(struct hr_store *base)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	if (!s)
 		return;
+	ckpt_stop(s); /* before the writer's connection: its last close checkpoints the WAL */
+	if (s->db)
+		sqlite3_wal_hook(s->db, NULL, NULL);
 	sqlite3_finalize(s->ins);
+	sqlite3_finalize(s->begin);
+	sqlite3_finalize(s->commit);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
 		HR_LOG_ERROR(STORE, "cannot close '%s': %s", s->path, sqlite3_errmsg(s->db));
+	pthread_cond_destroy(&s->ck_cond);
+	pthread_mutex_destroy(&s->ck_mu);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -322,6 +485,9 @@ static int sq_open(struct hr_store **out, const char *data_dir, bool readonly, s
 	s->base.ops = &hr_store_sqlite;
 	s->readonly = readonly;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->ck_mu, NULL);
+	pthread_cond_init(&s->ck_cond, NULL);
+	s->ck_due = SQ_CKPT_FRAMES;
 	if ((size_t)snprintf(s->path, sizeof s->path, "%s/hearth.db", data_dir) >= sizeof s->path) {
 		errf(err, "storage.data_dir '%s' is too long", data_dir);
 		goto fail;
@@ -347,12 +513,19 @@ static int sq_open(struct hr_store **out, const char *data_dir, bool readonly, s
 		goto fail;
 	if ((readonly ? check_schema(s, err) : migrate(s, err)) < 0)
 		goto fail;
-	if (!readonly && sqlite3_prepare_v3(s->db, usage_insert_sql, -1, SQLITE_PREPARE_PERSISTENT,
-	                                    &s->ins, NULL) != SQLITE_OK) {
+	if (!readonly && (sqlite3_prepare_v3(s->db, usage_insert_sql, -1, SQLITE_PREPARE_PERSISTENT,
+	                                     &s->ins, NULL) != SQLITE_OK ||
+	                  sqlite3_prepare_v3(s->db, "BEGIN IMMEDIATE", -1,
+	                                     SQLITE_PREPARE_PERSISTENT, &s->begin,
+	                                     NULL) != SQLITE_OK ||
+	                  sqlite3_prepare_v3(s->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT,
+	                                     &s->commit, NULL) != SQLITE_OK)) {
 		errf(err, "cannot prepare the usage insert on '%s': %s", s->path,
 		     sqlite3_errmsg(s->db));
 		goto fail;
 	}
+	if (!readonly && ckpt_start(s, err) < 0)
+		goto fail;
 	HR_LOG_DEBUG(STORE, "opened '%s' at schema %d%s", s->path, s->version,
 	             readonly ? " (readonly)" : "");
 	*out = &s->base;
@@ -395,6 +568,14 @@ static void bind_usage(sqlite3_stmt *st, const struct hr_usage *u)
 	bind_text(st, 19, u->finish_reason);
 }
 
+/* Runs a cached statement that returns no rows and resets it. Returns the SQLite code. */
+static int step_once(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 static int sq_usage_insert(struct hr_store *base, struct hr_usage *const *recs, size_t n)
 {
 	struct sq_store *s = (struct sq_store *)base;
@@ -408,7 +589,7 @@ static int sq_usage_insert(struct hr_store *base, struct hr_usage *const *recs, 
 		return HR_EIO;
 	}
 	pthread_mutex_lock(&s->lock);
-	rc = sq_exec(s, "BEGIN IMMEDIATE");
+	rc = step_once(s->begin);
 	for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
 		what = recs[i]->request_id;
 		sqlite3_reset(s->ins);
@@ -418,7 +599,7 @@ static int sq_usage_insert(struct hr_store *base, struct hr_usage *const *recs, 
 		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
 	}
 	sqlite3_reset(s->ins); /* no statement stays active when the transaction ends */
-	if (rc == SQLITE_OK && (rc = sq_exec(s, "COMMIT")) != SQLITE_OK)
+	if (rc == SQLITE_OK && (rc = step_once(s->commit)) != SQLITE_OK)
 		what = "commit";
 	if (rc != SQLITE_OK) {
 		HR_LOG_ERROR(STORE, "cannot write %zu usage records to '%s' (at '%.*s'): %s", n,

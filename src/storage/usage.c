@@ -156,10 +156,13 @@ int hr_usage_submit(struct hr_usage_writer *w, struct hr_usage *rec, hr_usage_do
 		w->head = e;
 	w->tail = e;
 	w->queued++;
-	/* Wake the writer when it waits for work or a full batch waits for it. */
-	if (w->queued == 1 || w->queued >= HR_USAGE_BATCH_MAX)
-		pthread_cond_signal(&w->cond);
+	/* Wake the writer when it waits for work or a full batch waits for it. The signal
+	 * goes after the unlock: a writer woken while we still held the lock would block on
+	 * it at once (a futex wait and wake more, and a context switch, per record). */
+	bool wake = w->queued == 1 || w->queued >= HR_USAGE_BATCH_MAX;
 	pthread_mutex_unlock(&w->lock);
+	if (wake)
+		pthread_cond_signal(&w->cond);
 	return 0;
 }
 

@@ -429,6 +429,30 @@ static void test_readonly_beside_writer(void **state)
 	hr_usage_free(c);
 }
 
+/* Enough commits for several checkpoints (each commit adds a few WAL frames; the checkpointer
+ * runs every 1000): every record stays readable beside the writer, and the store closes
+ * cleanly with its checkpointer (the WAL file is gone after the last close). */
+static void test_checkpoints_beside_writer(void **state)
+{
+	struct fix *f = *state;
+	struct hr_store *rw = open_ok(f, false);
+	struct hr_store *ro = open_ok(f, true);
+	char id[32], wal[512];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(id, sizeof id, "ck%d", i);
+		struct hr_usage *u = rec(id, DAY1 + i, "m", "m", 1, 1, 0, 200, false);
+		assert_int_equal(rw->ops->usage_insert(rw, &u, 1), 0);
+		hr_usage_free(u);
+		if (i % 1000 == 999)
+			assert_int_equal(total_requests(ro), i + 1);
+	}
+	ro->ops->close(ro);
+	rw->ops->close(rw);
+	snprintf(wal, sizeof wal, "%s-wal", f->db);
+	assert_int_equal(access(wal, F_OK), -1);
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM usage_records"), 3000);
+}
+
 static void test_readonly_needs_a_database(void **state)
 {
 	struct fix *f = *state;
@@ -516,6 +540,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_insert_and_summary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_insert_binds_every_field, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly_beside_writer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_checkpoints_beside_writer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly_needs_a_database, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_data_dir_fault, setup, teardown),
 	    cmocka_unit_test(test_usage_new_and_set),
