@@ -127,7 +127,7 @@ static int image_block(struct ctx *c, const json_t *b, const char *path, struct 
 static int result_text(struct ctx *c, const json_t *content, const char *path, struct hr_str *out)
 {
 	*out = (struct hr_str){"", 0};
-	if (!content || json_is_string(content)) {
+	if (!content || json_is_null(content) || json_is_string(content)) {
 		*out = jstr(content);
 		return 0;
 	}
@@ -195,6 +195,11 @@ static int map_message(struct ctx *c, const json_t *jm, size_t i, struct msgs *l
 		    "blocks",
 		    i);
 	size_t n = json_array_size(content), j;
+	if (n == 0 && user) /* Anthropic allows only a final assistant turn to be empty */
+		return fail(c, HR_EINVAL, PATH(c, "messages.%zu.content", i),
+		            "messages.%zu.content must not be empty: send at least one content "
+		            "block",
+		            i);
 	/* Tool results come first in a user turn; each becomes a canonical tool message, and
 	 * the turn's other blocks a user message after them. */
 	struct hr_msg *m = NULL;

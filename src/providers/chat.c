@@ -593,15 +593,22 @@ static int map_parts(struct ctx *c, struct hr_chat_req *out, const json_t *conte
 	return 0;
 }
 
-/* The text of a tool message's content (a string, or text parts joined). */
-static struct hr_str tool_text(struct ctx *c, const json_t *content)
+/* The text of a tool message's content (a string, or text parts joined); other parts are
+ * unmapped. */
+static struct hr_str tool_text(struct ctx *c, struct hr_chat_req *out, const json_t *content,
+                               size_t i)
 {
 	if (json_is_string(content))
 		return jstr(content);
 	struct hr_str r = {"", 0};
 	size_t j, total = 0;
 	json_t *part;
-	json_array_foreach(content, j, part) total += jstr(json_object_get(part, "text")).len + 1;
+	json_array_foreach(content, j, part)
+	{
+		if (strcmp(json_string_value(json_object_get(part, "type")), "text") != 0)
+			unmapped(c, out, PATH(c, "messages[%zu].content[%zu]", i, j));
+		total += jstr(json_object_get(part, "text")).len + 1;
+	}
 	char *buf = total ? hr_arena_alloc(c->a, total) : NULL;
 	if (!buf)
 		return r;
@@ -636,7 +643,7 @@ static int map_message(struct ctx *c, struct hr_chat_req *out, const json_t *jm,
 			return HR_ENOMEM;
 		m->parts[0].type = HR_PART_TOOL_RESULT;
 		m->parts[0].id = jstr(json_object_get(jm, "tool_call_id"));
-		m->parts[0].text = tool_text(c, content);
+		m->parts[0].text = tool_text(c, out, content, i);
 		m->n_parts = 1;
 		return 0;
 	} else { /* "function": the legacy form of tool results */
@@ -712,6 +719,11 @@ static int map_tools(struct ctx *c, struct hr_chat_req *out, const json_t *root)
 		                   : strcmp(v, "required") == 0 ? HR_TC_REQUIRED
 		                                                : HR_TC_AUTO;
 	} else if (json_is_object(tc)) {
+		if (strcmp(json_string_value(json_object_get(tc, "type")), "function") != 0) {
+			/* allowed_tools, custom...: only an openai provider takes them */
+			unmapped(c, out, "tool_choice");
+			return 0;
+		}
 		struct hr_str name = jstr(json_object_get(json_object_get(tc, "function"), "name"));
 		if (!name.len)
 			return fail(c, HR_EINVAL, "tool_choice.function.name",
@@ -763,7 +775,9 @@ static int map_canonical(struct ctx *c, json_t *root, struct hr_chat_req *out)
 			out->schema_name = jstr(json_object_get(js, "name"));
 			out->schema = json_object_get(js, "schema");
 			out->schema_strict = json_is_true(json_object_get(js, "strict"));
-			if (!json_is_object(out->schema))
+			if (!opt(js, "schema")) /* optional in OpenAI's API: any JSON object */
+				out->format = HR_FMT_JSON_OBJECT, out->schema = NULL;
+			else if (!json_is_object(out->schema))
 				return fail(
 				    c, HR_EINVAL, "response_format.json_schema.schema",
 				    "response_format.json_schema.schema is required: send a JSON "

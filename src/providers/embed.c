@@ -37,6 +37,24 @@ static int fail(struct hr_arena *a, const char **msg, const char **param, int rc
 
 static const char *const known[] = {"model", "input", "encoding_format", "dimensions", "user"};
 
+/* Depth of nesting, stopping as soon as it passes max (as chat.c's). */
+static bool depth_ok(const json_t *j, size_t depth, size_t max)
+{
+	if (!json_is_object(j) && !json_is_array(j))
+		return true;
+	if (depth > max)
+		return false;
+	size_t i;
+	const char *k;
+	json_t *v;
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v) if (!depth_ok(v, depth + 1, max)) return false;
+		return true;
+	}
+	json_object_foreach((json_t *)j, k, v) if (!depth_ok(v, depth + 1, max)) return false;
+	return true;
+}
+
 int hr_embed_parse(struct hr_arena *a, const char *body, size_t len, size_t max_inputs,
                    size_t max_json_depth, struct hr_embed_req *out, const char **msg,
                    const char **param)
@@ -46,6 +64,10 @@ int hr_embed_parse(struct hr_arena *a, const char *body, size_t len, size_t max_
 	*msg = NULL, *param = NULL;
 	json_error_t e;
 	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
+	if (!root && json_error_code(&e) == json_error_stack_overflow)
+		return fail(a, msg, param, HR_EINVAL, NULL,
+		            "the request's JSON is nested too deeply (limits.max_json_depth is %zu)",
+		            max_json_depth);
 	if (!root)
 		return fail(a, msg, param, HR_EBADJSON, NULL,
 		            "request body is not valid JSON: %s (line %d, column %d)", e.text,
@@ -55,11 +77,15 @@ int hr_embed_parse(struct hr_arena *a, const char *body, size_t len, size_t max_
 		*msg = hr_err_msg(HR_ENOMEM);
 		return HR_ENOMEM;
 	}
-	(void)max_json_depth; /* inputs are strings or flat token arrays: checked below */
 	if (!json_is_object(root))
 		return fail(a, msg, param, HR_EINVAL, NULL,
 		            "the request body must be a JSON object such as {\"model\": ..., "
 		            "\"input\": \"...\"}");
+	if (!depth_ok(root, 1, max_json_depth))
+		return fail(a, msg, param, HR_EINVAL, NULL,
+		            "the request's JSON is nested more than %zu levels deep "
+		            "(limits.max_json_depth): flatten it",
+		            max_json_depth);
 	json_t *model = json_object_get(root, "model");
 	if (!json_is_string(model) || !json_string_length(model))
 		return fail(

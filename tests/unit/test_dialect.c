@@ -1670,11 +1670,8 @@ static void test_embed_render(void **state)
 	hr_arena_destroy(a);
 }
 
-/* ---- KNOWN BUGS in the code under test, reported and not yet fixed ----
- * Each test below fails today. They are compiled only with -DHR_TEST_KNOWN_BUGS so that
- * `make unit` stays green; move each one into main()'s list when its fix lands. */
-#ifdef HR_TEST_KNOWN_BUGS
-static void bug_oa_tool_choice_other_object_types(void **state)
+/* ---- regressions: bugs found in review, each fixed with its test ---- */
+static void test_regress_oa_tool_choice_other_object_types(void **state)
 {
 	(void)state;
 	/* OpenAI accepts {"type": "allowed_tools", ...} and {"type": "custom", ...}; hearth
@@ -1695,7 +1692,7 @@ static void bug_oa_tool_choice_other_object_types(void **state)
 	}
 }
 
-static void bug_oa_tool_message_drops_non_text_parts(void **state)
+static void test_regress_oa_tool_message_drops_non_text_parts(void **state)
 {
 	(void)state;
 	/* the image part vanishes without a trace: neither a part nor unmapped */
@@ -1709,7 +1706,7 @@ static void bug_oa_tool_message_drops_non_text_parts(void **state)
 	hr_arena_destroy(a);
 }
 
-static void bug_oa_json_schema_without_schema(void **state)
+static void test_regress_oa_json_schema_without_schema(void **state)
 {
 	(void)state;
 	/* json_schema.schema is optional in OpenAI's API; hearth answers 400 */
@@ -1722,7 +1719,7 @@ static void bug_oa_json_schema_without_schema(void **state)
 	hr_arena_destroy(a);
 }
 
-static void bug_an_empty_content_vanishes(void **state)
+static void test_regress_an_empty_content_vanishes(void **state)
 {
 	(void)state;
 	/* a message with "content": [] parses into no canonical message at all (n_msgs 0
@@ -1734,7 +1731,7 @@ static void bug_an_empty_content_vanishes(void **state)
 	run_bad(cases, N_(cases), hr_chat_parse_anthropic);
 }
 
-static void bug_an_tool_result_content_null(void **state)
+static void test_regress_an_tool_result_content_null(void **state)
 {
 	(void)state;
 	/* null means absent everywhere else (opt()); here it is a 400 */
@@ -1748,7 +1745,7 @@ static void bug_an_tool_result_content_null(void **state)
 	hr_arena_destroy(a);
 }
 
-static void bug_embed_ignores_max_json_depth(void **state)
+static void test_regress_embed_ignores_max_json_depth(void **state)
 {
 	(void)state;
 	/* hr_embed_parse takes max_json_depth and ignores it: a body nested 100 deep in an
@@ -1767,7 +1764,6 @@ static void bug_embed_ignores_max_json_depth(void **state)
 	assert_non_null(strstr(msg, "max_json_depth"));
 	hr_arena_destroy(a);
 }
-#endif
 
 int main(void)
 {
@@ -1800,14 +1796,12 @@ int main(void)
 	    cmocka_unit_test(test_embed_parse),
 	    cmocka_unit_test(test_embed_rejects),
 	    cmocka_unit_test(test_embed_render),
-#ifdef HR_TEST_KNOWN_BUGS
-	    cmocka_unit_test(bug_oa_tool_choice_other_object_types),
-	    cmocka_unit_test(bug_oa_tool_message_drops_non_text_parts),
-	    cmocka_unit_test(bug_oa_json_schema_without_schema),
-	    cmocka_unit_test(bug_an_empty_content_vanishes),
-	    cmocka_unit_test(bug_an_tool_result_content_null),
-	    cmocka_unit_test(bug_embed_ignores_max_json_depth),
-#endif
+	    cmocka_unit_test(test_regress_oa_tool_choice_other_object_types),
+	    cmocka_unit_test(test_regress_oa_tool_message_drops_non_text_parts),
+	    cmocka_unit_test(test_regress_oa_json_schema_without_schema),
+	    cmocka_unit_test(test_regress_an_empty_content_vanishes),
+	    cmocka_unit_test(test_regress_an_tool_result_content_null),
+	    cmocka_unit_test(test_regress_embed_ignores_max_json_depth),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
