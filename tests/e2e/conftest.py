@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from fake_openai import FakeOpenAI
+from fakes.openai import FakeOpenAI
 from helpers import Hearth, default_config, free_port, hearth_bin
 
 

@@ -242,7 +242,7 @@ def test_slow_reader_gets_a_flood_whole_with_bounded_memory(hearth, fake):
     """A provider that streams 32 MiB as fast as it can, to a client that stops reading for a
     while: hearth must not buffer the whole stream (it stops reading from the provider until
     the client catches up), and the client still gets every byte, in order."""
-    from fake_openai import FLOOD_CHUNKS, FLOOD_PIECE
+    from fakes.openai import FLOOD_CHUNKS, FLOOD_PIECE
     conn = hearth.connect()
     conn.request("POST", "/v1/chat/completions",
                  body=json.dumps(chat_body("flood-stream", "flood me", stream=True)),

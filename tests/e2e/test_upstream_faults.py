@@ -2,7 +2,7 @@
 # answers: each maps to the right status and code, and its usage record says so.
 import pytest
 
-from fake_openai import BAD_REQUEST_MESSAGE, RETRY_AFTER
+from fakes.openai import BAD_REQUEST_MESSAGE, RETRY_AFTER
 from helpers import FAKE_KEY, chat_body
 
 FAULTS = [
