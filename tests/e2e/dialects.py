@@ -83,7 +83,7 @@ class OpenAIDialect:
 
     def read(self, r, stream):
         o = Outcome()
-        o.status, o.headers, o.raw = r.status, r.headers, r.text()
+        o.status, o.headers, o.raw = r.status, r.headers, r.text
         if not stream or not (r.header("Content-Type") or "").startswith("text/event-stream"):
             try:
                 j = json.loads(o.raw)
@@ -102,9 +102,9 @@ class OpenAIDialect:
             o.usage = (u["prompt_tokens"], u["completion_tokens"]) if u else None
             return o
         sse = SSE(o.raw)
-        o.ended_cleanly = sse.done()
+        o.ended_cleanly = sse.done
         calls = {}
-        for obj in sse.objects():
+        for obj in sse.objects:
             if "error" in obj:
                 o.error = (obj["error"].get("type"), obj["error"].get("message"))
                 continue
@@ -169,7 +169,7 @@ class AnthropicDialect:
 
     def read(self, r, stream):
         o = Outcome()
-        o.status, o.headers, o.raw = r.status, r.headers, r.text()
+        o.status, o.headers, o.raw = r.status, r.headers, r.text
         if not stream or not (r.header("Content-Type") or "").startswith("text/event-stream"):
             try:
                 j = json.loads(o.raw)
