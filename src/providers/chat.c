@@ -468,6 +468,7 @@ int hr_chat_parse(struct hr_arena *a, const char *body, size_t len,
 	if ((rc = map_canonical(&c, root, out)) < 0)
 		return rc == HR_ENOMEM ? fail(&c, rc, NULL, "%s", hr_err_msg(rc)) : rc;
 	out->body = root;
+	out->raw = (struct hr_str){body, len};
 	return 0;
 }
 

@@ -127,6 +127,10 @@ struct hr_chat_req {
 	/* The client's whole body (borrowed): a provider that speaks the client's dialect
 	 * forwards it with only the model replaced, so nothing is lost in translation. */
 	json_t *body;
+	/* The client's bytes (borrowed; they live as long as the request): a provider of the
+	 * client's own format gets them with only the model's value spliced, when nothing else
+	 * must change. */
+	struct hr_str raw;
 
 	size_t n_messages;   /* messages as the client counted them (for limits and logs) */
 	size_t prompt_bytes; /* bytes of text in messages and tools, for token estimates */

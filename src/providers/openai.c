@@ -63,6 +63,8 @@ nomem:
 	return HR_ENOMEM;
 }
 
+static int splice_model(const struct hr_chat_req *rq, const char *upstream, struct hr_buf *out);
+
 /* An OpenAI client's body goes as it came, with only the model replaced (and usage asked
  * for in streams), so nothing is lost; a client of another dialect gets a translation. */
 static int openai_encode_chat(struct hr_arena *a, const struct hr_conf_model *m,
@@ -81,11 +83,18 @@ static int openai_encode_chat(struct hr_arena *a, const struct hr_conf_model *m,
 	if (hrc < 0)
 		return hrc;
 
+	const char *upstream = m->upstream ? m->upstream : m->name;
+	int rc = splice_model(rq, upstream, &out->body);
+	if (rc != 0) {
+		if (rc == HR_ETOOBIG)
+			*msg = "the request is too large to send to the provider";
+		return rc < 0 ? rc : 0;
+	}
+
 	/* A shallow copy: rq->body and its children stay as the client sent them (a fallback
 	 * encodes the same request again); only the replaced members are new. */
-	int rc = HR_ENOMEM;
+	rc = HR_ENOMEM;
 	json_t *body = json_copy(rq->body);
-	const char *upstream = m->upstream ? m->upstream : m->name;
 	if (!body || json_object_set_new(body, "model", json_string(upstream)) < 0)
 		goto out;
 	if (rq->stream) {
@@ -124,6 +133,50 @@ out:
 
 /* jansson's depth limit, which these decoders had before jscan. */
 #define OPENAI_MAX_DEPTH 2048
+
+/* The common case costs no re-encoding: the client's bytes, already validated by
+ * hr_chat_parse (which refuses duplicate keys), with only the top-level "model" value
+ * replaced. Streams need stream_options.include_usage, so they qualify only when the client
+ * asked for it. Returns 1 when out holds the body, 0 when the caller must re-encode, or
+ * HR_ETOOBIG / HR_ENOMEM. */
+static int splice_model(const struct hr_chat_req *rq, const char *upstream, struct hr_buf *out)
+{
+	if (!rq->raw.ptr || (rq->stream && !rq->include_usage))
+		return 0;
+	struct hr_jscan s;
+	struct hr_jscan_tok t;
+	hr_jscan_init(&s, rq->raw.ptr, rq->raw.len, OPENAI_MAX_DEPTH);
+	if (hr_jscan_next(&s, &t) != HR_JSCAN_OBJ_BEGIN)
+		return 0;
+	for (;;) {
+		if (hr_jscan_next(&s, &t) != HR_JSCAN_KEY)
+			return 0;
+		bool is_model = HR_JSCAN_EQ(&t, "model");
+		int k = hr_jscan_next(&s, &t);
+		if (k < 0)
+			return 0;
+		if (is_model && k == HR_JSCAN_STRING) {
+			const char *vb = t.raw.ptr - 1, *ve = t.raw.ptr + t.raw.len + 1;
+			const char *end = rq->raw.ptr + rq->raw.len;
+			int rc = hr_buf_add(out, rq->raw.ptr, (size_t)(vb - rq->raw.ptr));
+			if (!rc)
+				rc = hr_buf_addch(out, '"');
+			if (!rc)
+				rc = hr_buf_add_json_escaped(out, upstream, strlen(upstream));
+			if (!rc)
+				rc = hr_buf_addch(out, '"');
+			if (!rc)
+				rc = hr_buf_add(out, ve, (size_t)(end - ve));
+			if (rc < 0) {
+				hr_buf_reset(out);
+				return rc;
+			}
+			return 1;
+		}
+		if (hr_jscan_skip(&s, &t) < 0)
+			return 0;
+	}
+}
 
 struct dec {
 	struct hr_jscan s;
