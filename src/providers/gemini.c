@@ -599,12 +599,16 @@ static int gemini_encode_chat(struct hr_arena *a, const struct hr_conf_model *m,
 	e.contents = NULL;
 	if (rc == 0 && e.sys) {
 		json_t *si = json_object();
-		rc = si ? set_new(si, "parts", e.sys) : HR_ENOMEM;
-		e.sys = NULL;
-		if (rc == 0)
-			rc = set_new(body, "systemInstruction", si);
-		else
-			json_decref(si);
+		if (!si) {
+			rc = HR_ENOMEM;
+		} else {
+			rc = set_new(si, "parts", e.sys); /* consumes e.sys */
+			e.sys = NULL;
+			if (rc == 0)
+				rc = set_new(body, "systemInstruction", si);
+			else
+				json_decref(si);
+		}
 	}
 	if (rc == 0)
 		rc = enc_tools(&e, body);
