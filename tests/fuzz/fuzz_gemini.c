@@ -20,9 +20,7 @@ static void check_sevs(const struct hr_sev_list *l, const struct hr_stream_dec *
 		case HR_SEV_TOOL_START:
 			assert(e->index < st->n_tools && e->id.len > 0 && e->name.len > 0);
 			break;
-		case HR_SEV_TOOL_ARGS:
-			assert(e->index < st->n_tools && e->text.len >= 2);
-			break;
+		case HR_SEV_TOOL_ARGS: assert(e->index < st->n_tools && e->text.len >= 2); break;
 		case HR_SEV_FINISH:
 			assert(e->finish != HR_FIN_NONE && e->finish_reason &&
 			       strlen(e->finish_reason) <= 64);
@@ -49,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct hr_chat_resp res;
 	int rc = g->decode_chat(a, body, size, &res, &msg);
-	assert(rc == 0 || ((rc == HR_EUPSTREAM_BAD || rc == HR_EINVAL || rc == HR_EUPSTREAM) &&
-	                   msg));
+	assert(rc == 0 ||
+	       ((rc == HR_EUPSTREAM_BAD || rc == HR_EINVAL || rc == HR_EUPSTREAM) && msg));
 	if (rc == 0) {
 		assert(res.usage.prompt_tokens >= 0 && res.usage.completion_tokens >= 0);
 		assert(!res.finish_reason || strlen(res.finish_reason) <= 64);
