@@ -611,6 +611,21 @@ static int ollama_decode_stream(struct hr_arena *a, struct hr_stream_dec *st, co
 		return HR_EUPSTREAM_BAD;
 	}
 
+	/* every tool call is checked before any event is given: a bad line gives none */
+	size_t n_calls = json_array_size(calls);
+	struct hr_str *names = NULL, *args = NULL;
+	if (n_calls) {
+		names = hr_arena_alloc(a, n_calls * sizeof *names);
+		args = hr_arena_alloc(a, n_calls * sizeof *args);
+		if (!names || !args)
+			goto oom;
+	}
+	for (size_t i = 0; i < n_calls; i++) {
+		int rc = decode_call(a, json_array_get(calls, i), what, &names[i], &args[i], msg);
+		if (rc < 0)
+			return rc == HR_ENOMEM ? HR_EUPSTREAM_BAD : rc;
+	}
+
 	struct ollama_stream *s = st->priv;
 	if (!s && !(s = st->priv = hr_arena_calloc(a, sizeof *s)))
 		goto oom;
@@ -625,21 +640,17 @@ static int ollama_decode_stream(struct hr_arena *a, struct hr_stream_dec *st, co
 			goto oom;
 		e->text = hr_codec_str(content);
 	}
-	for (size_t i = 0; i < json_array_size(calls); i++) {
-		struct hr_str name, args;
-		int rc = decode_call(a, json_array_get(calls, i), what, &name, &args, msg);
-		if (rc < 0)
-			return rc == HR_ENOMEM ? HR_EUPSTREAM_BAD : rc;
+	for (size_t i = 0; i < n_calls; i++) {
 		size_t idx = st->n_tools++;
 		if (!(e = hr_sev_push(a, out, HR_SEV_TOOL_START)))
 			goto oom;
 		e->index = idx;
 		e->id = call_id(a, idx);
-		e->name = name;
+		e->name = names[i];
 		if (!(e = hr_sev_push(a, out, HR_SEV_TOOL_ARGS)))
 			goto oom;
 		e->index = idx;
-		e->text = args;
+		e->text = args[i];
 	}
 	if (json_is_true(done)) {
 		json_t *reason = json_object_get(root, "done_reason");

@@ -787,6 +787,8 @@ static void test_stream_malformed(void **state)
 		if (rc != HR_EUPSTREAM_BAD)
 			fail_msg("case %zu: rc %s", i, hr_err_name(rc));
 		assert_non_null(msg);
+		assert_int_equal(out.n, 0); /* a bad line gives no events */
+		assert_int_equal(st.n_tools, 0);
 		hr_arena_destroy(a);
 	}
 	/* blank lines and unknown fields are no events and no error */
