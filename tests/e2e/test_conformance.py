@@ -13,7 +13,7 @@ from fakes.ollama import FakeOllama
 from fakes.openai import FakeOpenAI
 from helpers import SLOW, Hearth, default_config, free_port
 
-KINDS = ["openai", "anthropic", "gemini"]
+KINDS = ["openai", "anthropic", "gemini", "ollama"]
 DIALECT_NAMES = ["openai", "anthropic"]
 BEHAVIOURS = ["echo", "usage-details", "tool-call", "parallel-tools", "json", "image",
               "max-tokens", "broken-stream", "error-400", "error-401", "error-403",
