@@ -102,7 +102,7 @@ fuzz: $(FUZZ_BINS)
 
 ## asan: the whole suite (unit + e2e) built with ASan and UBSan
 asan:
-	$(MAKE) BUILD=build-asan \
+	HEARTH_SANITIZED=1 $(MAKE) BUILD=build-asan \
 	  EXTRA_CFLAGS="-O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" all unit e2e fuzz-replay
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 VALGRIND = os.environ.get("HEARTH_VALGRIND") == "1"
+# `make asan`: ASan keeps freed memory in quarantine, so RSS tracks churn, not retention
+SANITIZED = os.environ.get("HEARTH_SANITIZED") == "1"
 # Everything waits longer when the server runs under valgrind.
 SLOW = 8 if VALGRIND else 1
 READY_TIMEOUT = 60 if VALGRIND else 10
