@@ -11,7 +11,7 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 # The dependency check runs once per make invocation, before anything needs pkg-config;
 # the goals decide which packages are needed.
-ifneq ($(filter test asan valgrind unit e2e fuzz fuzz-replay,$(MAKECMDGOALS)),)
+ifneq ($(filter test asan valgrind unit e2e sdk-deps fuzz fuzz-replay,$(MAKECMDGOALS)),)
 DEPS_KIND ?= test
 else ifneq ($(filter bench,$(MAKECMDGOALS)),)
 DEPS_KIND ?= bench
@@ -44,7 +44,10 @@ BIN      := $(BUILD)/hearth
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-.PHONY: all run test unit e2e fuzz-replay asan fuzz bench valgrind clean format help deps
+SDK_DIR   := tests/sdk
+SDK_STAMP := $(SDK_DIR)/node_modules/.hearth-installed
+
+.PHONY: all run test unit e2e sdk-deps fuzz-replay asan fuzz bench valgrind clean format help deps
 
 all: $(BIN)
 
@@ -74,8 +77,16 @@ test:
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; ./$$t; done
 
-e2e: $(BIN)
+e2e: $(BIN) $(SDK_STAMP)
 	HEARTH_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+# The client SDKs the e2e suite drives (tests/sdk, exact versions in its package-lock.json):
+# `npm ci` from the npm registry when node_modules is missing or the lock file changed.
+$(SDK_STAMP): $(SDK_DIR)/package-lock.json $(SDK_DIR)/package.json
+	cd $(SDK_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+sdk-deps: $(SDK_STAMP)
 
 # Fuzz targets: clang + libFuzzer. fuzz-replay runs the committed corpora once under ASan.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)

@@ -5,7 +5,7 @@ set -eu
 
 build="gcc make pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev
 libsqlite3-dev libyaml-dev libsodium-dev"
-test="$build libcmocka-dev python3 python3-pytest clang libclang-rt-14-dev valgrind"
+test="$build libcmocka-dev python3 python3-pytest clang libclang-rt-14-dev valgrind nodejs npm"
 bench="$build nginx-light wrk procps"
 
 case "${1:-build}" in
@@ -16,9 +16,15 @@ all) want="$test $bench" ;;
 *) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
 esac
 
+# What the installed packages provide counts as installed, as it does for apt (e.g. a
+# nodejs package from another repository that bundles npm provides npm).
+provided=" $(dpkg-query -W -f='${Status}|${Provides}\n' 2>/dev/null |
+	sed -n 's/^install ok installed|//p' | tr ',' '\n' | sed 's/(.*//' | tr -s ' \n' '  ') "
+
 missing=""
 for p in $want; do
 	case " $missing " in *" $p "*) continue ;; esac
+	case "$provided" in *" $p "*) continue ;; esac
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
 		missing="$missing $p"
 	fi
