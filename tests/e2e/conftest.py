@@ -84,3 +84,49 @@ def hearth_factory(request, tmp_path, base_config):
 def hearth(hearth_factory):
     """A hearth server with the default config, started and ready."""
     return hearth_factory()
+
+
+# ---- every provider kind at once (the conformance matrix and the SDK matrix) ----------------
+
+MATRIX_KINDS = ["openai", "anthropic", "gemini", "ollama"]
+MATRIX_BEHAVIOURS = ["echo", "usage-details", "tool-call", "parallel-tools", "json", "image",
+                     "max-tokens", "broken-stream", "error-400", "error-401", "error-403",
+                     "error-404", "error-429", "error-500", "error-503", "error-529"]
+
+
+@pytest.fixture(scope="module")
+def kind_fakes():
+    """One started fake per provider kind, for a whole module."""
+    from fakes.anthropic import FakeAnthropic
+    from fakes.gemini import FakeGemini
+    from fakes.ollama import FakeOllama
+    classes = {"openai": FakeOpenAI, "anthropic": FakeAnthropic, "gemini": FakeGemini,
+               "ollama": FakeOllama}
+    started = {k: classes[k]().start() for k in MATRIX_KINDS}
+    yield started
+    for f in started.values():
+        f.close()
+
+
+@pytest.fixture(scope="module")
+def matrix_gateway(kind_fakes, tmp_path_factory):
+    """A hearth with a provider per kind and a model "<kind>-<behaviour>" for every common
+    behaviour of the fakes, for a whole module."""
+    from helpers import SLOW
+    root = tmp_path_factory.mktemp("matrix")
+    cfg = default_config(free_port(), root / "data", kind_fakes["openai"].base_url,
+                         "http://127.0.0.1:9/v1")
+    cfg["providers"], cfg["models"] = {}, {}
+    for kind, fake in kind_fakes.items():
+        cfg["providers"]["p-" + kind] = {
+            "kind": kind, "base_url": fake.base_url, "api_key": "env:FAKE_KEY",
+            "connect_timeout_ms": 1000 * SLOW, "first_byte_timeout_ms": 5000 * SLOW,
+            "idle_timeout_ms": 5000 * SLOW, "total_timeout_ms": 20000 * SLOW}
+        for b in MATRIX_BEHAVIOURS:
+            cfg["models"]["%s-%s" % (kind, b)] = {
+                "provider": "p-" + kind, "upstream": b,
+                "input_price_per_mtok": 1, "output_price_per_mtok": 2}
+    h = Hearth(root, cfg)
+    h.start()
+    yield h
+    h.stop()

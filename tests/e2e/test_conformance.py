@@ -7,49 +7,19 @@ import json
 import pytest
 
 from dialects import PNG_B64, WEATHER_TOOL, call
-from fakes.anthropic import FakeAnthropic
-from fakes.gemini import FakeGemini
-from fakes.ollama import FakeOllama
-from fakes.openai import FakeOpenAI
-from helpers import SLOW, Hearth, default_config, free_port
+from conftest import MATRIX_KINDS as KINDS
 
-KINDS = ["openai", "anthropic", "gemini", "ollama"]
 DIALECT_NAMES = ["openai", "anthropic"]
-BEHAVIOURS = ["echo", "usage-details", "tool-call", "parallel-tools", "json", "image",
-              "max-tokens", "broken-stream", "error-400", "error-401", "error-403",
-              "error-404", "error-429", "error-500", "error-503", "error-529"]
-FAKES = {"openai": FakeOpenAI, "anthropic": FakeAnthropic, "gemini": FakeGemini,
-         "ollama": FakeOllama}
 
 
 @pytest.fixture(scope="module")
-def fakes():
-    started = {k: cls().start() for k, cls in FAKES.items()}
-    yield started
-    for f in started.values():
-        f.close()
+def fakes(kind_fakes):
+    return kind_fakes
 
 
 @pytest.fixture(scope="module")
-def gateway(fakes, tmp_path_factory):
-    root = tmp_path_factory.mktemp("conformance")
-    cfg = default_config(free_port(), root / "data", fakes["openai"].base_url,
-                         "http://127.0.0.1:9/v1")
-    cfg["providers"] = {}
-    cfg["models"] = {}
-    for kind, fake in fakes.items():
-        cfg["providers"]["p-" + kind] = {
-            "kind": kind, "base_url": fake.base_url, "api_key": "env:FAKE_KEY",
-            "connect_timeout_ms": 1000 * SLOW, "first_byte_timeout_ms": 5000 * SLOW,
-            "idle_timeout_ms": 5000 * SLOW, "total_timeout_ms": 20000 * SLOW}
-        for b in BEHAVIOURS:
-            cfg["models"]["%s-%s" % (kind, b)] = {
-                "provider": "p-" + kind, "upstream": b,
-                "input_price_per_mtok": 1, "output_price_per_mtok": 2}
-    h = Hearth(root, cfg)
-    h.start()
-    yield h
-    h.stop()
+def gateway(matrix_gateway):
+    return matrix_gateway
 
 
 def cells():
