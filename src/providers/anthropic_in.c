@@ -11,6 +11,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "providers/chat.h"
+#include "providers/provider.h"
 
 struct ctx {
 	struct hr_arena *a;
@@ -19,25 +20,14 @@ struct ctx {
 	const char **msg, **param;
 };
 
-static void decref_cb(void *j)
-{
-	json_decref(j);
-}
-
 static int fail(struct ctx *c, int rc, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int fail(struct ctx *c, int rc, const char *param, const char *fmt, ...)
 {
-	char tmp[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	*c->msg = hr_codec_msgv(c->a, rc, fmt, ap);
 	va_end(ap);
-	for (char *q = tmp; *q; q++)
-		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
-			*q = '?';
-	const char *m = hr_arena_strdup(c->a, tmp);
-	*c->msg = m ? m : hr_err_msg(rc);
 	*c->param = param;
 	return rc;
 }
@@ -390,14 +380,6 @@ static const char *const known_fields[] = {
     "temperature", "top_p",    "top_k",  "tools",      "tool_choice",    "metadata",
 };
 
-static bool is_known(const char *k)
-{
-	for (size_t i = 0; i < sizeof known_fields / sizeof known_fields[0]; i++)
-		if (strcmp(k, known_fields[i]) == 0)
-			return true;
-	return false;
-}
-
 static int number(struct ctx *c, const json_t *root, const char *key, double lo, double hi,
                   bool *has, double *v)
 {
@@ -492,39 +474,8 @@ static int map_request(struct ctx *c, json_t *root)
 		else if (!json_is_null(v))
 			unmapped(c, "metadata");
 	}
-	json_object_foreach(root, k, v)
-	{
-		if (is_known(k))
-			continue;
-		if (!out->extra) {
-			out->extra = json_object();
-			if (!out->extra || hr_arena_defer(c->a, decref_cb, out->extra) < 0) {
-				json_decref(out->extra);
-				out->extra = NULL;
-				return HR_ENOMEM;
-			}
-		}
-		if (json_object_set(out->extra, k, v) < 0)
-			return HR_ENOMEM;
-	}
-	return 0;
-}
-
-static bool depth_ok(const json_t *j, size_t depth, size_t max)
-{
-	if (!json_is_object(j) && !json_is_array(j))
-		return true;
-	if (depth > max)
-		return false;
-	size_t i;
-	const char *k;
-	json_t *v;
-	if (json_is_array(j)) {
-		json_array_foreach(j, i, v) if (!depth_ok(v, depth + 1, max)) return false;
-		return true;
-	}
-	json_object_foreach((json_t *)j, k, v) if (!depth_ok(v, depth + 1, max)) return false;
-	return true;
+	return hr_codec_collect_extra(c->a, root, known_fields,
+	                              sizeof known_fields / sizeof known_fields[0], &out->extra);
 }
 
 int hr_chat_parse_anthropic(struct hr_arena *a, const char *body, size_t len,
@@ -539,33 +490,12 @@ int hr_chat_parse_anthropic(struct hr_arena *a, const char *body, size_t len,
 	out->parallel_tool_calls = -1;
 	*msg = NULL;
 	*param = NULL;
-	json_error_t jerr;
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		if (json_error_code(&jerr) == json_error_stack_overflow)
-			return fail(
-			    &c, HR_EINVAL, NULL,
-			    "the request's JSON is nested too deeply (limits.max_json_depth "
-			    "is %zu)",
-			    lim->max_json_depth);
-		return fail(&c, HR_EBADJSON, NULL,
-		            "request body is not valid JSON: %s (line %d, column %d)", jerr.text,
-		            jerr.line, jerr.column);
-	}
-	if (hr_arena_defer(a, decref_cb, root) < 0) {
-		json_decref(root);
-		*msg = hr_err_msg(HR_ENOMEM);
-		return HR_ENOMEM;
-	}
-	if (!json_is_object(root))
-		return fail(&c, HR_EINVAL, NULL,
-		            "the request body must be a JSON object such as {\"model\": ..., "
-		            "\"max_tokens\": 1024, \"messages\": [...]}");
-	if (!depth_ok(root, 1, lim->max_json_depth))
-		return fail(&c, HR_EINVAL, NULL,
-		            "the request's JSON is nested more than %zu levels deep "
-		            "(limits.max_json_depth): flatten it",
-		            lim->max_json_depth);
+	json_t *root;
+	int lrc = hr_codec_load_request(
+	    a, body, len, lim->max_json_depth,
+	    "{\"model\": ..., \"max_tokens\": 1024, \"messages\": [...]}", &root, msg);
+	if (lrc < 0)
+		return lrc;
 	int rc = map_request(&c, root);
 	if (rc == HR_ENOMEM)
 		return fail(&c, rc, NULL, "%s", hr_err_msg(rc));

@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "providers/provider.h"
 
 struct ctx {
 	struct hr_arena *a;
@@ -16,28 +17,16 @@ struct ctx {
 	const char **msg, **param;
 };
 
-static void json_decref_cb(void *j)
-{
-	json_decref(j);
-}
-
 /* Records the error: param is a printf'd path (or NULL), the message a printf'd sentence.
  * Falls back to the table's message when the arena is full. Returns rc. */
 static int fail(struct ctx *c, int rc, const char *param, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int fail(struct ctx *c, int rc, const char *param, const char *fmt, ...)
 {
-	char tmp[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	*c->msg = hr_codec_msgv(c->a, rc, fmt, ap);
 	va_end(ap);
-	/* jansson quotes input bytes in its errors: keep the message plain ASCII */
-	for (char *q = tmp; *q; q++)
-		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
-			*q = '?';
-	const char *m = hr_arena_strdup(c->a, tmp);
-	*c->msg = m ? m : hr_err_msg(rc);
 	*c->param = param;
 	return rc;
 }
@@ -56,34 +45,6 @@ static bool is_one_of(const char *s, const char *const *set, size_t n)
 }
 
 #define ARRAY_LEN(x) (sizeof(x) / sizeof((x)[0]))
-
-/* Depth of nesting, stopping as soon as it passes max: recursion goes at most max + 1 deep
- * (and never past jansson's own parser limit of 2048). */
-static bool depth_ok(const json_t *j, size_t depth, size_t max)
-{
-	if (!json_is_object(j) && !json_is_array(j))
-		return true;
-	if (depth > max)
-		return false;
-	if (json_is_array(j)) {
-		size_t i;
-		const json_t *v;
-		json_array_foreach(j, i, v)
-		{
-			if (!depth_ok(v, depth + 1, max))
-				return false;
-		}
-		return true;
-	}
-	const char *k;
-	const json_t *v;
-	json_object_foreach((json_t *)j, k, v)
-	{
-		if (!depth_ok(v, depth + 1, max))
-			return false;
-	}
-	return true;
-}
 
 /* Optional field that, when present and not null, must be present as the given kind. */
 static json_t *opt(const json_t *o, const char *key)
@@ -435,33 +396,11 @@ int hr_chat_parse(struct hr_arena *a, const char *body, size_t len,
 	*msg = NULL;
 	*param = NULL;
 
-	json_error_t jerr;
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		if (json_error_code(&jerr) == json_error_stack_overflow)
-			return fail(
-			    &c, HR_EINVAL, NULL,
-			    "the request's JSON is nested too deeply (limits.max_json_depth "
-			    "is %zu)",
-			    lim->max_json_depth);
-		return fail(&c, HR_EBADJSON, NULL,
-		            "request body is not valid JSON: %s (line %d, column %d)", jerr.text,
-		            jerr.line, jerr.column);
-	}
-	if (hr_arena_defer(a, json_decref_cb, root) < 0) {
-		json_decref(root);
-		*msg = hr_err_msg(HR_ENOMEM);
-		return HR_ENOMEM;
-	}
-	if (!json_is_object(root))
-		return fail(&c, HR_EINVAL, NULL,
-		            "the request body must be a JSON object such as {\"model\": ..., "
-		            "\"messages\": [...]}");
-	if (!depth_ok(root, 1, lim->max_json_depth))
-		return fail(&c, HR_EINVAL, NULL,
-		            "the request's JSON is nested more than %zu levels deep "
-		            "(limits.max_json_depth): flatten it",
-		            lim->max_json_depth);
+	json_t *root;
+	int lrc = hr_codec_load_request(a, body, len, lim->max_json_depth,
+	                                "{\"model\": ..., \"messages\": [...]}", &root, msg);
+	if (lrc < 0)
+		return lrc;
 	int rc = check_fields(&c, root, out);
 	if (rc < 0)
 		return rc;
@@ -808,21 +747,6 @@ static int map_canonical(struct ctx *c, json_t *root, struct hr_chat_req *out)
 		json_array_foreach(stop, i, v) out->stop[out->n_stop++] = jstr(v);
 	}
 
-	const char *k;
-	json_object_foreach(root, k, v)
-	{
-		if (is_one_of(k, known_fields, ARRAY_LEN(known_fields)))
-			continue;
-		if (!out->extra) {
-			out->extra = json_object();
-			if (!out->extra || hr_arena_defer(c->a, json_decref_cb, out->extra) < 0) {
-				json_decref(out->extra);
-				out->extra = NULL;
-				return HR_ENOMEM;
-			}
-		}
-		if (json_object_set(out->extra, k, v) < 0)
-			return HR_ENOMEM;
-	}
-	return 0;
+	return hr_codec_collect_extra(c->a, root, known_fields, ARRAY_LEN(known_fields),
+	                              &out->extra);
 }

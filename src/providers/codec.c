@@ -1,6 +1,7 @@
 /* codec.c - helpers every provider codec and dialect shares: JSON in and out of the arena,
  * slices of JSON strings, the refusal of fields a target cannot represent, and the small
  * canonical-model utilities declared in chat.h. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -81,11 +82,12 @@ int hr_codec_refuse_extra(struct hr_arena *a, const struct hr_chat_req *rq, cons
                           const char **msg, const char **param)
 {
 	if (rq->unmapped) {
-		const char *m = hr_arena_printf(a,
-		                                "'%s' cannot be sent to a provider of kind %s: "
-		                                "remove it, or ask for a model served by a provider "
-		                                "that speaks your API's format",
-		                                rq->unmapped, kind);
+		const char *m =
+		    hr_arena_printf(a,
+		                    "'%s' cannot be sent to a provider of kind %s: "
+		                    "remove it, or ask for a model served by a provider "
+		                    "that speaks your API's format",
+		                    rq->unmapped, kind);
 		*msg = m ? m : hr_err_msg(HR_EUNSUPPORTED);
 		*param = rq->unmapped;
 		return HR_EUNSUPPORTED;
@@ -149,4 +151,115 @@ struct hr_sev *hr_sev_push(struct hr_arena *a, struct hr_sev_list *l, enum hr_se
 	memset(e, 0, sizeof *e);
 	e->type = t;
 	return e;
+}
+
+static bool depth_ok(const json_t *j, size_t depth, size_t max)
+{
+	if (!json_is_object(j) && !json_is_array(j))
+		return true;
+	if (depth > max)
+		return false;
+	size_t i;
+	const char *k;
+	json_t *v;
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v) if (!depth_ok(v, depth + 1, max)) return false;
+		return true;
+	}
+	json_object_foreach((json_t *)j, k, v) if (!depth_ok(v, depth + 1, max)) return false;
+	return true;
+}
+
+bool hr_json_depth_ok(const json_t *j, size_t max)
+{
+	return depth_ok(j, 1, max);
+}
+
+const char *hr_codec_msgv(struct hr_arena *a, int rc, const char *fmt, va_list ap)
+{
+	char tmp[512];
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	for (char *q = tmp; *q; q++)
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
+			*q = '?';
+	const char *m = hr_arena_strdup(a, tmp);
+	return m ? m : hr_err_msg(rc);
+}
+
+int hr_codec_collect_extra(struct hr_arena *a, json_t *root, const char *const *known, size_t n,
+                           json_t **extra)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(root, k, v)
+	{
+		bool is_known = false;
+		for (size_t i = 0; i < n && !is_known; i++)
+			is_known = strcmp(k, known[i]) == 0;
+		if (is_known)
+			continue;
+		if (!*extra) {
+			*extra = json_object();
+			if (!*extra || hr_arena_defer(a, decref_cb, *extra) < 0) {
+				json_decref(*extra);
+				*extra = NULL;
+				return HR_ENOMEM;
+			}
+		}
+		if (json_object_set(*extra, k, v) < 0)
+			return HR_ENOMEM;
+	}
+	return 0;
+}
+
+static const char *msgf(struct hr_arena *a, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static const char *msgf(struct hr_arena *a, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	const char *m = hr_codec_msgv(a, rc, fmt, ap);
+	va_end(ap);
+	return m;
+}
+
+int hr_codec_load_request(struct hr_arena *a, const char *body, size_t len, size_t max_depth,
+                          const char *example, json_t **root, const char **msg)
+{
+	json_error_t e;
+	*root = NULL;
+	json_t *j = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &e);
+	if (!j) {
+		if (json_error_code(&e) == json_error_stack_overflow) {
+			*msg = msgf(
+			    a, HR_EINVAL,
+			    "the request's JSON is nested too deeply (limits.max_json_depth is "
+			    "%zu)",
+			    max_depth);
+			return HR_EINVAL;
+		}
+		*msg =
+		    msgf(a, HR_EBADJSON, "request body is not valid JSON: %s (line %d, column %d)",
+		         e.text, e.line, e.column);
+		return HR_EBADJSON;
+	}
+	if (hr_arena_defer(a, decref_cb, j) < 0) {
+		json_decref(j);
+		*msg = hr_err_msg(HR_ENOMEM);
+		return HR_ENOMEM;
+	}
+	if (!json_is_object(j)) {
+		*msg = msgf(a, HR_EINVAL, "the request body must be a JSON object such as %s",
+		            example);
+		return HR_EINVAL;
+	}
+	if (!hr_json_depth_ok(j, max_depth)) {
+		*msg = msgf(a, HR_EINVAL,
+		            "the request's JSON is nested more than %zu levels deep "
+		            "(limits.max_json_depth): flatten it",
+		            max_depth);
+		return HR_EINVAL;
+	}
+	*root = j;
+	return 0;
 }

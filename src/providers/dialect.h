@@ -16,9 +16,9 @@ struct hr_arena;
 /* The state of one translated stream. */
 struct hr_render {
 	enum hr_dialect dialect;
-	const char *id;    /* the answer's id as the client sees it (borrowed) */
-	const char *model; /* the model name shown to the client (borrowed) */
-	int64_t created;   /* unix seconds */
+	const char *id;     /* the answer's id as the client sees it (borrowed) */
+	const char *model;  /* the model name shown to the client (borrowed) */
+	int64_t created;    /* unix seconds */
 	bool include_usage; /* OpenAI: the client asked for the usage chunk */
 	bool started;       /* the opening event is written */
 	bool ended;         /* the closing events are written */
@@ -33,12 +33,12 @@ struct hr_render {
 };
 
 void hr_render_init(struct hr_render *r, enum hr_dialect d, const char *id, const char *model,
-		    int64_t created, bool include_usage);
+                    int64_t created, bool include_usage);
 
 /* Appends what the client must see for ev (zero or more SSE events) to out. START, DONE and
  * ERROR are handled by the caller (hr_render_end, hr_render_stream_error). */
 int hr_render_event(struct hr_arena *a, struct hr_render *r, const struct hr_sev *ev,
-		    struct hr_buf *out);
+                    struct hr_buf *out);
 
 /* Closes a complete stream: OpenAI: the usage chunk when asked for; Anthropic: closes the
  * open block, then message_delta (stop reason, usage) and message_stop. The caller adds its
@@ -47,12 +47,12 @@ int hr_render_end(struct hr_arena *a, struct hr_render *r, struct hr_buf *out);
 
 /* A complete answer: an OpenAI chat.completion or an Anthropic message. */
 int hr_render_resp(struct hr_arena *a, enum hr_dialect d, const struct hr_chat_resp *res,
-		   const char *id, const char *model, int64_t created, struct hr_buf *out);
+                   const char *id, const char *model, int64_t created, struct hr_buf *out);
 
 /* An error body in the dialect's shape (OpenAI {"error": {message, type, code, param}};
  * Anthropic {"type": "error", "error": {type, message}}), and its HTTP status. */
 int hr_render_error(enum hr_dialect d, int err, const char *msg, const char *param,
-		    struct hr_buf *out);
+                    struct hr_buf *out);
 int hr_render_error_status(enum hr_dialect d, int err);
 
 /* An error inside a started stream, as an SSE event the client's SDK raises. */

@@ -11,49 +11,20 @@
 #include "core/err.h"
 #include "providers/provider.h"
 
-static void decref_cb(void *j)
-{
-	json_decref(j);
-}
-
 static int fail(struct hr_arena *a, const char **msg, const char **param, int rc, const char *p,
                 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 static int fail(struct hr_arena *a, const char **msg, const char **param, int rc, const char *p,
                 const char *fmt, ...)
 {
-	char tmp[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	*msg = hr_codec_msgv(a, rc, fmt, ap);
 	va_end(ap);
-	for (char *q = tmp; *q; q++)
-		if ((unsigned char)*q < 0x20 || (unsigned char)*q > 0x7e)
-			*q = '?';
-	const char *m = hr_arena_strdup(a, tmp);
-	*msg = m ? m : hr_err_msg(rc);
 	*param = p;
 	return rc;
 }
 
 static const char *const known[] = {"model", "input", "encoding_format", "dimensions", "user"};
-
-/* Depth of nesting, stopping as soon as it passes max (as chat.c's). */
-static bool depth_ok(const json_t *j, size_t depth, size_t max)
-{
-	if (!json_is_object(j) && !json_is_array(j))
-		return true;
-	if (depth > max)
-		return false;
-	size_t i;
-	const char *k;
-	json_t *v;
-	if (json_is_array(j)) {
-		json_array_foreach(j, i, v) if (!depth_ok(v, depth + 1, max)) return false;
-		return true;
-	}
-	json_object_foreach((json_t *)j, k, v) if (!depth_ok(v, depth + 1, max)) return false;
-	return true;
-}
 
 int hr_embed_parse(struct hr_arena *a, const char *body, size_t len, size_t max_inputs,
                    size_t max_json_depth, struct hr_embed_req *out, const char **msg,
@@ -62,30 +33,11 @@ int hr_embed_parse(struct hr_arena *a, const char *body, size_t len, size_t max_
 	memset(out, 0, sizeof *out);
 	out->dimensions = -1;
 	*msg = NULL, *param = NULL;
-	json_error_t e;
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &e);
-	if (!root && json_error_code(&e) == json_error_stack_overflow)
-		return fail(a, msg, param, HR_EINVAL, NULL,
-		            "the request's JSON is nested too deeply (limits.max_json_depth is %zu)",
-		            max_json_depth);
-	if (!root)
-		return fail(a, msg, param, HR_EBADJSON, NULL,
-		            "request body is not valid JSON: %s (line %d, column %d)", e.text,
-		            e.line, e.column);
-	if (hr_arena_defer(a, decref_cb, root) < 0) {
-		json_decref(root);
-		*msg = hr_err_msg(HR_ENOMEM);
-		return HR_ENOMEM;
-	}
-	if (!json_is_object(root))
-		return fail(a, msg, param, HR_EINVAL, NULL,
-		            "the request body must be a JSON object such as {\"model\": ..., "
-		            "\"input\": \"...\"}");
-	if (!depth_ok(root, 1, max_json_depth))
-		return fail(a, msg, param, HR_EINVAL, NULL,
-		            "the request's JSON is nested more than %zu levels deep "
-		            "(limits.max_json_depth): flatten it",
-		            max_json_depth);
+	json_t *root;
+	int lrc = hr_codec_load_request(a, body, len, max_json_depth,
+	                                "{\"model\": ..., \"input\": \"...\"}", &root, msg);
+	if (lrc < 0)
+		return lrc;
 	json_t *model = json_object_get(root, "model");
 	if (!json_is_string(model) || !json_string_length(model))
 		return fail(
@@ -159,26 +111,8 @@ int hr_embed_parse(struct hr_arena *a, const char *body, size_t len, size_t max_
 	if (user && !json_is_null(user) && !json_is_string(user))
 		return fail(a, msg, param, HR_EINVAL, "user", "user must be a string");
 	out->user = hr_codec_str(user);
-	const char *k;
-	json_t *v;
-	json_object_foreach(root, k, v)
-	{
-		bool ok = false;
-		for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-			ok |= strcmp(k, known[i]) == 0;
-		if (ok)
-			continue;
-		if (!out->extra) {
-			out->extra = json_object();
-			if (!out->extra || hr_arena_defer(a, decref_cb, out->extra) < 0) {
-				json_decref(out->extra);
-				out->extra = NULL;
-				return HR_ENOMEM;
-			}
-		}
-		if (json_object_set(out->extra, k, v) < 0)
-			return HR_ENOMEM;
-	}
+	if (hr_codec_collect_extra(a, root, known, sizeof known / sizeof known[0], &out->extra) < 0)
+		return HR_ENOMEM;
 	out->body = root;
 	return 0;
 }

@@ -43,6 +43,6 @@ int hr_embed_parse(struct hr_arena *a, const char *body, size_t len, size_t max_
  * "usage"}), each vector as numbers or, with base64, as base64 of little-endian float32s.
  * Returns 0, HR_ETOOBIG or HR_ENOMEM. */
 int hr_embed_render(const struct hr_embed_resp *res, const char *model, bool base64,
-		    struct hr_buf *out);
+                    struct hr_buf *out);
 
 #endif

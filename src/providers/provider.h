@@ -9,6 +9,8 @@
 #ifndef HR_PROVIDER_H
 #define HR_PROVIDER_H
 
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/buf.h"
@@ -100,7 +102,7 @@ extern const struct hr_provider_ops hr_provider_ollama;
  * its kind expects (Authorization: Bearer, x-api-key + anthropic-version, x-goog-api-key).
  * headers has room for 8 and ends with NULL. Returns 0 or HR_ENOMEM. */
 int hr_provider_list_headers(struct hr_arena *a, const struct hr_conf_provider *p,
-			     const char *headers[8]);
+                             const char *headers[8]);
 
 /* ---- shared helpers for codecs (codec.c) ---- */
 
@@ -108,6 +110,29 @@ int hr_provider_list_headers(struct hr_arena *a, const struct hr_conf_provider *
  * rq->extra, for a codec that is not of the client's dialect. Returns 0 when none. */
 int hr_codec_refuse_extra(struct hr_arena *a, const struct hr_chat_req *rq, const char *kind,
                           const char **msg, const char **param);
+
+/* ---- helpers of the request parsers (codec.c) ---- */
+
+/* Parses a client's request body (outside input): a JSON object, duplicate keys refused,
+ * nested at most max_depth levels. Returns 0 with *root (owned by the arena), or
+ * HR_EBADJSON / HR_EINVAL / HR_ENOMEM with *msg (arena-owned; example completes "the request
+ * body must be a JSON object such as ..."). */
+int hr_codec_load_request(struct hr_arena *a, const char *body, size_t len, size_t max_depth,
+                          const char *example, json_t **root, const char **msg);
+
+/* Whether j nests at most max levels (objects and arrays; a scalar is level 0, the root
+ * object level 1). Recursion stops as soon as it passes max. */
+bool hr_json_depth_ok(const json_t *j, size_t max);
+
+/* printf into the arena, with every byte outside printable ASCII replaced by '?' (jansson
+ * quotes input bytes in its messages; ours never carry raw input). Falls back to the error
+ * table's message for rc when the arena is full. */
+const char *hr_codec_msgv(struct hr_arena *a, int rc, const char *fmt, va_list ap);
+
+/* The members of root whose names are not among known[0..n), as a new object (arena-owned)
+ * in *extra; *extra stays NULL when there are none. Returns 0 or HR_ENOMEM. */
+int hr_codec_collect_extra(struct hr_arena *a, json_t *root, const char *const *known, size_t n,
+                           json_t **extra);
 
 /* Serializes j compactly into out (capped buffer). Returns 0, HR_ETOOBIG or HR_ENOMEM. */
 int hr_codec_dump(const json_t *j, struct hr_buf *out);
