@@ -356,7 +356,27 @@ static int ollama_encode_chat(struct hr_arena *a, const struct hr_conf_model *m,
 		*msg = "model has no provider";
 		return HR_EINTERNAL;
 	}
-	int rc = hr_codec_refuse_extra(a, rq, KIND, msg, param);
+	/* Ollama's own knobs pass through from any client: "keep_alive" (how long the model
+	 * stays loaded) and "options" (num_ctx, mirostat, ...); everything else not in the
+	 * canonical model is refused as for any provider. */
+	json_t *keep_alive = json_object_get(rq->extra, "keep_alive");
+	json_t *client_opts = json_object_get(rq->extra, "options");
+	if (client_opts && !json_is_object(client_opts))
+		return refuse(a, msg, param, "options",
+		              "options must be an object of Ollama model options such as "
+		              "{\"num_ctx\": 8192}");
+	struct hr_chat_req rest = *rq;
+	json_t *others = NULL;
+	if (keep_alive || client_opts) {
+		others = json_copy(rq->extra);
+		if (!others)
+			return HR_ENOMEM;
+		json_object_del(others, "keep_alive");
+		json_object_del(others, "options");
+		rest.extra = others;
+	}
+	int rc = hr_codec_refuse_extra(a, &rest, KIND, msg, param);
+	json_decref(others);
 	if (rc < 0)
 		return rc;
 	if (rq->tool_choice == HR_TC_REQUIRED || rq->tool_choice == HR_TC_NAMED)
@@ -369,9 +389,7 @@ static int ollama_encode_chat(struct hr_arena *a, const struct hr_conf_model *m,
 		return refuse(a, msg, param, "parallel_tool_calls",
 		              "Ollama cannot limit a turn to one tool call; leave "
 		              "parallel_tool_calls out");
-	/* rq->user (an abuse-tracking id) is dropped: Ollama has no field for it.
-	 * keep_alive and further options (num_ctx, ...) will come from hearth's per-model
-	 * config; nothing sets them yet. */
+	/* rq->user (an abuse-tracking id) is dropped: Ollama has no field for it. */
 
 	json_t *body = json_object(), *msgs = json_array();
 	const char *upstream = m->upstream ? m->upstream : m->name;
@@ -403,6 +421,21 @@ static int ollama_encode_chat(struct hr_arena *a, const struct hr_conf_model *m,
 	if ((rc = encode_options(rq, body)) < 0)
 		goto out;
 	rc = HR_ENOMEM;
+	if (client_opts) { /* hearth's mapped fields (temperature, stop, ...) win */
+		json_t *o = json_object_get(body, "options");
+		if (!o && (jset(body, "options", json_object()) < 0 ||
+		           !(o = json_object_get(body, "options"))))
+			goto out;
+		const char *k;
+		json_t *v;
+		json_object_foreach(client_opts, k, v)
+		{
+			if (!json_object_get(o, k) && json_object_set(o, k, v) < 0)
+				goto out;
+		}
+	}
+	if (keep_alive && json_object_set(body, "keep_alive", keep_alive) < 0)
+		goto out;
 	/* always sent: Ollama streams unless told otherwise */
 	if (jset(body, "stream", json_boolean(rq->stream)) < 0)
 		goto out;

@@ -126,6 +126,8 @@ def matrix_gateway(kind_fakes, tmp_path_factory):
             cfg["models"]["%s-%s" % (kind, b)] = {
                 "provider": "p-" + kind, "upstream": b,
                 "input_price_per_mtok": 1, "output_price_per_mtok": 2}
+        cfg["models"][kind + "-embed"] = {"provider": "p-" + kind, "upstream": "echo",
+                                          "embeddings": True, "input_price_per_mtok": 1}
     h = Hearth(root, cfg)
     h.start()
     yield h

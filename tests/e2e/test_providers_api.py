@@ -198,3 +198,22 @@ def test_hearth_models_import(gateway, fakes):
     assert p.returncode == 1 and "no provider 'nope'" in p.stderr
     p = gateway.cli("models", "import", "--config", gateway.config_path)
     assert p.returncode == 2
+
+
+def test_ollama_keep_alive_and_options_pass_through(gateway, fakes):
+    body = {"model": "ollama-echo", "messages": [{"role": "user", "content": "hi"}],
+            "temperature": 0.5, "keep_alive": "10m",
+            "options": {"num_ctx": 8192, "temperature": 0.1}}
+    r = http_request(gateway.port, "POST", "/v1/chat/completions", body)
+    assert r.status == 200, r
+    sent = fakes["ollama"].requests[-1]["body"]
+    assert sent["keep_alive"] == "10m", sent
+    assert sent["options"]["num_ctx"] == 8192, sent
+    assert sent["options"]["temperature"] == 0.5, "hearth's mapped field wins: %r" % sent
+    body["model"] = "gemini-echo"  # not Ollama's: refused, naming the field
+    r = http_request(gateway.port, "POST", "/v1/chat/completions", body)
+    assert r.status == 400, r
+    assert r.json()["error"]["param"] in ("keep_alive", "options"), r
+    body["model"], body["options"] = "ollama-echo", "not an object"
+    r = http_request(gateway.port, "POST", "/v1/chat/completions", body)
+    assert r.status == 400 and r.json()["error"]["param"] == "options", r

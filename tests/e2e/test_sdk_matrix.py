@@ -77,3 +77,18 @@ def test_both_sdks_raise_the_provider_rate_limit(matrix_gateway, openai_sdk, ant
     assert (r["error"]["class"], r["error"]["status"]) == ("RateLimitError", 429), r["_where"]
     r = anthropic_sdk.run(matrix_gateway.url, kind + "-error-429", "error", ok=False)
     assert (r["error"]["class"], r["error"]["status"]) == ("RateLimitError", 429), r["_where"]
+
+
+@pytest.mark.parametrize("kind", ["openai", "gemini", "ollama"])
+def test_openai_sdk_embeddings(matrix_gateway, openai_sdk, kind):
+    """The SDK asks for base64 unless told otherwise: hearth encodes whatever the provider
+    returned; the floats must be the provider's, either way."""
+    from fakes.base import embedding
+    r = openai_sdk.run(matrix_gateway.url + "/v1", kind + "-embed", "embeddings")
+    assert r["object"] == "list" and r["indexes"] == [0, 1], r["_where"]
+    for got_b64, got_f, text in zip(r["base64_vectors"], r["float_vectors"],
+                                    ["first text", "second text"]):
+        assert got_f == pytest.approx(embedding(text), abs=1e-6), r["_where"]
+        assert got_b64 == pytest.approx(embedding(text), abs=1e-6), r["_where"]
+    assert r["usage"]["prompt_tokens"] > 0, r["_where"]
+    sdk.assert_no_warnings(r)

@@ -179,6 +179,18 @@ const CASES = {
     return { ...outcome, content };
   },
 
+  // embeddings.create: the SDK asks for base64 by default and decodes it itself; also floats
+  async embeddings({ baseURL, model }) {
+    const input = ['first text', 'second text'];
+    const b64 = await client(baseURL).embeddings.create({ model, input });
+    const floats = await client(baseURL).embeddings.create({ model, input, encoding_format: 'float' });
+    return {
+      object: b64.object, model: b64.model, indexes: b64.data.map((d) => d.index),
+      base64_vectors: b64.data.map((d) => Array.from(d.embedding)),
+      float_vectors: floats.data.map((d) => d.embedding), usage: b64.usage,
+    };
+  },
+
   async models({ baseURL }) {
     const models = [];
     for await (const m of client(baseURL).models.list()) {
