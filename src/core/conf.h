@@ -42,6 +42,48 @@ struct hr_conf_model {
 	bool tools, vision, json_mode, embeddings;
 };
 
+/* How a task orders its candidates (src/router/plan.c). */
+enum hr_strategy {
+	HR_STRAT_ORDERED,  /* as listed: the first allowed and healthy, the rest fallbacks */
+	HR_STRAT_CHEAPEST, /* by price (input + output per Mtok), capable ones only */
+	HR_STRAT_BALANCED, /* deployments of one model: least outstanding requests per weight */
+	HR_STRAT_CASCADE,  /* as listed, local first; escalate when an answer fails a check */
+	HR_STRAT_LEARNED,  /* the learned router's slot (later issue); ordered until then */
+};
+
+#define HR_MAX_TASK_CANDIDATES 32
+#define HR_MAX_TASKS           1024
+#define HR_MAX_RULES           1024
+
+/* A named kind of work and its routing policy (tasks.<name> in the file). */
+struct hr_conf_task {
+	const char *name;
+	const char **candidates; /* model names, in order (each exists in models:) */
+	size_t n_candidates;
+	double *weights;         /* balanced: one per candidate (default 1); else NULL */
+	enum hr_strategy strategy;
+	double quality_target;   /* 0..1; cascade and learned use it; default 0 */
+	bool local_only;         /* never a cloud provider, on any path, fallbacks included */
+	long timeout_ms;         /* per attempt, whole call; 0 = the provider's own */
+	int max_retries;         /* per candidate on a retryable error, before any byte; default 1 */
+	bool fallback;           /* after a failure, go on to the next candidate; default true */
+};
+
+/* One routing rule (rules: in the file, in order; the first that matches picks the task).
+ * Conditions left unset (-1 / NULL) match anything; all set ones must hold. */
+struct hr_conf_rule {
+	const char *task;     /* the task it picks (exists in tasks:, or "auto") */
+	const char *model;    /* the model the client asked for, e.g. "auto"; NULL any */
+	int has_images;       /* -1 any, 0 no, 1 yes */
+	int needs_tools;
+	int json_mode;
+	int contains_code;
+	int sensitive;        /* the data-policy class (governance issue fills the detector) */
+	long min_tokens;      /* estimated prompt tokens >= this; -1 none */
+	long max_tokens;      /* estimated prompt tokens <= this; -1 none */
+	const char *language; /* ISO 639-1 code, e.g. "en"; NULL any */
+};
+
 struct hr_conf {
 	atomic_int refs;
 	struct hr_arena *arena; /* owns every string and array below */
@@ -75,6 +117,10 @@ struct hr_conf {
 	size_t n_providers;
 	struct hr_conf_model *models;
 	size_t n_models;
+	struct hr_conf_task *tasks;
+	size_t n_tasks;
+	struct hr_conf_rule *rules;
+	size_t n_rules;
 };
 
 /* Loads path (NULL: built-in defaults only), applies HEARTH_<SECTION>_<KEY> environment
@@ -105,6 +151,7 @@ int hr_conf_add_model(struct hr_conf *c, const char *name, const char *provider_
 const struct hr_conf_model *hr_conf_model_find(const struct hr_conf *c, const char *name,
                                                size_t len);
 const struct hr_conf_provider *hr_conf_provider_find(const struct hr_conf *c, const char *id);
+const struct hr_conf_task *hr_conf_task_find(const struct hr_conf *c, const char *name, size_t len);
 
 /* Reference counting; hr_conf_release() frees the snapshot when the last ref goes. */
 struct hr_conf *hr_conf_ref(struct hr_conf *c);

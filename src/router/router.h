@@ -1,0 +1,122 @@
+/* router.h - picks the model for each request: which task it is, which candidates may serve
+ * it, in what order, and why the others were skipped. plan() is pure: no I/O and no clock of
+ * its own; the live state (health, load) comes in as a snapshot, so tables of cases test it.
+ *
+ * Ownership: a plan borrows the config snapshot it was made from (models, task names) and
+ * static reason strings; it lives in the request's arena or on the caller's stack. */
+#ifndef HR_ROUTER_H
+#define HR_ROUTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/conf.h"
+#include "providers/chat.h"
+
+/* What plan() knows of a request, computed once (hr_features_of). */
+struct hr_features {
+	int64_t est_tokens; /* estimated prompt tokens */
+	long max_tokens;    /* the answer's cap the client asked for; -1 none */
+	bool has_images, needs_tools, json_mode, contains_code;
+	bool sensitive;       /* data-policy class: only local providers may see it */
+	const char *language; /* ISO 639-1 guess ("en", "de", ...), or NULL */
+};
+
+/* Features of a canonical chat request. sensitive comes from the policy layer (a detector;
+ * until the governance issue, the X-Hearth-Sensitive header or a test double). */
+void hr_features_of(const struct hr_chat_req *rq, bool sensitive, struct hr_features *f);
+
+/* Live state of one model (deployment), as the caller sees it now. */
+struct hr_model_live {
+	bool breaker_open; /* failing: skip it (a half-open probe is allowed: open = false) */
+	int inflight;      /* requests outstanding now */
+	int max_concurrency; /* 0: unlimited */
+};
+
+/* The live-state snapshot plan() reads: a callback so the caller owns the storage. */
+struct hr_live {
+	void *ctx;
+	void (*get)(void *ctx, const struct hr_conf_model *m, struct hr_model_live *out);
+};
+
+/* How the task was chosen, for the explanation. */
+enum hr_route_via {
+	HR_VIA_MODEL,  /* a plain model name: a task of one candidate */
+	HR_VIA_TASK,   /* model "task:<name>" */
+	HR_VIA_HEADER, /* X-Hearth-Task */
+	HR_VIA_RULE,   /* rules[i] matched */
+	HR_VIA_AUTO,   /* model "auto" */
+};
+
+/* Which task (resolution order): model "task:<name>"; else the X-Hearth-Task header; else
+ * the first rule that matches (rule.model unset matches any asked model); else "auto" (a
+ * task named auto if configured, otherwise the built-in: strategy cheapest over every chat
+ * model); else a configured model of that name (a task of one candidate, strategy ordered,
+ * no fallback); else a task of that name. */
+struct hr_route_in {
+	const char *model;       /* as the client asked: a name, "task:<name>" or "auto" */
+	const char *task_header; /* X-Hearth-Task, or NULL */
+	const struct hr_features *f;
+};
+
+struct hr_skip {
+	const struct hr_conf_model *m;
+	const char *why; /* static: "cloud model for a local-only task", "no vision", ... */
+};
+
+struct hr_plan {
+	const char *task;            /* task name (for a plain model: the model's name) */
+	enum hr_route_via via;
+	size_t rule;                 /* HR_VIA_RULE: its index */
+	enum hr_strategy strategy;
+	bool local_only;             /* the task's, or forced by a sensitive request */
+	const struct hr_conf_task *t; /* NULL for a plain model and the built-in auto */
+	const struct hr_conf_model *cands[HR_MAX_TASK_CANDIDATES]; /* first tried first */
+	size_t n;
+	struct hr_skip skipped[HR_MAX_TASK_CANDIDATES];
+	size_t n_skipped;
+};
+
+/* Plans a request. Returns 0 with out->n >= 1; or HR_ENOMODEL (no such model or task:
+ * *msg names it), HR_EUNAVAIL (every candidate was skipped: out->skipped says why; a
+ * sensitive request whose local candidates are all down ends here, never at a cloud one).
+ * *msg is static or printed into a: what is wrong and what to do. */
+int hr_route_plan(struct hr_arena *a, const struct hr_conf *c, const struct hr_route_in *in,
+		  const struct hr_live *live, struct hr_plan *out, const char **msg);
+
+/* The X-Hearth-Route header value for a plan and the candidate that answered (index into
+ * cands; -1 none): "task=summarize; via=rule:2; strategy=ordered; model=llama3;
+ * skipped=gpt-4o:cloud model for a local-only task,qwen:breaker open". Printable ASCII,
+ * capped at max bytes (the list is cut with "..."). Returns 0 or HR_ENOMEM. */
+int hr_route_explain(const struct hr_plan *p, long chosen, size_t max, struct hr_buf *out);
+
+/* ---- circuit breaker, one per model (deployment); thread-safe ---- */
+
+struct hr_breakers; /* opaque */
+
+struct hr_breaker_conf {
+	int failures_to_open;   /* consecutive failures that open it; default 5 */
+	int64_t cooldown_ms;    /* first open period; doubles on each failed probe, capped */
+	int64_t max_cooldown_ms;
+};
+
+/* A table of breakers for the models of one config (by model name). Survives reloads:
+ * hr_breakers_get() looks a model up by name. All functions are thread-safe. */
+struct hr_breakers *hr_breakers_new(const struct hr_breaker_conf *bc);
+void hr_breakers_free(struct hr_breakers *b);
+/* Whether a call to model may go now (closed, or open but due for one half-open probe,
+ * which this call then takes). now_ms: a monotonic clock in milliseconds. */
+bool hr_breaker_allow(struct hr_breakers *b, const char *model, int64_t now_ms);
+/* The outcome of a call: ok resets it; a failure counts (and, in half-open, reopens it with
+ * a doubled cool-down). */
+void hr_breaker_report(struct hr_breakers *b, const char *model, bool ok, int64_t now_ms);
+/* For display (hearth route explain, /metrics later): "closed", "open", "half-open". */
+const char *hr_breaker_state(struct hr_breakers *b, const char *model, int64_t now_ms);
+
+/* Whether an error (HR_E* code, or an HTTP status from the provider) may be retried or
+ * handed to the next candidate: connection, timeout, 429, 5xx, 529 yes; 4xx no. */
+bool hr_route_retryable(int err);
+
+#endif
