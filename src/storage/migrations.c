@@ -28,6 +28,10 @@ const struct hr_migration hr_migrations[] = {
      " finish_reason TEXT"
      ");"
      "CREATE INDEX usage_records_ts_ms ON usage_records (ts_ms);"},
+    {2, "routing: task, route and attempts of each request",
+     "ALTER TABLE usage_records ADD COLUMN task TEXT;"
+     "ALTER TABLE usage_records ADD COLUMN route TEXT;"
+     "ALTER TABLE usage_records ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"},
 };
 
 const size_t hr_migrations_count = sizeof hr_migrations / sizeof hr_migrations[0];

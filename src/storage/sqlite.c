@@ -62,9 +62,10 @@ struct sq_store {
 static const char usage_insert_sql[] =
     "INSERT INTO usage_records (request_id, ts_ms, key_id, model_asked, model_used, provider,"
     " endpoint, stream, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,"
-    " tokens_estimated, cost_usd, latency_ms, ttfb_ms, status, error_code, finish_reason)"
+    " tokens_estimated, cost_usd, latency_ms, ttfb_ms, status, error_code, finish_reason,"
+    " task, route, attempts)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-    " ?18, ?19)";
+    " ?18, ?19, ?20, ?21, ?22)";
 
 /* Portable SQL: integer division gives the UTC day number (ts_ms is Unix ms, >= 0); the
  * day is formatted in C. GROUP BY / ORDER BY by position work in SQLite and PostgreSQL. */
@@ -566,6 +567,9 @@ static void bind_usage(sqlite3_stmt *st, const struct hr_usage *u)
 	sqlite3_bind_int(st, 17, u->status);
 	bind_text(st, 18, u->error_code);
 	bind_text(st, 19, u->finish_reason);
+	bind_text(st, 20, u->task);
+	bind_text(st, 21, u->route);
+	sqlite3_bind_int(st, 22, u->attempts);
 }
 
 /* Runs a cached statement that returns no rows and resets it. Returns the SQLite code. */

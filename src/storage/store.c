@@ -55,5 +55,7 @@ void hr_usage_free(struct hr_usage *u)
 	free(u->endpoint);
 	free(u->error_code);
 	free(u->finish_reason);
+	free(u->task);
+	free(u->route);
 	free((struct hr_usage_entry *)u);
 }

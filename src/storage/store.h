@@ -28,6 +28,9 @@ struct hr_usage {
 	int status;          /* HTTP status the client saw */
 	char *error_code;    /* OpenAI-style code (hr_err_code) or NULL when ok */
 	char *finish_reason; /* NULL if none */
+	char *task;          /* the routing task, or NULL (a plain model) */
+	char *route;         /* the X-Hearth-Route explanation, or NULL */
+	int attempts;        /* provider calls made (retries and fallbacks included) */
 };
 
 /* Strings are copied. Returns: owned, free with hr_usage_free(); NULL on OOM. */

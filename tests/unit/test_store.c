@@ -181,6 +181,9 @@ static void test_open_creates_dir_and_schema(void **state)
 	    {"status", "INTEGER", 1, 0},
 	    {"error_code", "TEXT", 0, 0},
 	    {"finish_reason", "TEXT", 0, 0},
+	    {"task", "TEXT", 0, 0},
+	    {"route", "TEXT", 0, 0},
+	    {"attempts", "INTEGER", 1, 0},
 	};
 	sqlite3 *c;
 	sqlite3_stmt *q;
