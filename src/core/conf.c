@@ -36,6 +36,11 @@ enum conf_type {
 	T_SECRET,      /* env:NAME or file:/path; stores the value at off and the ref at off2 */
 	T_SECRET_LIST, /* a YAML list of secret references (server.api_keys) */
 	T_PROVIDER,    /* id of a provider defined under providers: */
+	T_MODEL_LIST,  /* a YAML list of chat model names from models: (tasks.<name>.candidates) */
+	T_WEIGHTS,     /* a YAML list of positive numbers (tasks.<name>.weights) */
+	T_RATIO,       /* a number in [0, 1] */
+	T_TASK,        /* name of a task under tasks:, or "auto" */
+	T_LANG,        /* ISO 639-1 code: two lowercase letters */
 };
 
 /* The C type of the member a row writes, found by _Generic so a row cannot lie about it. */
@@ -44,17 +49,17 @@ enum conf_ctype { C_INT, C_LONG, C_SIZE, C_DOUBLE, C_STR, C_BOOL, C_OTHER };
 	_Generic((e), int: C_INT, long: C_LONG, size_t: C_SIZE, double: C_DOUBLE,             \
 		 const char *: C_STR, bool: C_BOOL, default: C_OTHER)
 
-enum conf_scope { S_ROOT, S_PROVIDER, S_MODEL };
+enum conf_scope { S_ROOT, S_PROVIDER, S_MODEL, S_TASK, S_RULE };
 
 #define F_REQUIRED 1u /* must be present */
 #define F_NODEF    2u /* def is only shown (required, optional or computed); never parsed */
 
 struct conf_row {
-	const char *key; /* dotted key; scoped rows have the literal "<id>" / "<name>" */
+	const char *key; /* dotted key; scoped rows have the literal "<id>" / "<name>" / "[]" */
 	enum conf_type type;
 	const char *def; /* default as text, parsed like a value from the file */
 	enum conf_scope scope;
-	size_t off, off2; /* in struct hr_conf, hr_conf_provider or hr_conf_model */
+	size_t off, off2; /* in struct hr_conf or hr_conf_{provider,model,task,rule} */
 	enum conf_ctype ctype;
 	long long min, max;
 	unsigned flags;
@@ -65,9 +70,15 @@ struct conf_row {
 static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
 static const char *const format_choices[] = {"text", "json", NULL};
 static const char *const locality_choices[] = {"local", "cloud", NULL};
+static const char *const strategy_choices[] = {"ordered", "cheapest", "balanced",
+                                               "cascade", "learned",  NULL};
 _Static_assert(sizeof(enum hr_log_level) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(enum hr_log_format) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(enum hr_locality) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(enum hr_strategy) == sizeof(int), "enums are stored as int");
+_Static_assert(HR_STRAT_ORDERED == 0 && HR_STRAT_CHEAPEST == 1 && HR_STRAT_BALANCED == 2 &&
+                   HR_STRAT_CASCADE == 3 && HR_STRAT_LEARNED == 4,
+               "strategy_choices order");
 _Static_assert(HR_LOCAL == 0 && HR_CLOUD == 1, "locality_choices order");
 _Static_assert(HR_LOG_LVL_ERROR == 0 && HR_LOG_LVL_DEBUG == 3, "level_choices order");
 _Static_assert(HR_LOG_TEXT == 0 && HR_LOG_JSON == 1, "format_choices order");
@@ -84,6 +95,12 @@ _Static_assert(HR_LOG_TEXT == 0 && HR_LOG_JSON == 1, "format_choices order");
 	ROW_(k, t, d, S_PROVIDER, struct hr_conf_provider, m, lo, hi, fl, ch, doc)
 #define R_MODEL(k, t, d, m, lo, hi, fl, doc)                                                       \
 	ROW_(k, t, d, S_MODEL, struct hr_conf_model, m, lo, hi, fl, NULL, doc)
+#define R_TASK(k, t, d, m, lo, hi, fl, ch, doc)                                                    \
+	ROW_(k, t, d, S_TASK, struct hr_conf_task, m, lo, hi, fl, ch, doc)
+#define R_RULE(k, t, d, m, lo, hi, fl, doc)                                                        \
+	ROW_(k, t, d, S_RULE, struct hr_conf_rule, m, lo, hi, fl, NULL, doc)
+#define TOKENS_MAX 1000000000LL /* estimated prompt tokens a rule may name */
+_Static_assert(HR_MAX_TASK_CANDIDATES == 32, "the doc of tasks.<name>.candidates says 32");
 
 /* THE schema: every key hearth reads, its default and its documentation. Defaults that
  * limits.h also names are cross-checked by tests/unit/test_conf.c. */
@@ -173,10 +190,51 @@ static const struct conf_row rows[] = {
             "the model honours response_format (JSON mode, JSON schema); false refuses them"),
     R_MODEL("models.<name>.embeddings", T_BOOL, "false", embeddings, 0, 0, 0,
             "an embedding model: served on /v1/embeddings, refused on chat endpoints"),
+
+    {"tasks.<name>.candidates", T_MODEL_LIST, "(required)", S_TASK,
+     offsetof(struct hr_conf_task, candidates), offsetof(struct hr_conf_task, n_candidates),
+     C_OTHER, 1, HR_MAX_TASK_CANDIDATES, F_REQUIRED | F_NODEF, NULL,
+     "chat model names from models:, in order, each once; 1 to 32"},
+    R_TASK("tasks.<name>.strategy", T_ENUM, "ordered", strategy, 0, 0, 0, strategy_choices,
+           "how candidates are ordered: ordered, cheapest, balanced, cascade or learned"),
+    R_TASK("tasks.<name>.weights", T_WEIGHTS, "(all 1)", weights, 0, 0, F_NODEF, NULL,
+           "strategy balanced only: one positive number per candidate"),
+    R_TASK("tasks.<name>.quality_target", T_RATIO, "0", quality_target, 0, 0, 0, NULL,
+           "answer quality to reach, 0 to 1 (cascade and learned use it)"),
+    R_TASK("tasks.<name>.local_only", T_BOOL, "false", local_only, 0, 0, 0, NULL,
+           "never send the task to a cloud provider, fallbacks included"),
+    R_TASK("tasks.<name>.timeout_ms", T_MS, "0", timeout_ms, 0, MS_MAX, 0, NULL,
+           "whole-call timeout of one attempt, in milliseconds; 0 = the provider's own"),
+    R_TASK("tasks.<name>.max_retries", T_INT, "1", max_retries, 0, 5, 0, NULL,
+           "retries of one candidate on a retryable error before any byte is sent, 0..5"),
+    R_TASK("tasks.<name>.fallback", T_BOOL, "true", fallback, 0, 0, 0, NULL,
+           "after a failure, go on to the next candidate"),
+
+    R_RULE("rules[].task", T_TASK, "(required)", task, 0, 0, F_REQUIRED | F_NODEF,
+           "the task the rule picks: a name under tasks:, or auto"),
+    R_RULE("rules[].model", T_STR, "(any)", model, 0, 0, F_NODEF,
+           "matches when the client asked for this model name, e.g. auto"),
+    R_RULE("rules[].has_images", T_BOOL, "(any)", has_images, 0, 0, F_NODEF,
+           "matches requests with (true) or without (false) images"),
+    R_RULE("rules[].needs_tools", T_BOOL, "(any)", needs_tools, 0, 0, F_NODEF,
+           "matches requests with (true) or without (false) tools"),
+    R_RULE("rules[].json_mode", T_BOOL, "(any)", json_mode, 0, 0, F_NODEF,
+           "matches requests that ask (true) or do not ask (false) for JSON output"),
+    R_RULE("rules[].contains_code", T_BOOL, "(any)", contains_code, 0, 0, F_NODEF,
+           "matches prompts that contain (true) or do not contain (false) code"),
+    R_RULE("rules[].sensitive", T_BOOL, "(any)", sensitive, 0, 0, F_NODEF,
+           "matches requests the data policy marks sensitive (true) or not (false)"),
+    R_RULE("rules[].min_tokens", T_INT, "(none)", min_tokens, 0, TOKENS_MAX, F_NODEF,
+           "matches when the estimated prompt tokens are at least this"),
+    R_RULE("rules[].max_tokens", T_INT, "(none)", max_tokens, 0, TOKENS_MAX, F_NODEF,
+           "matches when the estimated prompt tokens are at most this"),
+    R_RULE("rules[].language", T_LANG, "(any)", language, 0, 0, F_NODEF,
+           "matches prompts in this language: an ISO 639-1 code such as en or de"),
 };
 #define N_ROWS (sizeof rows / sizeof rows[0])
 
-static const char *const sections[] = {"server", "log", "storage", "limits", "providers", "models"};
+static const char *const sections[] = {"server",    "log",    "storage", "limits",
+                                       "providers", "models", "tasks",   "rules"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 /* The one place that knows the provider kinds, until the registry (hr_provider_find) is
@@ -298,6 +356,44 @@ static const char *show(char *dst, size_t cap, const char *s, size_t n)
 	return dst;
 }
 #define SHOW_CAP (SHOW_MAX * 4 + 8)
+
+#define LIST_CAP 400 /* a list of names in a message; longer ones end in "..." */
+
+/* Appends name to the ", "-separated list dst[0..*len) (cap bytes, NUL-terminated). Returns
+ * false, and ends the list with "...", when it does not fit. */
+static bool list_add(char *dst, size_t cap, size_t *len, const char *name)
+{
+	size_t n = strlen(name), sep = *len ? 2 : 0;
+	if (*len + sep + n + sizeof ", ..." > cap) {
+		snprintf(dst + *len, cap - *len, "%s...", sep ? ", " : "");
+		return false;
+	}
+	snprintf(dst + *len, cap - *len, "%s%s", sep ? ", " : "", name);
+	*len += sep + n;
+	return true;
+}
+
+/* The names of c's tasks, for a message. Returns dst. */
+static const char *task_names(const struct hr_conf *c, char *dst, size_t cap)
+{
+	size_t len = 0;
+	dst[0] = '\0';
+	for (size_t i = 0; i < c->n_tasks && list_add(dst, cap, &len, c->tasks[i].name); i++)
+		;
+	return dst;
+}
+
+/* The names of c's chat (not embedding) models, for a message; "" when there are none.
+ * Returns dst. */
+static const char *chat_model_names(const struct hr_conf *c, char *dst, size_t cap)
+{
+	size_t len = 0;
+	dst[0] = '\0';
+	for (size_t i = 0; i < c->n_models; i++)
+		if (!c->models[i].embeddings && !list_add(dst, cap, &len, c->models[i].name))
+			break;
+	return dst;
+}
 
 /* ---- the node tree ---------------------------------------------------------------------- */
 
@@ -721,6 +817,10 @@ static const char *secret_resolve(struct ld *ld, const struct origin *o, const c
 	return v;
 }
 
+/* A row's default in parentheses, for a message: three arguments for "%s%s%s" (defaults
+ * that are words, like "(any)", have theirs already). */
+#define DEF_SHOWN(r) (r)->def[0] == '(' ? "" : "(", (r)->def, (r)->def[0] == '(' ? "" : ")"
+
 /* Converts s (NUL-terminated, n bytes) for row r and stores it into base. Returns false
  * when the value was rejected (reported at o under key). */
 static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, const char *s, size_t n,
@@ -738,8 +838,8 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 	if (n == 0 && r->type != T_SECRET) {
 		conf_err(ld, o, key,
 		         "is empty; write a value or delete the line to get the "
-		         "default (%s)",
-		         r->def);
+		         "default %s%s%s",
+		         DEF_SHOWN(r));
 		return false;
 	}
 	switch (r->type) {
@@ -802,7 +902,11 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 		                                                                       "no", "off"};
 		for (size_t i = 0; i < 3; i++) {
 			if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
-				*(bool *)dst = strcasecmp(s, yes[i]) == 0;
+				bool b = strcasecmp(s, yes[i]) == 0;
+				if (r->ctype == C_INT) /* a rule's condition: -1 unset, 0, 1 */
+					*(int *)dst = b;
+				else
+					*(bool *)dst = b;
 				return true;
 			}
 		}
@@ -839,6 +943,53 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 		*(double *)dst = d;
 		return true;
 	}
+	case T_RATIO: {
+		char *end;
+		double d = strtod(s, &end);
+		if (*end != '\0' || end == s || isspace((unsigned char)s[0]) ||
+		    !(d >= 0 && d <= 1)) {
+			conf_err(ld, o, key, "'%s' is not a number from 0 to 1; write e.g. 0.8",
+			         show(shown, sizeof shown, s, n));
+			return false;
+		}
+		*(double *)dst = d;
+		return true;
+	}
+	case T_LANG:
+		if (n != 2 || !islower((unsigned char)s[0]) || !islower((unsigned char)s[1])) {
+			conf_err(ld, o, key,
+			         "'%s' is not a language code; write two lowercase letters "
+			         "(ISO 639-1), e.g. en or de",
+			         show(shown, sizeof shown, s, n));
+			return false;
+		}
+		if (!(copy = hr_arena_strndup(ld->c->arena, s, n))) {
+			conf_oom(ld);
+			return false;
+		}
+		*(const char **)dst = copy;
+		return true;
+	case T_TASK: {
+		const struct hr_conf_task *t = hr_conf_task_find(ld->c, s, n);
+		if (t) {
+			*(const char **)dst = t->name;
+			return true;
+		}
+		if (strcmp(s, "auto") == 0) {
+			if (!(copy = hr_arena_strndup(ld->c->arena, s, n))) {
+				conf_oom(ld);
+				return false;
+			}
+			*(const char **)dst = copy;
+			return true;
+		}
+		char list[LIST_CAP];
+		conf_err(ld, o, key, "unknown task '%s'; %s%s%s", show(shown, sizeof shown, s, n),
+		         ld->c->n_tasks ? "tasks are: " : "define it under tasks:",
+		         ld->c->n_tasks ? task_names(ld->c, list, sizeof list) : "",
+		         ld->c->n_tasks ? " (or write auto)" : " or write auto");
+		return false;
+	}
 	case T_SECRET: {
 		const char *v = secret_resolve(ld, o, key, s);
 		if (!v)
@@ -863,7 +1014,9 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 		*(const struct hr_conf_provider **)dst = p;
 		return true;
 	}
-	case T_SECRET_LIST: break;
+	case T_SECRET_LIST:
+	case T_MODEL_LIST:
+	case T_WEIGHTS: break;
 	}
 	conf_err(ld, o, key, "internal error: the schema row cannot take a single value");
 	return false;
@@ -929,6 +1082,143 @@ static bool set_secret_list(struct ld *ld, const struct conf_row *r, void *base,
 	return ok;
 }
 
+/* tasks.<name>.candidates: chat model names from models:, each once. Errors name the list's
+ * key (not an index) at the line of the item. */
+static bool set_model_list(struct ld *ld, const struct conf_row *r, void *base,
+                           const struct node *v, const char *key)
+{
+	struct origin o = {v->line, NULL};
+	char shown[SHOW_CAP], list[LIST_CAP];
+	const char ***arr = (const char ***)((unsigned char *)base + r->off);
+	size_t *n_arr = (size_t *)((unsigned char *)base + r->off2);
+	size_t n = 0;
+	bool ok = true;
+
+	if (v->kind != N_SEQ) {
+		conf_err(ld, &o, key,
+		         "expected a list, got %s; write [model-a, model-b] with names "
+		         "from models:",
+		         node_null(v) ? "nothing" : node_what(v));
+		return false;
+	}
+	for (const struct node *it = v->first; it; it = it->next)
+		n++;
+	if (n < (size_t)r->min || n > (size_t)r->max) {
+		conf_err(ld, &o, key,
+		         "%zu candidates; list %lld to %lld model names from models:", n, r->min,
+		         r->max);
+		return false;
+	}
+	const char **a = hr_arena_calloc(ld->c->arena, n * sizeof *a);
+	if (!a) {
+		conf_oom(ld);
+		return false;
+	}
+	n = 0;
+	for (const struct node *it = v->first; it; it = it->next) {
+		struct origin io = {it->line, NULL};
+		if (it->kind != N_SCALAR || node_null(it)) {
+			conf_err(ld, &io, key,
+			         "expected a model name, got %s; write names from models:",
+			         node_null(it) ? "nothing" : node_what(it));
+			ok = false;
+			continue;
+		}
+		if (!interpolate(ld, &io, key, it->val, it->len)) {
+			ok = false;
+			continue;
+		}
+		const char *name = ld->val.ptr;
+		size_t nl = ld->val.len;
+		const struct hr_conf_model *m = hr_conf_model_find(ld->c, name, nl);
+		size_t j = 0;
+		while (m && j < n && strcmp(a[j], m->name) != 0)
+			j++;
+		if (!m && chat_model_names(ld->c, list, sizeof list)[0])
+			conf_err(ld, &io, key, "unknown model '%s'; models are: %s",
+			         show(shown, sizeof shown, name, nl), list);
+		else if (!m)
+			conf_err(ld, &io, key,
+			         "unknown model '%s'; no chat models are defined: add it "
+			         "under models:",
+			         show(shown, sizeof shown, name, nl));
+		else if (m->embeddings)
+			conf_err(ld, &io, key,
+			         "'%s' is an embedding model (models.%s.embeddings is true); a "
+			         "task serves chat requests: list chat models only",
+			         m->name, m->name);
+		else if (j < n)
+			conf_err(ld, &io, key, "'%s' is listed twice; list each model once",
+			         m->name);
+		else {
+			a[n++] = m->name;
+			continue;
+		}
+		ok = false;
+	}
+	*arr = a;
+	*n_arr = n;
+	return ok;
+}
+
+/* tasks.<name>.weights: positive numbers; stored only when all of them are. Whether there
+ * is one per candidate is load_tasks' check. */
+static bool set_weights(struct ld *ld, const struct conf_row *r, void *base, const struct node *v,
+                        const char *key)
+{
+	struct origin o = {v->line, NULL};
+	char shown[SHOW_CAP];
+	size_t n = 0;
+	bool ok = true;
+
+	if (v->kind != N_SEQ) {
+		conf_err(ld, &o, key,
+		         "expected a list, got %s; write one positive number per candidate, "
+		         "e.g. [3, 1]",
+		         node_null(v) ? "nothing" : node_what(v));
+		return false;
+	}
+	for (const struct node *it = v->first; it; it = it->next)
+		n++;
+	if (n == 0 || n > HR_MAX_TASK_CANDIDATES) {
+		conf_err(ld, &o, key, "%zu weights; write one positive number per candidate", n);
+		return false;
+	}
+	double *w = hr_arena_alloc(ld->c->arena, n * sizeof *w);
+	if (!w) {
+		conf_oom(ld);
+		return false;
+	}
+	n = 0;
+	for (const struct node *it = v->first; it; it = it->next) {
+		struct origin io = {it->line, NULL};
+		if (it->kind != N_SCALAR || node_null(it)) {
+			conf_err(ld, &io, key, "expected a number, got %s; write e.g. 3 or 0.5",
+			         node_null(it) ? "nothing" : node_what(it));
+			ok = false;
+			continue;
+		}
+		if (!interpolate(ld, &io, key, it->val, it->len)) {
+			ok = false;
+			continue;
+		}
+		const char *sv = ld->val.ptr;
+		char *end;
+		double d = strtod(sv, &end);
+		if (*end != '\0' || end == sv || isspace((unsigned char)sv[0]) || !isfinite(d) ||
+		    !(d > 0)) {
+			conf_err(ld, &io, key, "'%s' is not a positive number; write e.g. 3 or 0.5",
+			         show(shown, sizeof shown, sv, ld->val.len));
+			ok = false;
+			continue;
+		}
+		w[n++] = d;
+	}
+	if (ok)
+		*(double **)((unsigned char *)base + r->off) = w;
+	return ok;
+}
+
 /* A value from the file: interpolated, then converted. */
 static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const struct node *v,
                      const char *key)
@@ -937,6 +1227,10 @@ static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const 
 
 	if (r->type == T_SECRET_LIST)
 		return set_secret_list(ld, r, base, v, key);
+	if (r->type == T_MODEL_LIST)
+		return set_model_list(ld, r, base, v, key);
+	if (r->type == T_WEIGHTS)
+		return set_weights(ld, r, base, v, key);
 	if (v->kind != N_SCALAR) {
 		conf_err(ld, &o, key, "expected a single value, got %s; write '%s: value'",
 		         node_what(v), row_name(r));
@@ -945,8 +1239,8 @@ static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const 
 	if (node_null(v)) {
 		conf_err(ld, &o, key,
 		         "has no value; write a value or delete the line to get the "
-		         "default (%s)",
-		         r->def);
+		         "default %s%s%s",
+		         DEF_SHOWN(r));
 		return false;
 	}
 	if (!interpolate(ld, &o, key, v->val, v->len))
@@ -1048,10 +1342,13 @@ static bool id_ok(const char *s, size_t n)
 	return true;
 }
 
+/* seen[] of load_pairs(): whether a row was written, and whether its value was taken. */
+enum { SEEN_NO, SEEN_OK, SEEN_BAD };
+
 /* Loads the key: value pairs of map into base, rows of scope sc; prefix is the key path
- * ("server", "providers.openai"). seen[] marks the rows set. */
+ * ("server", "providers.openai"). seen[] marks the rows written (SEEN_OK or SEEN_BAD). */
 static void load_pairs(struct ld *ld, const struct node *map, enum conf_scope sc, const char *sect,
-                       const char *prefix, void *base, bool *seen)
+                       const char *prefix, void *base, unsigned char *seen)
 {
 	char shown[SHOW_CAP], key[SHOW_CAP * 2 + 16];
 	for (const struct node *k = map->first; k && k->next; k = k->next->next) {
@@ -1070,8 +1367,7 @@ static void load_pairs(struct ld *ld, const struct node *map, enum conf_scope sc
 		} else if (seen[r - rows]) {
 			conf_err(ld, &o, key, "set twice; keep one");
 		} else {
-			seen[r - rows] = true;
-			set_node(ld, r, base, v, key);
+			seen[r - rows] = set_node(ld, r, base, v, key) ? SEEN_OK : SEEN_BAD;
 		}
 	}
 }
@@ -1121,7 +1417,7 @@ static struct hr_conf_model *model_slot(struct hr_conf *c)
 	return m;
 }
 
-static void missing_required(struct ld *ld, enum conf_scope sc, const bool *seen,
+static void missing_required(struct ld *ld, enum conf_scope sc, const unsigned char *seen,
                              const struct origin *o, const char *prefix)
 {
 	char key[SHOW_CAP * 2 + 32];
@@ -1179,7 +1475,7 @@ static void load_providers(struct ld *ld, const struct node *map)
 		c->n_providers++; /* even when broken: models naming it then get no extra error */
 		if (!expect_map(ld, v, prefix, "write 'kind:' and 'base_url:' under the id"))
 			continue;
-		bool seen[N_ROWS] = {false};
+		unsigned char seen[N_ROWS] = {SEEN_NO};
 		load_pairs(ld, v, S_PROVIDER, "providers", prefix, p, seen);
 		missing_required(ld, S_PROVIDER, seen, &o, prefix);
 		if (!seen[loc] && p->base_url)
@@ -1223,7 +1519,7 @@ static void load_models(struct ld *ld, const struct node *map)
 		c->n_models++;
 		if (!expect_map(ld, v, prefix, "write 'provider:' under the name"))
 			continue;
-		bool seen[N_ROWS] = {false};
+		unsigned char seen[N_ROWS] = {SEEN_NO};
 		load_pairs(ld, v, S_MODEL, "models", prefix, m, seen);
 		missing_required(ld, S_MODEL, seen, &o, prefix);
 		if (!seen[up])
@@ -1231,12 +1527,169 @@ static void load_models(struct ld *ld, const struct node *map)
 	}
 }
 
+/* The key node of name in map (the first, when it is written twice), or NULL. */
+static const struct node *map_key(const struct node *map, const char *name)
+{
+	size_t n = strlen(name);
+	for (const struct node *k = map->first; k && k->next; k = k->next->next)
+		if (k->kind == N_SCALAR && k->len == n && memcmp(k->val, name, n) == 0)
+			return k;
+	return NULL;
+}
+
+/* Items in a list node; 0 for anything else. */
+static size_t seq_len(const struct node *v)
+{
+	size_t n = 0;
+	if (v && v->kind == N_SEQ)
+		for (const struct node *it = v->first; it; it = it->next)
+			n++;
+	return n;
+}
+
+/* The checks of one task that involve two keys (map is its mapping); balanced gets its
+ * default weights. */
+static void task_check(struct ld *ld, const struct node *map, struct hr_conf_task *t,
+                       const unsigned char *seen, const char *prefix)
+{
+	size_t i_strat = row_index("tasks.<name>.strategy");
+	size_t i_weights = row_index("tasks.<name>.weights");
+	char key[SHOW_CAP + 32];
+
+	if (seen[i_weights] == SEEN_OK) {
+		const struct node *wk = map_key(map, "weights"), *ck = map_key(map, "candidates");
+		struct origin o = {wk->line, NULL};
+		size_t nw = seq_len(wk->next);
+		snprintf(key, sizeof key, "%s.weights", prefix);
+		if (seen[i_strat] != SEEN_BAD && t->strategy != HR_STRAT_BALANCED)
+			conf_err(ld, &o, key,
+			         "only strategy balanced uses weights; add 'strategy: balanced' "
+			         "or remove the weights");
+		else if (t->strategy == HR_STRAT_BALANCED && ck && ck->next->kind == N_SEQ &&
+		         nw != seq_len(ck->next))
+			conf_err(ld, &o, key,
+			         "%zu weights for %zu candidates; write one per candidate, in "
+			         "the same order",
+			         nw, seq_len(ck->next));
+	} else if (t->strategy == HR_STRAT_BALANCED && t->n_candidates) {
+		double *w = hr_arena_alloc(ld->c->arena, t->n_candidates * sizeof *w);
+		if (!w) {
+			conf_oom(ld);
+			return;
+		}
+		for (size_t i = 0; i < t->n_candidates; i++)
+			w[i] = 1;
+		t->weights = w;
+	}
+}
+
+static void load_tasks(struct ld *ld, const struct node *map)
+{
+	struct hr_conf *c = ld->c;
+	char shown[SHOW_CAP], prefix[SHOW_CAP + 16];
+	size_t n = 0;
+
+	for (const struct node *k = map->first; k && k->next; k = k->next->next)
+		n++;
+	if (n > HR_MAX_TASKS)
+		n = HR_MAX_TASKS;
+	/* fixed capacity: nothing adds tasks later */
+	if (!(c->tasks = hr_arena_calloc(c->arena, (n ? n : 1) * sizeof *c->tasks))) {
+		conf_oom(ld);
+		return;
+	}
+	for (const struct node *k = map->first; k && k->next; k = k->next->next) {
+		const struct node *v = k->next;
+		struct origin o = {k->line, NULL};
+		if (k->kind != N_SCALAR || !id_ok(k->val, k->len)) {
+			snprintf(prefix, sizeof prefix, "tasks.%s",
+			         k->kind == N_SCALAR ? show(shown, sizeof shown, k->val, k->len)
+			                             : "?");
+			conf_err(ld, &o, prefix,
+			         "not a valid task name; use 1 to 128 of "
+			         "A-Z a-z 0-9 . _ : -");
+			continue;
+		}
+		snprintf(prefix, sizeof prefix, "tasks.%s", k->val);
+		if (hr_conf_task_find(c, k->val, k->len)) {
+			conf_err(ld, &o, prefix, "defined twice; keep one");
+			continue;
+		}
+		if (c->n_tasks == HR_MAX_TASKS) {
+			conf_err(ld, &o, prefix, "more than %d tasks; remove some", HR_MAX_TASKS);
+			return;
+		}
+		struct hr_conf_task *t = &c->tasks[c->n_tasks];
+		if (!(t->name = hr_arena_strndup(c->arena, k->val, k->len))) {
+			conf_oom(ld);
+			return;
+		}
+		apply_defaults(ld, S_TASK, t);
+		c->n_tasks++; /* even when broken: rules naming it then get no extra error */
+		if (!expect_map(ld, v, prefix,
+		                "write 'candidates: [model-a, model-b]' under the name"))
+			continue;
+		unsigned char seen[N_ROWS] = {SEEN_NO};
+		load_pairs(ld, v, S_TASK, "tasks", prefix, t, seen);
+		missing_required(ld, S_TASK, seen, &o, prefix);
+		task_check(ld, v, t, seen, prefix);
+		if (ld->oom)
+			return;
+	}
+}
+
+static void load_rules(struct ld *ld, const struct node *seq)
+{
+	struct hr_conf *c = ld->c;
+	char prefix[48], key[64];
+	size_t n = seq_len(seq);
+
+	if (n > HR_MAX_RULES) {
+		const struct node *it = seq->first;
+		for (size_t i = 0; i < HR_MAX_RULES; i++)
+			it = it->next;
+		conf_err(ld, &(struct origin){it->line, NULL}, "rules",
+		         "more than %d rules; remove some", HR_MAX_RULES);
+		return;
+	}
+	if (!(c->rules = hr_arena_calloc(c->arena, (n ? n : 1) * sizeof *c->rules))) {
+		conf_oom(ld);
+		return;
+	}
+	for (const struct node *it = seq->first; it; it = it->next) {
+		struct origin o = {it->line, NULL};
+		struct hr_conf_rule *r = &c->rules[c->n_rules];
+		snprintf(prefix, sizeof prefix, "rules[%zu]", c->n_rules);
+		c->n_rules++;
+		r->has_images = r->needs_tools = r->json_mode = r->contains_code = -1;
+		r->sensitive = -1;
+		r->min_tokens = r->max_tokens = -1;
+		if (!expect_map(ld, it, prefix,
+		                "write '- task: <name>' and its conditions, one rule per '-'"))
+			continue;
+		unsigned char seen[N_ROWS] = {SEEN_NO};
+		load_pairs(ld, it, S_RULE, "rules", prefix, r, seen);
+		missing_required(ld, S_RULE, seen, &o, prefix);
+		if (r->min_tokens >= 0 && r->max_tokens >= 0 && r->min_tokens > r->max_tokens) {
+			o.line = map_key(it, "min_tokens")->line;
+			snprintf(key, sizeof key, "%s.min_tokens", prefix);
+			conf_err(ld, &o, key,
+			         "%ld is more than max_tokens (%ld); lower min_tokens or raise "
+			         "max_tokens",
+			         r->min_tokens, r->max_tokens);
+		}
+		if (ld->oom)
+			return;
+	}
+}
+
 static void load_tree(struct ld *ld, const struct node *root)
 {
 	char shown[SHOW_CAP];
 	const struct node *models = NULL;
+	const struct node *tasks = NULL, *rules = NULL;
 	bool seen_sect[N_SECTIONS] = {false};
-	bool seen[N_ROWS] = {false};
+	unsigned char seen[N_ROWS] = {SEEN_NO};
 
 	if (node_null(root))
 		return;
@@ -1264,7 +1717,7 @@ static void load_tree(struct ld *ld, const struct node *root)
 			else
 				conf_err(ld, &o, shown,
 				         "unknown section; use server, log, storage, "
-				         "limits, providers or models");
+				         "limits, providers, models, tasks or rules");
 			continue;
 		}
 		if (seen_sect[s]) {
@@ -1277,6 +1730,17 @@ static void load_tree(struct ld *ld, const struct node *root)
 		if (strcmp(sections[s], "models") == 0) {
 			if (expect_map(ld, v, shown, "write one entry per model name"))
 				models = v; /* after the providers, whatever the order */
+		} else if (strcmp(sections[s], "tasks") == 0) {
+			if (expect_map(ld, v, shown, "write one entry per task name"))
+				tasks = v; /* after the models */
+		} else if (strcmp(sections[s], "rules") == 0) {
+			if (v->kind == N_SEQ)
+				rules = v; /* after the tasks */
+			else
+				conf_err(ld, &(struct origin){v->line, NULL}, shown,
+				         "expected a list, got %s; write one '- task: <name>' item "
+				         "per rule",
+				         node_what(v));
 		} else if (strcmp(sections[s], "providers") == 0) {
 			if (expect_map(ld, v, shown, "write one entry per provider id"))
 				load_providers(ld, v);
@@ -1288,6 +1752,10 @@ static void load_tree(struct ld *ld, const struct node *root)
 	}
 	if (models)
 		load_models(ld, models);
+	if (tasks && !ld->oom)
+		load_tasks(ld, tasks);
+	if (rules && !ld->oom)
+		load_rules(ld, rules);
 }
 
 /* HEARTH_<SECTION>_<KEY> for every single-valued key of the fixed sections, then
@@ -1526,6 +1994,16 @@ const struct hr_conf_model *hr_conf_model_find(const struct hr_conf *c, const ch
 		const char *n = c->models[i].name;
 		if (strnlen(n, len + 1) == len && memcmp(n, name, len) == 0)
 			return &c->models[i];
+	}
+	return NULL;
+}
+
+const struct hr_conf_task *hr_conf_task_find(const struct hr_conf *c, const char *name, size_t len)
+{
+	for (size_t i = 0; i < c->n_tasks; i++) {
+		const char *n = c->tasks[i].name;
+		if (strnlen(n, len + 1) == len && memcmp(n, name, len) == 0)
+			return &c->tasks[i];
 	}
 	return NULL;
 }

@@ -164,7 +164,8 @@ struct hr_conf *hr_conf_current(void);
 void hr_conf_publish(struct hr_conf *c);
 
 /* Every key of the schema, one per line: "<dotted.key>\t<default>\t<doc>"
- * (providers.<id>.x and models.<name>.x appear with the literal "<id>"/"<name>"). */
+ * (providers.<id>.x, models.<name>.x and tasks.<name>.x appear with the literal
+ * "<id>"/"<name>", the keys of each item of rules: as rules[].x). */
 void hr_conf_dump_keys(FILE *f);
 
 #endif

@@ -144,6 +144,15 @@ static void test_defaults(void **state)
 	hr_buf_release(&err);
 }
 
+/* Seven lines: two providers (p cloud, l local), chat models a and b, embedding model e. */
+#define TR_BASE                                                                                    \
+	"providers:\n  p: {kind: openai, base_url: 'http://x'}\n"                                  \
+	"  l: {kind: openai, base_url: 'http://127.0.0.1:1/v1'}\n"                                 \
+	"models:\n  a: {provider: p}\n  b: {provider: l}\n"                                        \
+	"  e: {provider: p, embeddings: true}\n"
+/* TR_BASE and a task s (lines 8-10) with candidates [a, b]: rules start at line 11. */
+#define TR_TASK TR_BASE "tasks:\n  s:\n    candidates: [a, b]\n"
+
 static const struct {
 	const char *yaml;
 	const char *line; /* the start of one line of err */
@@ -279,6 +288,145 @@ static const struct {
     {"server:\n  host: ${}\n", "t.yaml:2: server.host: '${}' is not a valid reference"},
     {"server:\n  port: ${HR_T_A}\n", "t.yaml:2: server.port: 'alpha' is not a whole number"},
     {"server:\n  host: ${HR_T_EMPTY}\n", "t.yaml:2: server.host: is empty"},
+    /* tasks */
+    {TR_BASE "tasks:\n  s:\n    candidates: [a, x]\n",
+     "t.yaml:10: tasks.s.candidates: unknown model 'x'; models are: a, b\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates:\n      - a\n      - zz\n",
+     "t.yaml:12: tasks.s.candidates: unknown model 'zz'; models are: a, b\n"},
+    {"tasks:\n  s:\n    candidates: [a]\n",
+     "t.yaml:3: tasks.s.candidates: unknown model 'a'; no chat models are defined: add it "
+     "under models:\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a, b, a]\n",
+     "t.yaml:10: tasks.s.candidates: 'a' is listed twice; list each model once\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: []\n",
+     "t.yaml:10: tasks.s.candidates: 0 candidates; list 1 to 32 model names from models:\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates:\n",
+     "t.yaml:10: tasks.s.candidates: expected a list, got nothing; write [model-a, model-b]"},
+    {TR_BASE "tasks:\n  s:\n    candidates: a\n",
+     "t.yaml:10: tasks.s.candidates: expected a list, got a single value; write [model-a, "
+     "model-b] with names from models:\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a, {b: 1}]\n",
+     "t.yaml:10: tasks.s.candidates: expected a model name, got a mapping; write names from "
+     "models:\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a, e]\n",
+     "t.yaml:10: tasks.s.candidates: 'e' is an embedding model (models.e.embeddings is true); "
+     "a task serves chat requests: list chat models only\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a, \"${HR_T_UNSET}\"]\n",
+     "t.yaml:10: tasks.s.candidates: environment variable 'HR_T_UNSET' is not set"},
+    {TR_BASE "tasks:\n  s:\n    strategy: cheapest\n",
+     "t.yaml:9: tasks.s.candidates: missing required key; add 'candidates:' (chat model names "
+     "from models:, in order, each once; 1 to 32)\n"},
+    {TR_BASE "tasks:\n  s: {}\n", "t.yaml:9: tasks.s.candidates: missing required key"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    strategy: fastest\n",
+     "t.yaml:11: tasks.s.strategy: 'fastest' is not allowed; use one of: ordered, cheapest, "
+     "balanced, cascade, learned\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a, b]\n    weights: [3, 1]\n",
+     "t.yaml:11: tasks.s.weights: only strategy balanced uses weights; add 'strategy: "
+     "balanced' or remove the weights\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a, b]\n    strategy: cascade\n    weights: [1, "
+             "1]\n",
+     "t.yaml:12: tasks.s.weights: only strategy balanced uses weights"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a, b]\n    strategy: balanced\n    weights: [3]\n",
+     "t.yaml:12: tasks.s.weights: 1 weights for 2 candidates; write one per candidate, in the "
+     "same order\n"},
+    {TR_BASE "tasks:\n  s:\n    weights: [3, 1, 1]\n    strategy: balanced\n    candidates: "
+             "[a, b]\n",
+     "t.yaml:10: tasks.s.weights: 3 weights for 2 candidates"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a, b]\n    strategy: balanced\n    weights: [3, "
+             "0]\n",
+     "t.yaml:12: tasks.s.weights: '0' is not a positive number; write e.g. 3 or 0.5\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a, b]\n    strategy: balanced\n    weights:\n"
+             "      - 1\n      - -2\n",
+     "t.yaml:14: tasks.s.weights: '-2' is not a positive number"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a, b]\n    strategy: balanced\n    weights: [1, "
+             "heavy]\n",
+     "t.yaml:12: tasks.s.weights: 'heavy' is not a positive number"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a, b]\n    strategy: balanced\n    weights: [1, "
+             "inf]\n",
+     "t.yaml:12: tasks.s.weights: 'inf' is not a positive number"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    strategy: balanced\n    weights: 2\n",
+     "t.yaml:12: tasks.s.weights: expected a list, got a single value; write one positive "
+     "number per candidate, e.g. [3, 1]\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    strategy: balanced\n    weights: []\n",
+     "t.yaml:12: tasks.s.weights: 0 weights; write one positive number per candidate\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    quality_target: 1.5\n",
+     "t.yaml:11: tasks.s.quality_target: '1.5' is not a number from 0 to 1; write e.g. 0.8\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    quality_target: -0.1\n",
+     "t.yaml:11: tasks.s.quality_target: '-0.1' is not a number from 0 to 1"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    quality_target: high\n",
+     "t.yaml:11: tasks.s.quality_target: 'high' is not a number from 0 to 1"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    quality_target: nan\n",
+     "t.yaml:11: tasks.s.quality_target: 'nan' is not a number from 0 to 1"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    max_retries: 6\n",
+     "t.yaml:11: tasks.s.max_retries: 6 is out of range; use 0 to 5\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    timeout_ms: -1\n",
+     "t.yaml:11: tasks.s.timeout_ms: -1 is out of range; use 0 to 86400000\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    local_only: maybe\n",
+     "t.yaml:11: tasks.s.local_only: 'maybe' is not a boolean; write true or false\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    fallback: [true]\n",
+     "t.yaml:11: tasks.s.fallback: expected a single value, got a list"},
+    {TR_BASE "tasks:\n  s:\n    candidate: [a]\n",
+     "t.yaml:10: tasks.s.candidate: unknown key; did you mean 'candidates'?\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    candidates: [b]\n",
+     "t.yaml:11: tasks.s.candidates: set twice; keep one\n"},
+    {TR_BASE "tasks:\n  \"a b\":\n    candidates: [a]\n",
+     "t.yaml:9: tasks.a b: not a valid task name; use 1 to 128 of A-Z a-z 0-9 . _ : -\n"},
+    {TR_BASE "tasks:\n  s: {candidates: [a]}\n  s: {candidates: [b]}\n",
+     "t.yaml:10: tasks.s: defined twice; keep one\n"},
+    {TR_BASE "tasks:\n  s: [a, b]\n",
+     "t.yaml:9: tasks.s: expected a mapping, got a list; write 'candidates: [model-a, "
+     "model-b]' under the name\n"},
+    {TR_BASE "tasks: [a]\n", "t.yaml:8: tasks: expected a mapping, got a list; write one entry "
+                             "per task name\n"},
+    {"taks: {}\n", "t.yaml:1: taks: unknown section; did you mean 'tasks'?\n"},
+    {"x: 1\n", "t.yaml:1: x: unknown section; use server, log, storage, limits, providers, "
+               "models, tasks or rules\n"},
+    /* rules */
+    {TR_TASK "rules:\n  task: s\n",
+     "t.yaml:12: rules: expected a list, got a mapping; write one '- task: <name>' item per "
+     "rule\n"},
+    {TR_TASK "rules:\n  - s\n",
+     "t.yaml:12: rules[0]: expected a mapping, got a single value; write '- task: <name>' and "
+     "its conditions, one rule per '-'\n"},
+    {TR_TASK "rules:\n  - model: auto\n    has_images: true\n",
+     "t.yaml:12: rules[0].task: missing required key; add 'task:' (the task the rule picks: a "
+     "name under tasks:, or auto)\n"},
+    {TR_TASK "rules:\n  - task: s\n  - task: nope\n",
+     "t.yaml:13: rules[1].task: unknown task 'nope'; tasks are: s (or write auto)\n"},
+    {TR_BASE "rules:\n  - task: s\n",
+     "t.yaml:9: rules[0].task: unknown task 's'; define it under tasks: or write auto\n"},
+    {TR_TASK "rules:\n  - task: a\n", "t.yaml:12: rules[0].task: unknown task 'a'; tasks are: s"},
+    {TR_TASK "rules:\n  - task: [s]\n",
+     "t.yaml:12: rules[0].task: expected a single value, got a list; write 'task: value'\n"},
+    {TR_TASK "rules:\n  - task: s\n    modle: auto\n",
+     "t.yaml:13: rules[0].modle: unknown key; did you mean 'model'?\n"},
+    {TR_TASK "rules:\n  - task: s\n    weather: sunny\n",
+     "t.yaml:13: rules[0].weather: unknown key; `hearth config keys` lists the keys\n"},
+    {TR_TASK "rules:\n  - task: s\n    task: auto\n",
+     "t.yaml:13: rules[0].task: set twice; keep one\n"},
+    {TR_TASK "rules:\n  - task: s\n    model: \"\"\n",
+     "t.yaml:13: rules[0].model: is empty; write a value or delete the line to get the default "
+     "(any)\n"},
+    {TR_TASK "rules:\n  - task: s\n    contains_code: maybe\n",
+     "t.yaml:13: rules[0].contains_code: 'maybe' is not a boolean; write true or false\n"},
+    {TR_TASK "rules:\n  - task: s\n    sensitive: 1\n",
+     "t.yaml:13: rules[0].sensitive: '1' is not a boolean"},
+    {TR_TASK "rules:\n  - task: s\n    min_tokens: 9000\n    max_tokens: 8000\n",
+     "t.yaml:13: rules[0].min_tokens: 9000 is more than max_tokens (8000); lower min_tokens or "
+     "raise max_tokens\n"},
+    {TR_TASK "rules:\n  - {task: s, max_tokens: 10, min_tokens: 11}\n",
+     "t.yaml:12: rules[0].min_tokens: 11 is more than max_tokens (10)"},
+    {TR_TASK "rules:\n  - task: s\n    min_tokens: -1\n",
+     "t.yaml:13: rules[0].min_tokens: -1 is out of range; use 0 to 1000000000\n"},
+    {TR_TASK "rules:\n  - task: s\n    max_tokens: 8k\n",
+     "t.yaml:13: rules[0].max_tokens: '8k' is not a whole number; write digits, e.g. 42\n"},
+    {TR_TASK "rules:\n  - task: s\n    language: DE\n",
+     "t.yaml:13: rules[0].language: 'DE' is not a language code; write two lowercase letters "
+     "(ISO 639-1), e.g. en or de\n"},
+    {TR_TASK "rules:\n  - task: s\n    language: deu\n",
+     "t.yaml:13: rules[0].language: 'deu' is not a language code"},
+    {TR_TASK "rules:\n  - task: s\n    language: d1\n",
+     "t.yaml:13: rules[0].language: 'd1' is not a language code"},
 };
 
 static void test_errors(void **state)
@@ -600,6 +748,295 @@ static void test_providers_models(void **state)
 	hr_conf_release(c);
 }
 
+/* The example of docs/config.md's "tasks" and "rules" sections, every field checked; tasks
+ * come before the models they name, and rules before the tasks. */
+static void test_tasks_rules(void **state)
+{
+	(void)state;
+	struct hr_conf *c =
+	    load_ok("rules:                                 # ordered; first match wins\n"
+	            "  - task: code-review\n"
+	            "    model: auto\n"
+	            "    contains_code: true\n"
+	            "    min_tokens: 1000\n"
+	            "    max_tokens: 8000\n"
+	            "    language: de\n"
+	            "  - {task: private, sensitive: true}\n"
+	            "  - task: auto\n"
+	            "    has_images: false\n"
+	            "    needs_tools: no\n"
+	            "    json_mode: yes\n"
+	            "    min_tokens: 0\n"
+	            "    max_tokens: 0\n"
+	            "tasks:\n"
+	            "  summarize:\n"
+	            "    candidates: [llama3, gpt-4o-mini]\n"
+	            "    strategy: ordered\n"
+	            "    quality_target: 0.8\n"
+	            "    local_only: false\n"
+	            "    timeout_ms: 30000\n"
+	            "    max_retries: 1\n"
+	            "    fallback: true\n"
+	            "  code-review:\n"
+	            "    candidates:\n"
+	            "      - gpt-4o\n"
+	            "      - gpt-4o-mini\n"
+	            "      - llama3\n"
+	            "    strategy: balanced\n"
+	            "    weights: [3, 1, 0.5]\n"
+	            "    quality_target: 1\n"
+	            "    local_only: true\n"
+	            "    timeout_ms: 0\n"
+	            "    max_retries: 5\n"
+	            "    fallback: false\n"
+	            "  private: {candidates: [llama3], strategy: cascade, max_retries: 0}\n"
+	            "  cheap: {candidates: [gpt-4o-mini, gpt-4o], strategy: cheapest}\n"
+	            "  smart: {candidates: [gpt-4o], strategy: learned, quality_target: 0}\n"
+	            "  gpt-4o: {candidates: [gpt-4o]}\n" /* a task may share a model's name */
+	            "models:\n"
+	            "  gpt-4o: {provider: openai}\n"
+	            "  gpt-4o-mini: {provider: openai}\n"
+	            "  llama3: {provider: local}\n"
+	            "  embed: {provider: local, embeddings: true}\n"
+	            "providers:\n"
+	            "  openai: {kind: openai, base_url: 'https://api.openai.com/v1'}\n"
+	            "  local: {kind: openai, base_url: 'http://127.0.0.1:11434/v1'}\n");
+	assert_int_equal(c->n_tasks, 6);
+	assert_int_equal(c->n_rules, 3);
+
+	const struct hr_conf_task *t = &c->tasks[0];
+	assert_ptr_equal(hr_conf_task_find(c, "summarize", 9), t);
+	assert_string_equal(t->name, "summarize");
+	assert_int_equal(t->n_candidates, 2);
+	assert_string_equal(t->candidates[0], "llama3");
+	assert_string_equal(t->candidates[1], "gpt-4o-mini");
+	assert_ptr_equal(t->candidates[0], hr_conf_model_find(c, "llama3", 6)->name);
+	assert_null(t->weights);
+	assert_int_equal(t->strategy, HR_STRAT_ORDERED);
+	assert_true(t->quality_target == 0.8);
+	assert_false(t->local_only);
+	assert_int_equal(t->timeout_ms, 30000);
+	assert_int_equal(t->max_retries, 1);
+	assert_true(t->fallback);
+
+	t = hr_conf_task_find(c, "code-review", 11);
+	assert_ptr_equal(t, &c->tasks[1]);
+	assert_int_equal(t->n_candidates, 3);
+	assert_string_equal(t->candidates[0], "gpt-4o");
+	assert_string_equal(t->candidates[1], "gpt-4o-mini");
+	assert_string_equal(t->candidates[2], "llama3");
+	assert_int_equal(t->strategy, HR_STRAT_BALANCED);
+	assert_non_null(t->weights);
+	assert_true(t->weights[0] == 3 && t->weights[1] == 1 && t->weights[2] == 0.5);
+	assert_true(t->quality_target == 1.0);
+	assert_true(t->local_only);
+	assert_int_equal(t->timeout_ms, 0);
+	assert_int_equal(t->max_retries, 5);
+	assert_false(t->fallback);
+
+	t = hr_conf_task_find(c, "private", 7);
+	assert_int_equal(t->strategy, HR_STRAT_CASCADE);
+	assert_int_equal(t->max_retries, 0);
+	assert_null(t->weights);
+	assert_int_equal(hr_conf_task_find(c, "cheap", 5)->strategy, HR_STRAT_CHEAPEST);
+	assert_int_equal(hr_conf_task_find(c, "smart", 5)->strategy, HR_STRAT_LEARNED);
+	t = hr_conf_task_find(c, "gpt-4o", 6);
+	assert_ptr_equal(t, &c->tasks[5]);
+	assert_non_null(hr_conf_model_find(c, "gpt-4o", 6));
+
+	/* the lookup takes a slice */
+	assert_ptr_equal(hr_conf_task_find(c, "cheap\"}", 5), &c->tasks[3]);
+	assert_null(hr_conf_task_find(c, "chea", 4));
+	assert_null(hr_conf_task_find(c, "cheap\0x", 7));
+	assert_null(hr_conf_task_find(c, "auto", 4));
+	assert_null(hr_conf_task_find(c, "", 0));
+
+	const struct hr_conf_rule *r = &c->rules[0];
+	assert_string_equal(r->task, "code-review");
+	assert_ptr_equal(r->task, c->tasks[1].name);
+	assert_string_equal(r->model, "auto");
+	assert_int_equal(r->has_images, -1);
+	assert_int_equal(r->needs_tools, -1);
+	assert_int_equal(r->json_mode, -1);
+	assert_int_equal(r->contains_code, 1);
+	assert_int_equal(r->sensitive, -1);
+	assert_int_equal(r->min_tokens, 1000);
+	assert_int_equal(r->max_tokens, 8000);
+	assert_string_equal(r->language, "de");
+
+	r = &c->rules[1];
+	assert_string_equal(r->task, "private");
+	assert_null(r->model);
+	assert_int_equal(r->sensitive, 1);
+	assert_int_equal(r->contains_code, -1);
+	assert_null(r->language);
+
+	r = &c->rules[2];
+	assert_string_equal(r->task, "auto"); /* the built-in: no task of that name */
+	assert_null(r->model);
+	assert_int_equal(r->has_images, 0);
+	assert_int_equal(r->needs_tools, 0);
+	assert_int_equal(r->json_mode, 1);
+	assert_int_equal(r->contains_code, -1);
+	assert_int_equal(r->sensitive, -1);
+	assert_int_equal(r->min_tokens, 0);
+	assert_int_equal(r->max_tokens, 0);
+	assert_null(r->language);
+	hr_conf_release(c);
+
+	/* a task named auto replaces the built-in one; rules naming auto point at it */
+	c = load_ok(TR_BASE "tasks:\n  auto: {candidates: [b, a]}\n"
+	                    "rules:\n  - task: auto\n    language: en\n");
+	assert_int_equal(c->n_tasks, 1);
+	assert_ptr_equal(c->rules[0].task, hr_conf_task_find(c, "auto", 4)->name);
+	assert_string_equal(c->rules[0].language, "en");
+	hr_conf_release(c);
+
+	/* candidate names are interpolated like every value */
+	c = load_ok("providers:\n  p: {kind: openai, base_url: 'http://x'}\n"
+	            "models:\n  alpha: {provider: p}\n"
+	            "tasks:\n  s: {candidates: ['${HR_T_A}']}\n");
+	assert_string_equal(c->tasks[0].candidates[0], "alpha");
+	hr_conf_release(c);
+}
+
+/* What a task and a rule hold when only the required key is written. */
+static void test_tasks_rules_defaults(void **state)
+{
+	(void)state;
+	struct hr_conf *c = load_ok(TR_BASE "tasks:\n  s:\n    candidates: [b]\n"
+	                                    "  w: {candidates: [a, b], strategy: balanced}\n"
+	                                    "rules:\n  - task: s\n");
+	assert_int_equal(c->n_tasks, 2);
+	const struct hr_conf_task *t = hr_conf_task_find(c, "s", 1);
+	assert_non_null(t);
+	assert_int_equal(t->n_candidates, 1);
+	assert_string_equal(t->candidates[0], "b");
+	assert_null(t->weights);
+	assert_int_equal(t->strategy, HR_STRAT_ORDERED);
+	assert_true(t->quality_target == 0.0);
+	assert_false(t->local_only);
+	assert_int_equal(t->timeout_ms, 0);
+	assert_int_equal(t->max_retries, 1);
+	assert_true(t->fallback);
+
+	/* balanced without weights: all 1 */
+	t = hr_conf_task_find(c, "w", 1);
+	assert_int_equal(t->strategy, HR_STRAT_BALANCED);
+	assert_non_null(t->weights);
+	assert_true(t->weights[0] == 1.0 && t->weights[1] == 1.0);
+
+	assert_int_equal(c->n_rules, 1);
+	const struct hr_conf_rule *r = &c->rules[0];
+	assert_string_equal(r->task, "s");
+	assert_null(r->model);
+	assert_int_equal(r->has_images, -1);
+	assert_int_equal(r->needs_tools, -1);
+	assert_int_equal(r->json_mode, -1);
+	assert_int_equal(r->contains_code, -1);
+	assert_int_equal(r->sensitive, -1);
+	assert_int_equal(r->min_tokens, -1);
+	assert_int_equal(r->max_tokens, -1);
+	assert_null(r->language);
+	hr_conf_release(c);
+
+	/* no tasks:, an empty tasks: and rules: */
+	const char *none[] = {"", "tasks:\nrules:\n", "tasks: {}\nrules: []\n"};
+	for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+		c = load_ok(none[i]);
+		assert_int_equal(c->n_tasks, 0);
+		assert_int_equal(c->n_rules, 0);
+		assert_null(hr_conf_task_find(c, "s", 1));
+		hr_conf_release(c);
+	}
+}
+
+/* One problem is one line: a bad strategy does not also blame the weights, a broken task does
+ * not make the rules that name it unknown, a bad candidate does not upset the weight count. */
+static void test_tasks_rules_one_line_each(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *yaml;
+		const char *line;
+	} cases[] = {
+	    {TR_BASE "tasks:\n  s:\n    candidates: [a, b]\n    strategy: balancd\n"
+	             "    weights: [1, 2]\n",
+	     "t.yaml:11: tasks.s.strategy: 'balancd' is not allowed"},
+	    {TR_BASE "tasks:\n  s:\n    candidates: [a, x]\n    strategy: balanced\n"
+	             "    weights: [1, 2]\n",
+	     "t.yaml:10: tasks.s.candidates: unknown model 'x'"},
+	    {TR_BASE "tasks:\n  s:\n    candidates: [x]\nrules:\n  - task: s\n",
+	     "t.yaml:10: tasks.s.candidates: unknown model 'x'"},
+	    {TR_BASE "tasks:\n  s: [a]\nrules:\n  - task: s\n", "t.yaml:9: tasks.s: expected a "
+	                                                        "mapping"},
+	    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    strategy: balanced\n"
+	             "    weights: [1, 0]\n",
+	     "t.yaml:12: tasks.s.weights: '0' is not a positive number"},
+	    {TR_TASK "rules:\n  - task: s\n    min_tokens: x\n    max_tokens: 5\n",
+	     "t.yaml:13: rules[0].min_tokens: 'x' is not a whole number"},
+	};
+	struct hr_buf err = HR_BUF_INIT(1 << 16);
+	struct hr_conf *c;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_int_equal(load(cases[i].yaml, &c, &err), HR_ECONF);
+		if (count_lines(err.ptr) != 1 || !has_line(err.ptr, cases[i].line))
+			fail_msg("for:\n%s\nwanted one line:\n%s\ngot:\n%s", cases[i].yaml,
+			         cases[i].line, err.ptr);
+	}
+	hr_buf_release(&err);
+}
+
+/* HR_MAX_TASK_CANDIDATES, HR_MAX_TASKS and HR_MAX_RULES. */
+static void test_tasks_rules_limits(void **state)
+{
+	(void)state;
+	struct hr_buf y = HR_BUF_INIT(1 << 22);
+	struct hr_conf *c;
+
+	/* 32 candidates load, 33 do not */
+	assert_int_equal(hr_buf_addstr(&y, "providers:\n  p: {kind: openai, base_url: "
+	                                   "'http://x'}\nmodels:\n"),
+	                 0);
+	for (int i = 0; i <= HR_MAX_TASK_CANDIDATES; i++)
+		assert_int_equal(hr_buf_addf(&y, "  m%d: {provider: p}\n", i), 0);
+	size_t base = y.len;
+	assert_int_equal(hr_buf_addstr(&y, "tasks:\n  s:\n    candidates:\n"), 0);
+	for (int i = 0; i < HR_MAX_TASK_CANDIDATES; i++)
+		assert_int_equal(hr_buf_addf(&y, "      - m%d\n", i), 0);
+	c = load_ok(y.ptr);
+	assert_int_equal(c->tasks[0].n_candidates, HR_MAX_TASK_CANDIDATES);
+	assert_string_equal(c->tasks[0].candidates[31], "m31");
+	hr_conf_release(c);
+	assert_int_equal(hr_buf_addf(&y, "      - m%d\n", HR_MAX_TASK_CANDIDATES), 0);
+	expect_error(y.ptr, "t.yaml:40: tasks.s.candidates: 33 candidates; list 1 to 32 model "
+	                    "names from models:\n");
+
+	/* HR_MAX_TASKS tasks load; one more is reported at its line */
+	y.len = base;
+	assert_int_equal(hr_buf_addstr(&y, "tasks:\n"), 0);
+	for (int i = 0; i < HR_MAX_TASKS; i++)
+		assert_int_equal(hr_buf_addf(&y, "  t%d: {candidates: [m0]}\n", i), 0);
+	assert_int_equal(hr_buf_addstr(&y, "rules:\n"), 0);
+	for (int i = 0; i < HR_MAX_RULES; i++)
+		assert_int_equal(hr_buf_addf(&y, "  - {task: t%d}\n", i), 0);
+	c = load_ok(y.ptr);
+	assert_int_equal(c->n_tasks, HR_MAX_TASKS);
+	assert_int_equal(c->n_rules, HR_MAX_RULES);
+	assert_string_equal(c->rules[HR_MAX_RULES - 1].task, "t1023");
+	assert_ptr_equal(hr_conf_task_find(c, "t1023", 5), &c->tasks[HR_MAX_TASKS - 1]);
+	hr_conf_release(c);
+	/* one rule too many: line 36 (models end) + 1 + 1024 tasks + 1 + 1025 */
+	assert_int_equal(hr_buf_addstr(&y, "  - {task: auto}\n"), 0);
+	expect_error(y.ptr, "t.yaml:2087: rules: more than 1024 rules; remove some\n");
+	y.len = base;
+	assert_int_equal(hr_buf_addstr(&y, "tasks:\n"), 0);
+	for (int i = 0; i <= HR_MAX_TASKS; i++)
+		assert_int_equal(hr_buf_addf(&y, "  t%d: {candidates: [m0]}\n", i), 0);
+	expect_error(y.ptr, "t.yaml:1062: tasks.t1024: more than 1024 tasks; remove some\n");
+	hr_buf_release(&y);
+}
+
 static void test_add(void **state)
 {
 	(void)state;
@@ -806,6 +1243,24 @@ static const char *const all_keys[] = {
     "models.<name>.vision",
     "models.<name>.json_mode",
     "models.<name>.embeddings",
+    "tasks.<name>.candidates",
+    "tasks.<name>.strategy",
+    "tasks.<name>.weights",
+    "tasks.<name>.quality_target",
+    "tasks.<name>.local_only",
+    "tasks.<name>.timeout_ms",
+    "tasks.<name>.max_retries",
+    "tasks.<name>.fallback",
+    "rules[].task",
+    "rules[].model",
+    "rules[].has_images",
+    "rules[].needs_tools",
+    "rules[].json_mode",
+    "rules[].contains_code",
+    "rules[].sensitive",
+    "rules[].min_tokens",
+    "rules[].max_tokens",
+    "rules[].language",
 };
 
 static void test_dump_keys(void **state)
@@ -836,6 +1291,9 @@ static void test_dump_keys(void **state)
 	}
 	assert_true(has_line(out, "server.port\t8420\t"));
 	assert_true(has_line(out, "limits.max_json_depth\t64\t"));
+	assert_true(has_line(out, "tasks.<name>.strategy\tordered\t"));
+	assert_true(has_line(out, "tasks.<name>.max_retries\t1\t"));
+	assert_true(has_line(out, "rules[].min_tokens\t(none)\t"));
 
 	/* docs/config.md names every key (when the test runs from the source tree) */
 	FILE *doc = fopen("docs/config.md", "r");
@@ -866,6 +1324,10 @@ int main(void)
 	    cmocka_unit_test_setup(test_secrets, setup),
 	    cmocka_unit_test_setup(test_locality, setup),
 	    cmocka_unit_test_setup(test_providers_models, setup),
+	    cmocka_unit_test_setup(test_tasks_rules, setup),
+	    cmocka_unit_test_setup(test_tasks_rules_defaults, setup),
+	    cmocka_unit_test_setup(test_tasks_rules_one_line_each, setup),
+	    cmocka_unit_test_setup(test_tasks_rules_limits, setup),
 	    cmocka_unit_test_setup(test_add, setup),
 	    cmocka_unit_test_setup(test_refs_publish, setup),
 	    cmocka_unit_test_setup(test_files, setup),
