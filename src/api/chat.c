@@ -1,10 +1,13 @@
 /* chat.c - POST /v1/chat/completions: parse, find the model, call its provider through the
  * codec, and answer (whole or streamed), recording usage, cost and the outcome. */
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sodium.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "api/handlers.h"
@@ -12,12 +15,14 @@
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "http/sse.h"
 #include "providers/dialect.h"
 #include "providers/provider.h"
+#include "router/router.h"
 #include "storage/store.h"
 
 #define HR_ERROR_BODY_MAX (64u * 1024) /* what we keep of a provider's error answer */
@@ -49,7 +54,22 @@ struct chat {
 	struct hr_usage_counts usage;
 	const char *finish_reason;
 	size_t completion_bytes;
+
+	/* routing: the plan, the candidate being tried, and what failed before it */
+	struct hr_features feat;
+	struct hr_plan plan;
+	size_t cand;            /* index into plan.cands */
+	int tries;              /* calls made to the current candidate */
+	int attempts;           /* calls made in all */
+	struct hr_buf failed;   /* "model:code,..." of attempts that failed */
+	struct event *retry_ev; /* a pending retry of the current candidate */
+	int last_err;           /* why the last candidate could not start */
+	const char *last_msg, *last_param;
 };
+
+static int start_attempt(struct chat *ch);
+static bool start_from(struct chat *ch);
+static int exhausted(struct chat *ch, int err, const char **msg);
 
 static int chat_line(struct chat *ch, const char *p, size_t n);
 
@@ -175,6 +195,148 @@ static void answer(struct chat *ch)
 	hr_req_respond(rq, 200, "application/json", &b);
 }
 
+/* ---- routing: attempts, retries and fallbacks ---- */
+
+static int64_t now_ms(void)
+{
+	return hr_now_us() / 1000;
+}
+
+static void breaker_report(struct chat *ch, bool ok)
+{
+	if (ch->rq->api->breakers && ch->m)
+		hr_breaker_report(ch->rq->api->breakers, ch->m->name, ok, now_ms());
+}
+
+static void note_failure(struct chat *ch, const char *model, const char *what)
+{
+	(void)hr_buf_addf(&ch->failed, "%s%s:%s", ch->failed.len ? "," : "", model, what);
+}
+
+/* The X-Hearth-Route header and the record's route, for the candidate being tried. */
+static void set_route(struct chat *ch)
+{
+	struct hr_req *rq = ch->rq;
+	struct hr_buf b = HR_BUF_INIT(2048);
+	if (hr_route_explain(&ch->plan, (long)ch->cand, 1536, &b) == 0) {
+		if (ch->failed.len)
+			(void)hr_buf_addf(&b, "; failed=%.400s", ch->failed.ptr);
+		evhttp_remove_header(evhttp_request_get_output_headers(rq->ev), "X-Hearth-Route");
+		hr_req_header(rq, "X-Hearth-Route", b.ptr ? b.ptr : "");
+		if (rq->usage)
+			hr_usage_set(&rq->usage->route, b.ptr);
+	}
+	hr_buf_release(&b);
+}
+
+/* Jittered exponential backoff before calling the same candidate again, honouring the
+ * provider's Retry-After (seconds) when it asks for a short wait; -1 when it asks for a
+ * longer one than hearth waits (then the next candidate is better). */
+static int64_t backoff_ms(struct chat *ch)
+{
+	int shift = ch->tries - 1 < 0 ? 0 : ch->tries - 1 > 5 ? 5 : ch->tries - 1;
+	int64_t base = 100LL << shift;
+	uint32_t r;
+	randombytes_buf(&r, sizeof r);
+	int64_t wait = base / 2 + (int64_t)(r % (uint32_t)(base / 2 + 1));
+	if (ch->retry_after[0]) {
+		char *end;
+		long secs = strtol(ch->retry_after, &end, 10);
+		if (end != ch->retry_after && *end == '\0' && secs >= 0) {
+			if (secs * 1000 > HR_RETRY_MAX_WAIT_MS)
+				return -1;
+			if (secs * 1000 > wait)
+				wait = secs * 1000;
+		}
+	}
+	return wait > HR_RETRY_MAX_WAIT_MS ? HR_RETRY_MAX_WAIT_MS : wait;
+}
+
+static void event_free_cb(void *ev)
+{
+	event_free(ev);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	struct chat *ch = arg;
+	if (!start_from(ch)) {
+		const char *msg = ch->last_msg;
+		int err = exhausted(ch, ch->last_err, &msg);
+		hr_req_error(ch->rq, err, msg, ch->last_param);
+	}
+}
+
+/* After a failure that reached no client byte: retry the candidate, or go on to the next.
+ * Returns true when another call is under way (or scheduled), false when the caller must
+ * answer with this failure. */
+static bool try_again(struct chat *ch, int err, const char *msg)
+{
+	struct hr_req *rq = ch->rq;
+	const struct hr_conf_task *t = ch->plan.t;
+	breaker_report(ch, false);
+	note_failure(ch, ch->m->name, hr_err_code(err));
+	ch->last_err = err, ch->last_msg = msg, ch->last_param = NULL;
+	if (!hr_route_retryable(err) || rq->client_gone)
+		return false;
+	/* a plain model is a task of one candidate without retries; the built-in auto falls
+	 * back like a task with the defaults */
+	int max_retries = t ? t->max_retries : ch->plan.via == HR_VIA_AUTO ? 1 : 0;
+	bool fallback = t ? t->fallback : ch->plan.via == HR_VIA_AUTO;
+	int64_t wait = max_retries >= ch->tries ? backoff_ms(ch) : -1;
+	if (wait >= 0) {
+		if (!ch->retry_ev) {
+			ch->retry_ev = evtimer_new(rq->w->base, on_retry, ch);
+			if (!ch->retry_ev ||
+			    hr_arena_defer(rq->arena, event_free_cb, ch->retry_ev) < 0) {
+				if (ch->retry_ev)
+					event_free(ch->retry_ev);
+				ch->retry_ev = NULL;
+				return false;
+			}
+		}
+		struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
+		HR_RLOG_INFO(rq->id, ROUTE, "retrying model '%s' in %lld ms after %s", ch->m->name,
+		             (long long)wait, hr_err_code(err));
+		return evtimer_add(ch->retry_ev, &tv) == 0;
+	}
+	if (!fallback || ch->cand + 1 >= ch->plan.n)
+		return false;
+	const struct hr_conf_model *m = ch->m;
+	const struct hr_provider_ops *ops = ch->ops;
+	bool pt = ch->passthrough;
+	size_t cand = ch->cand;
+	ch->cand++;
+	ch->tries = 0;
+	if (start_from(ch)) {
+		HR_RLOG_INFO(rq->id, ROUTE, "fell back from model '%s' to '%s' after %s", m->name,
+		             ch->m->name, hr_err_code(err));
+		return true;
+	}
+	ch->m = m, ch->ops = ops, ch->passthrough = pt, ch->cand = cand;
+	ch->last_err = err, ch->last_msg = msg, ch->last_param = NULL;
+	return false;
+}
+
+/* Every candidate the policy allowed failed, and the policy kept the cloud ones out: the
+ * client learns that (503), not only the last local failure. */
+static int exhausted(struct chat *ch, int err, const char **msg)
+{
+	if (ch->rq->started || !ch->plan.local_only || !ch->plan.n_skipped ||
+	    !hr_route_retryable(err))
+		return err;
+	const char *m =
+	    hr_arena_printf(ch->rq->arena,
+	                    "no local model could answer (%s); cloud models are "
+	                    "excluded for this %s",
+	                    ch->failed.ptr ? ch->failed.ptr : hr_err_code(err),
+	                    ch->feat.sensitive ? "sensitive request" : "local-only task");
+	if (m)
+		*msg = m;
+	return HR_EUNAVAIL;
+}
+
 /* The provider's answer is complete or failed: answer the client. */
 static void finish(struct chat *ch, int rc)
 {
@@ -191,12 +353,15 @@ static void finish(struct chat *ch, int rc)
 		                             ch->body.ptr ? ch->body.ptr : "", ch->body.len, &msg);
 		HR_RLOG_WARN(rq->id, HTTP, "provider '%s' answered %ld", ch->m->provider->id,
 		             ch->status);
-		if (ch->retry_after[0])
-			hr_req_header(rq, "Retry-After", ch->retry_after);
 		if (!msg || err != HR_EINVAL)
 			msg = hr_arena_printf(rq->arena, "%s (provider '%s', HTTP %ld)%s%s",
 			                      hr_err_msg(err), ch->m->provider->id, ch->status,
 			                      msg ? ": " : "", msg ? msg : "");
+		if (!rq->started && try_again(ch, err, msg))
+			return;
+		err = exhausted(ch, err, &msg);
+		if (ch->retry_after[0])
+			hr_req_header(rq, "Retry-After", ch->retry_after);
 		if (rq->started)
 			stream_fail(ch, err, msg);
 		else /* nothing was produced: no tokens to record */
@@ -210,20 +375,27 @@ static void finish(struct chat *ch, int rc)
 		hr_buf_release(&l);
 	}
 	if (ch->stream_err && !ch->passthrough) {
-		fail(ch, ch->stream_err,
-		     hr_arena_printf(rq->arena, "%s (provider '%s')%s%s",
-		                     hr_err_msg(ch->stream_err), ch->m->provider->id,
-		                     ch->stream_err_msg ? ": " : "",
-		                     ch->stream_err_msg ? ch->stream_err_msg : ""));
+		const char *msg =
+		    hr_arena_printf(rq->arena, "%s (provider '%s')%s%s", hr_err_msg(ch->stream_err),
+		                    ch->m->provider->id, ch->stream_err_msg ? ": " : "",
+		                    ch->stream_err_msg ? ch->stream_err_msg : "");
+		if (!rq->started && try_again(ch, ch->stream_err, msg))
+			return;
+		int err = exhausted(ch, ch->stream_err, &msg); /* may replace msg */
+		fail(ch, err, msg);
 		return;
 	}
 	if (rc < 0) {
-		fail(ch, rc,
-		     hr_arena_printf(rq->arena, "%s (provider '%s')", hr_err_msg(rc),
-		                     ch->m->provider->id));
+		const char *msg = hr_arena_printf(rq->arena, "%s (provider '%s')", hr_err_msg(rc),
+		                                  ch->m->provider->id);
+		if (!rq->started && try_again(ch, rc, msg))
+			return;
+		int err = exhausted(ch, rc, &msg); /* may replace msg */
+		fail(ch, err, msg);
 		return;
 	}
 	if (!ch->creq.stream) {
+		breaker_report(ch, true);
 		answer(ch);
 		return;
 	}
@@ -236,9 +408,14 @@ static void finish(struct chat *ch, int rc)
 		return;
 	}
 	if (!ch->got_done && !ch->finished) {
+		if (!rq->started && try_again(ch, HR_ESTREAM_CUT, NULL))
+			return;
+		if (rq->started)
+			breaker_report(ch, false);
 		fail(ch, HR_ESTREAM_CUT, NULL);
 		return;
 	}
+	breaker_report(ch, true);
 	if (!rq->started)
 		hr_req_header(rq, "X-Hearth-Cost", "pending");
 	if (hr_req_stream_start(rq, "text/event-stream") < 0) {
@@ -494,6 +671,8 @@ static int on_data(void *arg, const char *p, size_t n)
 static void on_client_gone(struct hr_req *rq)
 {
 	struct chat *ch = rq->state;
+	if (ch->retry_ev)
+		evtimer_del(ch->retry_ev);
 	if (ch->call) {
 		hr_call_cancel(ch->call);
 		ch->call = NULL;
@@ -561,8 +740,149 @@ static int check_capabilities(struct chat *ch)
 	return HR_EUNSUPPORTED;
 }
 
-/* The pipeline of both chat endpoints: parse in the client's format, find the model, encode
- * for its provider, call. */
+static void live_get(void *ctx, const struct hr_conf_model *m, struct hr_model_live *out)
+{
+	struct hr_breakers *b = ctx;
+	memset(out, 0, sizeof *out);
+	out->breaker_open = b && strcmp(hr_breaker_state(b, m->name, now_ms()), "open") == 0;
+}
+
+/* Sets up the call to plan.cands[ch->cand]. Returns 0 when the call runs, or -1 when this
+ * candidate cannot take the request (its breaker's probe is taken, its format cannot
+ * represent a field, the call cannot start): ch->last_* say why, and the caller tries the
+ * next candidate or answers with that. */
+static int start_attempt(struct chat *ch)
+{
+	struct hr_req *rq = ch->rq;
+	const struct hr_conf *c = rq->conf;
+	const struct hr_conf_model *m = ch->plan.cands[ch->cand];
+	const struct hr_provider_ops *ops = hr_provider_find(m->provider->kind);
+	if (!ops) {
+		ch->last_err = HR_ECONF,
+		ch->last_msg = "the model's provider kind is not supported";
+		note_failure(ch, m->name, "unknown kind");
+		return -1;
+	}
+	if (ch->tries == 0 && rq->api->breakers &&
+	    !hr_breaker_allow(rq->api->breakers, m->name, now_ms())) {
+		ch->last_err = HR_EUNAVAIL;
+		ch->last_msg =
+		    hr_arena_printf(rq->arena,
+		                    "model '%s' is failing (its circuit breaker is open); "
+		                    "retry later",
+		                    m->name);
+		note_failure(ch, m->name, "breaker open");
+		return -1;
+	}
+	bool passthrough =
+	    (rq->dialect == HR_DIALECT_OPENAI && ops == &hr_provider_openai) ||
+	    (rq->dialect == HR_DIALECT_ANTHROPIC && strcmp(ops->kind, "anthropic") == 0);
+	if (!(passthrough && ops == &hr_provider_openai) &&
+	    (!ops->decode_chat || !ops->decode_stream)) {
+		ch->last_err = HR_EUNSUPPORTED;
+		ch->last_msg =
+		    hr_arena_printf(rq->arena,
+		                    "model '%s' is served by a provider of kind %s, which "
+		                    "this endpoint cannot reach yet",
+		                    m->name, ops->kind);
+		ch->last_param = "model";
+		note_failure(ch, m->name, "unreachable kind");
+		return -1;
+	}
+	ch->m = m, ch->ops = ops, ch->passthrough = passthrough;
+
+	/* a fresh attempt: nothing of an earlier one may leak into this one */
+	ch->status = 0;
+	ch->retry_after[0] = '\0';
+	hr_buf_release(&ch->body);
+	hr_buf_init(&ch->body, c->limits.max_response_bytes);
+	hr_buf_reset(&ch->line);
+	hr_buf_reset(&ch->out.body);
+	memset(&ch->dec, 0, sizeof ch->dec);
+	ch->evs.n = 0;
+	ch->got_done = ch->finished = false;
+	ch->stream_err = 0, ch->stream_err_msg = NULL;
+	memset(&ch->usage, 0, sizeof ch->usage);
+	ch->finish_reason = NULL;
+	ch->completion_bytes = 0;
+	hr_render_init(&ch->rnd, rq->dialect, ch->answer_id, m->name, (int64_t)time(NULL),
+	               ch->creq.include_usage);
+	if (ch->creq.stream) {
+		hr_sse_release(&ch->sse);
+		hr_sse_init(&ch->sse, c->limits.max_stream_line_bytes, on_event, ch);
+	}
+
+	const char *msg = NULL, *param = NULL;
+	int rc = ops->encode_chat(rq->arena, m, &ch->creq, &ch->out, &msg, &param);
+	if (rc < 0) {
+		ch->last_err = rc, ch->last_msg = msg, ch->last_param = param;
+		note_failure(ch, m->name, param ? param : hr_err_code(rc));
+		return -1;
+	}
+	hr_usage_set(&rq->usage->model_used, m->name);
+	hr_usage_set(&rq->usage->provider, m->provider->id);
+	evhttp_remove_header(evhttp_request_get_output_headers(rq->ev), "X-Hearth-Model");
+	hr_req_header(rq, "X-Hearth-Model", m->name);
+	set_route(ch);
+
+	const struct hr_conf_provider *p = m->provider;
+	long total = p->total_timeout_ms;
+	if (ch->plan.t && ch->plan.t->timeout_ms > 0)
+		total = ch->plan.t->timeout_ms;
+	struct hr_call_opts o = {
+	    .url = ch->out.url,
+	    .headers = ch->out.headers,
+	    .body = ch->out.body.ptr,
+	    .body_len = ch->out.body.len,
+	    .connect_timeout_ms = p->connect_timeout_ms,
+	    .first_byte_timeout_ms = p->first_byte_timeout_ms,
+	    .idle_timeout_ms = p->idle_timeout_ms,
+	    .total_timeout_ms = total,
+	    .rid = rq->id,
+	    .on_headers = on_headers,
+	    .on_data = on_data,
+	    .on_done = on_done,
+	    .arg = ch,
+	};
+	rc = hr_call_start(rq->w->client, &o, &ch->call);
+	if (rc < 0) {
+		ch->last_err = rc, ch->last_msg = NULL, ch->last_param = NULL;
+		note_failure(ch, m->name, hr_err_code(rc));
+		return -1;
+	}
+	ch->tries++;
+	ch->attempts++;
+	if (rq->usage)
+		rq->usage->attempts = ch->attempts;
+	HR_RLOG_DEBUG(rq->id, ROUTE, "model '%s' via provider '%s'%s (attempt %d)", m->name, p->id,
+	              passthrough ? "" : " (translated)", ch->attempts);
+	return 0;
+}
+
+/* Starts the current candidate or, when it cannot take the request, the next ones. */
+static bool start_from(struct chat *ch)
+{
+	for (;;) {
+		if (start_attempt(ch) == 0)
+			return true;
+		if (ch->cand + 1 >= ch->plan.n)
+			return false;
+		ch->cand++;
+		ch->tries = 0;
+	}
+}
+
+static bool sensitive_header(struct hr_req *rq)
+{
+	/* The data-policy hook: the governance issue's detectors will set this class. Until
+	 * then a client may mark its own request sensitive (it can only narrow the routing). */
+	const char *v =
+	    evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "X-Hearth-Sensitive");
+	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0);
+}
+
+/* The pipeline of both chat endpoints: parse in the client's format, plan the route, call
+ * the first candidate (later ones on failure, before any byte reached the client). */
 static void chat_begin(struct hr_req *rq)
 {
 	const struct hr_conf *c = rq->conf;
@@ -591,56 +911,44 @@ static void chat_begin(struct hr_req *rq)
 	hr_usage_set(&rq->usage->model_asked, ch->creq.model);
 	rq->usage->stream = ch->creq.stream;
 
-	ch->m = hr_conf_model_find(c, ch->creq.model, strlen(ch->creq.model));
-	if (!ch->m) {
+	hr_features_of(&ch->creq, sensitive_header(rq), &ch->feat);
+	struct hr_route_in rin = {
+	    .model = ch->creq.model,
+	    .task_header =
+	        evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "X-Hearth-Task"),
+	    .f = &ch->feat,
+	};
+	struct hr_live live = {rq->api->breakers, live_get};
+	rc = hr_route_plan(rq->arena, c, &rin, &live, &ch->plan, &msg);
+	const struct hr_conf_model *plain =
+	    hr_conf_model_find(c, ch->creq.model, strlen(ch->creq.model));
+	if (ch->plan.via == HR_VIA_MODEL && plain) { /* a plain model: 400s name the field */
+		ch->m = plain;
+		if (check_capabilities(ch) < 0)
+			return;
+	}
+	if (rc == HR_ENOMODEL) {
 		list_models(rq, ch->creq.model);
 		return;
 	}
-	if ((rc = check_capabilities(ch)) < 0)
-		return;
-	ch->ops = hr_provider_find(ch->m->provider->kind);
-	if (!ch->ops) {
-		hr_req_error(rq, HR_ECONF, "the model's provider kind is not supported", NULL);
+	if (rc < 0) {
+		hr_req_error(rq, rc, msg, NULL);
 		return;
 	}
-	ch->passthrough =
-	    (rq->dialect == HR_DIALECT_OPENAI && ch->ops == &hr_provider_openai) ||
-	    (rq->dialect == HR_DIALECT_ANTHROPIC && strcmp(ch->ops->kind, "anthropic") == 0);
-	if (!(ch->passthrough && ch->ops == &hr_provider_openai) &&
-	    (!ch->ops->decode_chat || !ch->ops->decode_stream)) {
-		hr_req_error(rq, HR_EUNSUPPORTED,
-		             hr_arena_printf(rq->arena,
-		                             "model '%s' is served by a provider of kind %s, which "
-		                             "this endpoint cannot reach yet",
-		                             ch->m->name, ch->ops->kind),
-		             "model");
-		return;
-	}
+	if (ch->plan.via != HR_VIA_MODEL)
+		hr_usage_set(&rq->usage->task, ch->plan.task);
 	ch->answer_id = hr_arena_printf(rq->arena, "%s%s",
 	                                rq->dialect == HR_DIALECT_ANTHROPIC ? "msg_" : "chatcmpl-",
 	                                rq->id + 4 /* past "req_" */);
-	if (!ch->answer_id) {
-		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
-		return;
-	}
-	hr_render_init(&ch->rnd, rq->dialect, ch->answer_id, ch->m->name, (int64_t)time(NULL),
-	               ch->creq.include_usage);
-	hr_usage_set(&rq->usage->model_used, ch->m->name);
-	hr_usage_set(&rq->usage->provider, ch->m->provider->id);
-	hr_req_header(rq, "X-Hearth-Model", ch->m->name);
-
 	hr_buf_init(&ch->out.body, c->server.max_body_bytes * 2 + 65536);
 	hr_buf_init(&ch->body, c->limits.max_response_bytes);
 	hr_buf_init(&ch->line, c->limits.max_stream_line_bytes);
-	if (hr_arena_defer(rq->arena, release_cb, &ch->out.body) < 0 ||
+	hr_buf_init(&ch->failed, 4096);
+	if (!ch->answer_id || hr_arena_defer(rq->arena, release_cb, &ch->out.body) < 0 ||
 	    hr_arena_defer(rq->arena, release_cb, &ch->body) < 0 ||
-	    hr_arena_defer(rq->arena, release_cb, &ch->line) < 0) {
+	    hr_arena_defer(rq->arena, release_cb, &ch->line) < 0 ||
+	    hr_arena_defer(rq->arena, release_cb, &ch->failed) < 0) {
 		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
-		return;
-	}
-	rc = ch->ops->encode_chat(rq->arena, ch->m, &ch->creq, &ch->out, &msg, &param);
-	if (rc < 0) {
-		hr_req_error(rq, rc, msg, param);
 		return;
 	}
 	if (ch->creq.stream) {
@@ -651,32 +959,13 @@ static void chat_begin(struct hr_req *rq)
 			return;
 		}
 	}
-	const struct hr_conf_provider *p = ch->m->provider;
-	struct hr_call_opts o = {
-	    .url = ch->out.url,
-	    .headers = ch->out.headers,
-	    .body = ch->out.body.ptr,
-	    .body_len = ch->out.body.len,
-	    .connect_timeout_ms = p->connect_timeout_ms,
-	    .first_byte_timeout_ms = p->first_byte_timeout_ms,
-	    .idle_timeout_ms = p->idle_timeout_ms,
-	    .total_timeout_ms = p->total_timeout_ms,
-	    .rid = rq->id,
-	    .on_headers = on_headers,
-	    .on_data = on_data,
-	    .on_done = on_done,
-	    .arg = ch,
-	};
-	rc = hr_call_start(rq->w->client, &o, &ch->call);
-	if (rc < 0) {
-		hr_req_error(rq, rc, NULL, NULL);
-		return;
-	}
 	rq->on_client_gone = on_client_gone;
 	rq->on_drained = on_drained;
+	if (!start_from(ch)) {
+		hr_req_error(rq, ch->last_err, ch->last_msg, ch->last_param);
+		return;
+	}
 	hr_req_watch_peer(rq);
-	HR_RLOG_DEBUG(rq->id, ROUTE, "model '%s' via provider '%s'%s", ch->m->name, p->id,
-	              ch->passthrough ? "" : " (translated)");
 }
 
 void hr_api_chat(struct hr_req *rq)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "router/router.h"
 #include "cli/cli.h"
 #include "core/arena.h"
 #include "core/conf.h"
@@ -230,9 +231,18 @@ int hr_cmd_serve(int argc, char **argv)
 		return HR_EXIT_FAIL;
 	}
 	hr_buf_release(&err);
+	struct hr_breaker_conf bc = {0}; /* the defaults */
+	api.breakers = hr_breakers_new(&bc);
+	if (!api.breakers) {
+		fprintf(stderr, "hearth: out of memory\n");
+		api.store->ops->close(api.store);
+		hr_conf_release(c);
+		return HR_EXIT_FAIL;
+	}
 	if (hr_usage_writer_start(&api.writer, api.store, c->storage.commit_interval_ms) < 0) {
 		fprintf(stderr, "hearth: cannot start the usage writer\n");
 		api.store->ops->close(api.store);
+		hr_breakers_free(api.breakers);
 		hr_conf_release(c);
 		return HR_EXIT_FAIL;
 	}
@@ -252,6 +262,7 @@ int hr_cmd_serve(int argc, char **argv)
 	if (rc < 0) {
 		hr_usage_writer_stop(api.writer);
 		api.store->ops->close(api.store);
+		hr_breakers_free(api.breakers);
 		hr_conf_publish(NULL);
 		free(data_dir);
 		return HR_EXIT_FAIL;
@@ -284,6 +295,7 @@ int hr_cmd_serve(int argc, char **argv)
 	hr_server_free(srv);
 	hr_usage_writer_stop(api.writer);
 	api.store->ops->close(api.store);
+	hr_breakers_free(api.breakers);
 	unlink(pidfile);
 	free(data_dir);
 	hr_conf_publish(NULL);

@@ -29,6 +29,9 @@
 #define HR_DEFAULT_MAX_TOKENS 4096
 
 /* Not configurable: structural caps of the config itself. */
+/* Longest wait before retrying the same candidate (a longer Retry-After: the next one). */
+#define HR_RETRY_MAX_WAIT_MS 5000
+
 #define HR_MAX_PROVIDERS  256
 #define HR_MAX_MODELS     4096
 #define HR_MAX_API_KEYS   1024

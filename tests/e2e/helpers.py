@@ -85,7 +85,12 @@ def to_yaml(obj, indent=0):
     out = []
     pad = "  " * indent
     for k, v in obj.items():
-        if isinstance(v, dict):
+        if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            out.append("%s%s:" % (pad, k))  # a list of mappings, in flow style
+            for x in v:
+                out.append("%s  - {%s}" % (pad, ", ".join(
+                    "%s: %s" % (kk, _scalar(vv)) for kk, vv in x.items())))
+        elif isinstance(v, dict):
             if v:
                 out.append("%s%s:" % (pad, k))
                 out.append(to_yaml(v, indent + 1))
