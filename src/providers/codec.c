@@ -78,36 +78,39 @@ const char *hr_codec_trunc(struct hr_arena *a, const char *s, size_t n, size_t m
 	return hr_arena_strndup(a, s, n);
 }
 
+static int refuse_field(struct hr_arena *a, const char *field, const char *kind, const char **msg,
+                        const char **param)
+{
+	const char *m = hr_arena_printf(a,
+	                                "'%s' cannot be sent to a provider of kind %s: remove it, "
+	                                "or ask for a model served by a provider that speaks your "
+	                                "API's format",
+	                                field, kind);
+	*msg = m ? m : hr_err_msg(HR_EUNSUPPORTED);
+	*param = field;
+	return HR_EUNSUPPORTED;
+}
+
+int hr_codec_refuse_fields(struct hr_arena *a, const json_t *extra, const char *kind,
+                           const char **msg, const char **param)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)extra, k, v)
+	{
+		(void)v;
+		const char *f = hr_arena_strdup(a, k);
+		return refuse_field(a, f ? f : "extra", kind, msg, param);
+	}
+	return 0;
+}
+
 int hr_codec_refuse_extra(struct hr_arena *a, const struct hr_chat_req *rq, const char *kind,
                           const char **msg, const char **param)
 {
-	if (rq->unmapped) {
-		const char *m =
-		    hr_arena_printf(a,
-		                    "'%s' cannot be sent to a provider of kind %s: "
-		                    "remove it, or ask for a model served by a provider "
-		                    "that speaks your API's format",
-		                    rq->unmapped, kind);
-		*msg = m ? m : hr_err_msg(HR_EUNSUPPORTED);
-		*param = rq->unmapped;
-		return HR_EUNSUPPORTED;
-	}
-	const char *k;
-	json_t *v;
-	json_object_foreach(rq->extra, k, v)
-	{
-		(void)v;
-		const char *m =
-		    hr_arena_printf(a,
-		                    "'%s' cannot be sent to a provider of kind %s: "
-		                    "remove it, or ask for a model served by a provider "
-		                    "that speaks your API's format",
-		                    k, kind);
-		*msg = m ? m : hr_err_msg(HR_EUNSUPPORTED);
-		*param = hr_arena_strdup(a, k);
-		return HR_EUNSUPPORTED;
-	}
-	return 0;
+	if (rq->unmapped)
+		return refuse_field(a, rq->unmapped, kind, msg, param);
+	return hr_codec_refuse_fields(a, rq->extra, kind, msg, param);
 }
 
 struct hr_str hr_chat_tool_name(const struct hr_chat_req *rq, struct hr_str id)

@@ -1118,15 +1118,9 @@ static int gemini_encode_embed(struct hr_arena *a, const struct hr_conf_model *m
 		*msg = "model has no provider";
 		return HR_EINTERNAL;
 	}
-	const char *k;
-	json_t *v;
-	json_object_foreach(rq->extra, k, v)
-	{
-		(void)v;
-		return unsupported(a, msg, param, k,
-		                   "remove it, or ask for a model served by a provider that speaks "
-		                   "your API's format");
-	}
+	int frc = hr_codec_refuse_fields(a, rq->extra, "gemini", msg, param);
+	if (frc < 0)
+		return frc;
 	if (rq->tokens_input)
 		return unsupported(a, msg, param, "input",
 		                   "Gemini embeds text only; send the input as strings instead of "

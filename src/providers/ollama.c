@@ -748,16 +748,9 @@ static int ollama_encode_embed(struct hr_arena *a, const struct hr_conf_model *m
 		*msg = "model has no provider";
 		return HR_EINTERNAL;
 	}
-	const char *k;
-	json_t *v;
-	json_object_foreach(rq->extra, k, v)
-	{
-		(void)v;
-		const char *f = hr_arena_strdup(a, k);
-		return refuse(a, msg, param, f ? f : "extra",
-		              "remove it, or ask for a model served by a provider that speaks "
-		              "your API's format");
-	}
+	int frc = hr_codec_refuse_fields(a, rq->extra, KIND, msg, param);
+	if (frc < 0)
+		return frc;
 	if (rq->tokens_input)
 		return refuse(a, msg, param, "input",
 		              "Ollama embeds text only, not token ids; send the input as text");

@@ -968,16 +968,9 @@ int hr_openai_encode_embed(struct hr_arena *a, const struct hr_conf_model *m,
 		body = json_copy(rq->body);
 		put(body, "model", json_string(upstream), &oom);
 	} else {
-		const char *k;
-		json_t *v;
-		json_object_foreach(rq->extra, k, v)
-		{
-			(void)v;
-			return refuse(&e, HR_EUNSUPPORTED, hr_arena_strdup(a, k),
-			              "'%s' cannot be sent to a provider of kind openai from this "
-			              "request: remove it",
-			              k);
-		}
+		int frc = hr_codec_refuse_fields(a, rq->extra, "openai", msg, param);
+		if (frc < 0)
+			return frc;
 		if (rq->tokens_input)
 			return refuse(&e, HR_EUNSUPPORTED, "input",
 			              "'input' holds token ids, which hearth forwards only in an "

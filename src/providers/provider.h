@@ -134,6 +134,11 @@ const char *hr_codec_msgv(struct hr_arena *a, int rc, const char *fmt, va_list a
 int hr_codec_collect_extra(struct hr_arena *a, json_t *root, const char *const *known, size_t n,
                            json_t **extra);
 
+/* The same for any request's extra fields (embeddings): HR_EUNSUPPORTED naming the first
+ * member of extra (may be NULL), or 0. */
+int hr_codec_refuse_fields(struct hr_arena *a, const json_t *extra, const char *kind,
+                           const char **msg, const char **param);
+
 /* Serializes j compactly into out (capped buffer). Returns 0, HR_ETOOBIG or HR_ENOMEM. */
 int hr_codec_dump(const json_t *j, struct hr_buf *out);
 
