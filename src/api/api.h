@@ -8,12 +8,14 @@ struct hr_worker;
 struct hr_store;
 struct hr_usage_writer;
 struct hr_breakers;
+struct hr_gates;
 
 /* Shared by every worker; set up by `hearth serve` before the server starts. */
 struct hr_api {
 	struct hr_store *store;
 	struct hr_usage_writer *writer;
 	struct hr_breakers *breakers; /* one circuit breaker per model, across reloads */
+	struct hr_gates *gates;       /* one concurrency gate per model, across reloads */
 };
 
 /* The server's request handler (hr_request_handler). */

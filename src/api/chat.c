@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -65,10 +66,19 @@ struct chat {
 	struct event *retry_ev; /* a pending retry of the current candidate */
 	int last_err;           /* why the last candidate could not start */
 	const char *last_msg, *last_param;
+	double spent; /* cost of answers the cascade's checks turned down */
+
+	/* the concurrency gate of the candidate being tried */
+	const char *slot;             /* the model whose slot this request holds, or NULL */
+	const char *queued_on;        /* the model in whose queue it waits, or NULL */
+	struct hr_gate_waiter waiter; /* its place in that queue */
+	struct event *wait_ev;        /* wakes it: a slot handed over, or the queue timeout */
 };
 
 static int start_attempt(struct chat *ch);
 static bool start_from(struct chat *ch);
+static void release_slot(struct chat *ch);
+static void unqueue(struct chat *ch);
 static int exhausted(struct chat *ch, int err, const char **msg);
 
 static int chat_line(struct chat *ch, const char *p, size_t n);
@@ -99,7 +109,7 @@ static double settle_usage(struct chat *ch)
 		ch->usage = uc; /* what a translated answer reports; still flagged estimated */
 		ch->usage.present = false;
 	}
-	double cost = (double)uc.prompt_tokens * ch->m->input_price_per_mtok / 1e6 +
+	double cost = ch->spent + (double)uc.prompt_tokens * ch->m->input_price_per_mtok / 1e6 +
 	              (double)uc.completion_tokens * ch->m->output_price_per_mtok / 1e6;
 	if (u) {
 		u->prompt_tokens = uc.prompt_tokens;
@@ -151,6 +161,45 @@ static void fail(struct chat *ch, int err, const char *msg)
 	}
 }
 
+/* The first check of the cascade's (tasks.<name>.checks) that a whole answer fails, as a
+ * short word for the route ("empty", ...); NULL when it passes. */
+static const char *check_answer(const struct chat *ch, const struct hr_chat_resp *res)
+{
+	int checks = ch->plan.t ? ch->plan.t->checks : 0;
+	bool any_text = false, tool = false;
+	for (size_t i = 0; i < res->n_parts; i++) {
+		const struct hr_part *pt = &res->parts[i];
+		tool |= pt->type == HR_PART_TOOL_CALL;
+		for (size_t j = 0; pt->type == HR_PART_TEXT && j < pt->text.len && !any_text; j++)
+			any_text = !strchr(" \t\r\n", pt->text.ptr[j]);
+	}
+	if ((checks & HR_CHECK_REFUSED) &&
+	    (res->refusal.len || res->finish == HR_FIN_CONTENT_FILTER))
+		return "refused";
+	if ((checks & HR_CHECK_EMPTY) && !any_text && !tool)
+		return "empty";
+	if ((checks & HR_CHECK_TRUNCATED) && res->finish == HR_FIN_LENGTH)
+		return "truncated";
+	if ((checks & HR_CHECK_JSON) && !tool &&
+	    (ch->creq.format == HR_FMT_JSON_OBJECT || ch->creq.format == HR_FMT_JSON_SCHEMA)) {
+		struct hr_buf t = HR_BUF_INIT(ch->rq->conf->limits.max_response_bytes);
+		bool ok = true;
+		for (size_t i = 0; i < res->n_parts && ok; i++)
+			if (res->parts[i].type == HR_PART_TEXT)
+				ok = hr_buf_add(&t, res->parts[i].text.ptr,
+				                res->parts[i].text.len) == 0;
+		json_t *j =
+		    ok ? json_loadb(t.ptr ? t.ptr : "", t.len, JSON_DECODE_ANY, NULL) : NULL;
+		hr_buf_release(&t);
+		if (!j)
+			return "invalid_json";
+		json_decref(j);
+	}
+	return NULL;
+}
+
+static bool escalate(struct chat *ch, const char *why);
+
 /* A whole (non-streamed) answer. */
 static void answer(struct chat *ch)
 {
@@ -158,7 +207,10 @@ static void answer(struct chat *ch)
 	struct hr_chat_resp res = {0};
 	const char *msg = NULL;
 	const char *body = ch->body.ptr ? ch->body.ptr : "";
-	int err = ch->ops == &hr_provider_openai && ch->passthrough
+	/* a cascade with a candidate left reads the whole answer to check it */
+	bool check = ch->plan.strategy == HR_STRAT_CASCADE && ch->cand + 1 < ch->plan.n &&
+	             ch->plan.t && ch->plan.t->checks;
+	int err = ch->ops == &hr_provider_openai && ch->passthrough && !check
 	              ? hr_openai_decode_summary(rq->arena, body, ch->body.len, &res, &msg)
 	              : ch->ops->decode_chat(rq->arena, body, ch->body.len, &res, &msg);
 	if (err < 0) {
@@ -174,6 +226,9 @@ static void answer(struct chat *ch)
 		for (size_t i = 0; i < res.n_parts; i++)
 			ch->completion_bytes += res.parts[i].text.len + res.parts[i].arguments.len;
 	double cost = settle_usage(ch);
+	const char *failed = check ? check_answer(ch, &res) : NULL;
+	if (failed && escalate(ch, failed))
+		return;
 	if (ch->passthrough) {
 		cost_header(ch, cost);
 		hr_req_respond(rq, 200, "application/json", &ch->body);
@@ -257,15 +312,47 @@ static void event_free_cb(void *ev)
 	event_free(ev);
 }
 
+/* No candidate (left) could start: the client learns why from the last one. */
+static void start_failed(struct chat *ch)
+{
+	const char *msg = ch->last_msg;
+	int err = exhausted(ch, ch->last_err, &msg);
+	if (err == HR_EOVERLOADED)
+		hr_req_header(ch->rq, "Retry-After", "1");
+	hr_req_error(ch->rq, err, msg, ch->last_param);
+}
+
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd, (void)what;
 	struct chat *ch = arg;
-	if (!start_from(ch)) {
-		const char *msg = ch->last_msg;
-		int err = exhausted(ch, ch->last_err, &msg);
-		hr_req_error(ch->rq, err, msg, ch->last_param);
+	if (!start_from(ch))
+		start_failed(ch);
+}
+
+/* The cascade turned the answer down: the next candidate is asked (the answer's cost is
+ * kept: it was paid for). Returns false when no candidate could start; the caller then
+ * answers with what it has. */
+static bool escalate(struct chat *ch, const char *why)
+{
+	struct hr_req *rq = ch->rq;
+	const struct hr_conf_model *m = ch->m;
+	const struct hr_provider_ops *ops = ch->ops;
+	bool pt = ch->passthrough;
+	size_t cand = ch->cand;
+	double spent = ch->spent;
+	ch->spent = rq->usage ? rq->usage->cost_usd : spent;
+	note_failure(ch, m->name, why);
+	ch->cand++;
+	ch->tries = 0;
+	if (start_from(ch)) {
+		HR_RLOG_INFO(rq->id, ROUTE, "cascade: model '%s' answered %s; asking '%s'", m->name,
+		             why, ch->m->name);
+		return true;
 	}
+	ch->m = m, ch->ops = ops, ch->passthrough = pt, ch->cand = cand, ch->spent = spent;
+	set_route(ch);
+	return false;
 }
 
 /* After a failure that reached no client byte: retry the candidate, or go on to the next.
@@ -278,13 +365,14 @@ static bool try_again(struct chat *ch, int err, const char *msg)
 	breaker_report(ch, false);
 	note_failure(ch, ch->m->name, hr_err_code(err));
 	ch->last_err = err, ch->last_msg = msg, ch->last_param = NULL;
-	if (!hr_route_retryable(err) || rq->client_gone)
+	bool retryable = hr_route_retryable(err);
+	if ((!retryable && !hr_route_next_ok(err)) || rq->client_gone)
 		return false;
 	/* a plain model is a task of one candidate without retries; the built-in auto falls
 	 * back like a task with the defaults */
 	int max_retries = t ? t->max_retries : ch->plan.via == HR_VIA_AUTO ? 1 : 0;
 	bool fallback = t ? t->fallback : ch->plan.via == HR_VIA_AUTO;
-	int64_t wait = max_retries >= ch->tries ? backoff_ms(ch) : -1;
+	int64_t wait = retryable && max_retries >= ch->tries ? backoff_ms(ch) : -1;
 	if (wait >= 0) {
 		if (!ch->retry_ev) {
 			ch->retry_ev = evtimer_new(rq->w->base, on_retry, ch);
@@ -324,7 +412,7 @@ static bool try_again(struct chat *ch, int err, const char *msg)
 static int exhausted(struct chat *ch, int err, const char **msg)
 {
 	if (ch->rq->started || !ch->plan.local_only || !ch->plan.n_skipped ||
-	    !hr_route_retryable(err))
+	    !(hr_route_retryable(err) || hr_route_next_ok(err)))
 		return err;
 	const char *m =
 	    hr_arena_printf(ch->rq->arena,
@@ -342,6 +430,7 @@ static void finish(struct chat *ch, int rc)
 {
 	struct hr_req *rq = ch->rq;
 	ch->call = NULL;
+	release_slot(ch);
 	if (rq->client_gone || rc == HR_ECANCELED) {
 		settle_usage(ch);
 		hr_req_respond(rq, 499, NULL, NULL);
@@ -673,6 +762,7 @@ static void on_client_gone(struct hr_req *rq)
 	struct chat *ch = rq->state;
 	if (ch->retry_ev)
 		evtimer_del(ch->retry_ev);
+	unqueue(ch);
 	if (ch->call) {
 		hr_call_cancel(ch->call);
 		ch->call = NULL;
@@ -740,17 +830,129 @@ static int check_capabilities(struct chat *ch)
 	return HR_EUNSUPPORTED;
 }
 
-static void live_get(void *ctx, const struct hr_conf_model *m, struct hr_model_live *out)
+/* ---- the concurrency gate ---- */
+
+/* Called by whichever thread frees a slot, with the gate's lock held: wake our loop. */
+static void slot_ready(void *arg)
 {
-	struct hr_breakers *b = ctx;
-	memset(out, 0, sizeof *out);
-	out->breaker_open = b && strcmp(hr_breaker_state(b, m->name, now_ms()), "open") == 0;
+	struct chat *ch = arg;
+	event_active(ch->wait_ev, EV_READ, 0);
 }
 
-/* Sets up the call to plan.cands[ch->cand]. Returns 0 when the call runs, or -1 when this
- * candidate cannot take the request (its breaker's probe is taken, its format cannot
- * represent a field, the call cannot start): ch->last_* say why, and the caller tries the
- * next candidate or answers with that. */
+static void release_slot(struct chat *ch)
+{
+	if (ch->slot) {
+		hr_gate_leave(ch->rq->api->gates, ch->slot);
+		ch->slot = NULL;
+	}
+}
+
+/* Leaves the queue (a slot handed over meanwhile is given back). */
+static void unqueue(struct chat *ch)
+{
+	if (!ch->queued_on)
+		return;
+	if (!hr_gate_cancel(ch->rq->api->gates, ch->queued_on, &ch->waiter))
+		hr_gate_leave(ch->rq->api->gates, ch->queued_on);
+	ch->queued_on = NULL;
+	if (ch->wait_ev)
+		event_del(ch->wait_ev);
+}
+
+/* The request's end, whatever it was: nothing of it stays in a gate. */
+static void gate_cleanup(void *arg)
+{
+	struct chat *ch = arg;
+	unqueue(ch);
+	release_slot(ch);
+	if (ch->wait_ev)
+		event_free(ch->wait_ev);
+}
+
+static void on_wait(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	struct chat *ch = arg;
+	struct hr_req *rq = ch->rq;
+	const char *model = ch->queued_on;
+	if (!model) /* a wake-up that lost the race with the timeout: already handled */
+		return;
+	ch->queued_on = NULL;
+	if (!(what & EV_TIMEOUT) || !hr_gate_cancel(rq->api->gates, model, &ch->waiter)) {
+		event_del(ch->wait_ev);
+		ch->slot = model; /* handed over: the call may go */
+	} else {
+		const struct hr_conf_model *m = ch->plan.cands[ch->cand];
+		note_failure(ch, model, "queue timeout");
+		ch->last_err = HR_EOVERLOADED, ch->last_param = NULL;
+		ch->last_msg = hr_arena_printf(rq->arena,
+		                               "model '%s' is busy: no slot within %ld ms "
+		                               "(models.%s.max_concurrency); retry later",
+		                               model, m->queue_timeout_ms, model);
+		if (ch->cand + 1 >= ch->plan.n) {
+			start_failed(ch);
+			return;
+		}
+		ch->cand++;
+		ch->tries = 0;
+	}
+	if (!start_from(ch))
+		start_failed(ch);
+}
+
+/* Takes a slot of m (0), or a place in its queue (1), or finds it busy (-1, ch->last_*). */
+static int enter_gate(struct chat *ch, const struct hr_conf_model *m)
+{
+	struct hr_req *rq = ch->rq;
+	if (m->max_concurrency > 0 && m->max_queue > 0 && !ch->wait_ev) {
+		/* before entering: a slot may be handed over as soon as we are queued */
+		ch->wait_ev = event_new(rq->w->base, -1, 0, on_wait, ch);
+		if (!ch->wait_ev) {
+			ch->last_err = HR_ENOMEM, ch->last_msg = NULL, ch->last_param = NULL;
+			return -1;
+		}
+		ch->waiter.ready = slot_ready;
+		ch->waiter.arg = ch;
+	}
+	switch (hr_gate_enter(rq->api->gates, m->name, m->max_concurrency,
+	                      ch->wait_ev ? m->max_queue : 0, &ch->waiter)) {
+	case HR_GATE_GO: ch->slot = m->name; return 0;
+	case HR_GATE_QUEUED: {
+		ch->queued_on = m->name;
+		struct timeval tv = {(time_t)(m->queue_timeout_ms / 1000),
+		                     (suseconds_t)(m->queue_timeout_ms % 1000) * 1000};
+		event_add(ch->wait_ev, &tv);
+		HR_RLOG_DEBUG(rq->id, ROUTE, "model '%s' is at its limit: queued", m->name);
+		return 1;
+	}
+	case HR_GATE_FULL: break;
+	}
+	ch->last_err = HR_EOVERLOADED, ch->last_param = NULL;
+	ch->last_msg = hr_arena_printf(rq->arena,
+	                               "model '%s' is busy: %d calls in flight and its queue "
+	                               "is full (models.%s.max_concurrency, max_queue); retry "
+	                               "later",
+	                               m->name, m->max_concurrency, m->name);
+	note_failure(ch, m->name, "busy");
+	return -1;
+}
+
+static void live_get(void *ctx, const struct hr_conf_model *m, struct hr_model_live *out)
+{
+	const struct hr_api *api = ctx;
+	memset(out, 0, sizeof *out);
+	out->breaker_open = api->breakers &&
+	                    strcmp(hr_breaker_state(api->breakers, m->name, now_ms()), "open") == 0;
+	hr_gate_load(api->gates, m->name, &out->inflight, &out->queued);
+	out->max_concurrency = m->max_concurrency;
+	out->max_queue = m->max_queue;
+}
+
+/* Sets up the call to plan.cands[ch->cand]. Returns 0 when the call runs; 1 when the request
+ * waits in the model's queue (on_wait goes on); or -1 when this candidate cannot take the
+ * request (its breaker's probe is taken, it is busy, its format cannot represent a field,
+ * the call cannot start): ch->last_* say why, and the caller tries the next candidate or
+ * answers with that. */
 static int start_attempt(struct chat *ch)
 {
 	struct hr_req *rq = ch->rq;
@@ -763,7 +965,7 @@ static int start_attempt(struct chat *ch)
 		note_failure(ch, m->name, "unknown kind");
 		return -1;
 	}
-	if (ch->tries == 0 && rq->api->breakers &&
+	if (!ch->slot && ch->tries == 0 && rq->api->breakers &&
 	    !hr_breaker_allow(rq->api->breakers, m->name, now_ms())) {
 		ch->last_err = HR_EUNAVAIL;
 		ch->last_msg =
@@ -788,6 +990,11 @@ static int start_attempt(struct chat *ch)
 		ch->last_param = "model";
 		note_failure(ch, m->name, "unreachable kind");
 		return -1;
+	}
+	if (!ch->slot) {
+		int g = enter_gate(ch, m);
+		if (g != 0)
+			return g;
 	}
 	ch->m = m, ch->ops = ops, ch->passthrough = passthrough;
 
@@ -817,6 +1024,7 @@ static int start_attempt(struct chat *ch)
 	if (rc < 0) {
 		ch->last_err = rc, ch->last_msg = msg, ch->last_param = param;
 		note_failure(ch, m->name, param ? param : hr_err_code(rc));
+		release_slot(ch);
 		return -1;
 	}
 	hr_usage_set(&rq->usage->model_used, m->name);
@@ -848,6 +1056,7 @@ static int start_attempt(struct chat *ch)
 	if (rc < 0) {
 		ch->last_err = rc, ch->last_msg = NULL, ch->last_param = NULL;
 		note_failure(ch, m->name, hr_err_code(rc));
+		release_slot(ch);
 		return -1;
 	}
 	ch->tries++;
@@ -863,7 +1072,7 @@ static int start_attempt(struct chat *ch)
 static bool start_from(struct chat *ch)
 {
 	for (;;) {
-		if (start_attempt(ch) == 0)
+		if (start_attempt(ch) >= 0)
 			return true;
 		if (ch->cand + 1 >= ch->plan.n)
 			return false;
@@ -918,7 +1127,7 @@ static void chat_begin(struct hr_req *rq)
 	        evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "X-Hearth-Task"),
 	    .f = &ch->feat,
 	};
-	struct hr_live live = {rq->api->breakers, live_get};
+	struct hr_live live = {rq->api, live_get};
 	rc = hr_route_plan(rq->arena, c, &rin, &live, &ch->plan, &msg);
 	const struct hr_conf_model *plain =
 	    hr_conf_model_find(c, ch->creq.model, strlen(ch->creq.model));
@@ -947,7 +1156,8 @@ static void chat_begin(struct hr_req *rq)
 	if (!ch->answer_id || hr_arena_defer(rq->arena, release_cb, &ch->out.body) < 0 ||
 	    hr_arena_defer(rq->arena, release_cb, &ch->body) < 0 ||
 	    hr_arena_defer(rq->arena, release_cb, &ch->line) < 0 ||
-	    hr_arena_defer(rq->arena, release_cb, &ch->failed) < 0) {
+	    hr_arena_defer(rq->arena, release_cb, &ch->failed) < 0 ||
+	    hr_arena_defer(rq->arena, gate_cleanup, ch) < 0) {
 		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 		return;
 	}
@@ -962,7 +1172,7 @@ static void chat_begin(struct hr_req *rq)
 	rq->on_client_gone = on_client_gone;
 	rq->on_drained = on_drained;
 	if (!start_from(ch)) {
-		hr_req_error(rq, ch->last_err, ch->last_msg, ch->last_param);
+		start_failed(ch);
 		return;
 	}
 	hr_req_watch_peer(rq);

@@ -41,7 +41,7 @@ static void add_date(struct hr_req *rq)
 {
 	static const char day[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	static _Thread_local time_t at = -1;
 	static _Thread_local char date[32];
 	time_t now = time(NULL);
@@ -50,8 +50,8 @@ static void add_date(struct hr_req *rq)
 		if (!gmtime_r(&now, &tm))
 			return; /* evhttp then adds its own */
 		snprintf(date, sizeof date, "%s, %02d %s %d %02d:%02d:%02d GMT", day[tm.tm_wday],
-			 tm.tm_mday, mon[tm.tm_mon], 1900 + tm.tm_year, tm.tm_hour, tm.tm_min,
-			 tm.tm_sec);
+		         tm.tm_mday, mon[tm.tm_mon], 1900 + tm.tm_year, tm.tm_hour, tm.tm_min,
+		         tm.tm_sec);
 		at = now;
 	}
 	hr_req_header(rq, "Date", date);

@@ -49,7 +49,7 @@ static const struct hr_route routes[] = {
  * into a per-thread pool, one getrandom per HR_ID_POOL / 15 ids instead of one per id. */
 #define HR_ID_TIME_CHARS 9
 #define HR_ID_RAND_CHARS 15
-#define HR_ID_POOL (HR_ID_RAND_CHARS * 64)
+#define HR_ID_POOL       (HR_ID_RAND_CHARS * 64)
 
 static void new_id(char *out, size_t cap)
 {

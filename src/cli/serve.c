@@ -233,9 +233,12 @@ int hr_cmd_serve(int argc, char **argv)
 	hr_buf_release(&err);
 	struct hr_breaker_conf bc = {0}; /* the defaults */
 	api.breakers = hr_breakers_new(&bc);
-	if (!api.breakers) {
+	api.gates = hr_gates_new();
+	if (!api.breakers || !api.gates) {
 		fprintf(stderr, "hearth: out of memory\n");
 		api.store->ops->close(api.store);
+		hr_breakers_free(api.breakers);
+		hr_gates_free(api.gates);
 		hr_conf_release(c);
 		return HR_EXIT_FAIL;
 	}
@@ -243,6 +246,7 @@ int hr_cmd_serve(int argc, char **argv)
 		fprintf(stderr, "hearth: cannot start the usage writer\n");
 		api.store->ops->close(api.store);
 		hr_breakers_free(api.breakers);
+		hr_gates_free(api.gates);
 		hr_conf_release(c);
 		return HR_EXIT_FAIL;
 	}
@@ -263,6 +267,7 @@ int hr_cmd_serve(int argc, char **argv)
 		hr_usage_writer_stop(api.writer);
 		api.store->ops->close(api.store);
 		hr_breakers_free(api.breakers);
+		hr_gates_free(api.gates);
 		hr_conf_publish(NULL);
 		free(data_dir);
 		return HR_EXIT_FAIL;
@@ -296,6 +301,7 @@ int hr_cmd_serve(int argc, char **argv)
 	hr_usage_writer_stop(api.writer);
 	api.store->ops->close(api.store);
 	hr_breakers_free(api.breakers);
+	hr_gates_free(api.gates);
 	unlink(pidfile);
 	free(data_dir);
 	hr_conf_publish(NULL);

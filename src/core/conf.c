@@ -41,6 +41,7 @@ enum conf_type {
 	T_RATIO,       /* a number in [0, 1] */
 	T_TASK,        /* name of a task under tasks:, or "auto" */
 	T_LANG,        /* ISO 639-1 code: two lowercase letters */
+	T_SET,         /* names from choices, a YAML list or comma-separated; stored as bits */
 };
 
 /* The C type of the member a row writes, found by _Generic so a row cannot lie about it. */
@@ -72,6 +73,10 @@ static const char *const format_choices[] = {"text", "json", NULL};
 static const char *const locality_choices[] = {"local", "cloud", NULL};
 static const char *const strategy_choices[] = {"ordered", "cheapest", "balanced",
                                                "cascade", "learned",  NULL};
+static const char *const check_choices[] = {"empty", "refused", "truncated", "json", NULL};
+_Static_assert(HR_CHECK_EMPTY == 1 << 0 && HR_CHECK_REFUSED == 1 << 1 &&
+                   HR_CHECK_TRUNCATED == 1 << 2 && HR_CHECK_JSON == 1 << 3,
+               "check_choices order");
 _Static_assert(sizeof(enum hr_log_level) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(enum hr_log_format) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(enum hr_locality) == sizeof(int), "enums are stored as int");
@@ -182,6 +187,13 @@ static const struct conf_row rows[] = {
     R_MODEL("models.<name>.max_output_tokens", T_INT, "0", max_output_tokens, 0, 100000000, 0,
             "answer length asked of providers that require one (anthropic) when the client "
             "gives none; 0 = 4096"),
+    R_MODEL("models.<name>.max_concurrency", T_INT, "0", max_concurrency, 0, 100000, 0,
+            "most calls in flight to this model at once, across all workers; 0 = no limit"),
+    R_MODEL("models.<name>.max_queue", T_INT, "0", max_queue, 0, 100000, 0,
+            "requests that may wait for a slot when max_concurrency is reached; when the "
+            "queue is full the task's next candidate takes the request"),
+    R_MODEL("models.<name>.queue_timeout_ms", T_MS, "30000", queue_timeout_ms, 1, MS_MAX, 0,
+            "longest wait in the queue, in milliseconds; then the next candidate"),
     R_MODEL("models.<name>.tools", T_BOOL, "true", tools, 0, 0, 0,
             "the model can call tools; false refuses requests with tools"),
     R_MODEL("models.<name>.vision", T_BOOL, "true", vision, 0, 0, 0,
@@ -201,6 +213,10 @@ static const struct conf_row rows[] = {
            "strategy balanced only: one positive number per candidate"),
     R_TASK("tasks.<name>.quality_target", T_RATIO, "0", quality_target, 0, 0, 0, NULL,
            "answer quality to reach, 0 to 1 (cascade and learned use it)"),
+    R_TASK("tasks.<name>.checks", T_SET, "empty,refused,truncated,json", checks, 0, 0, 0,
+           check_choices,
+           "strategy cascade: the checks a whole answer must pass, else the next candidate "
+           "is asked: empty, refused, truncated, json (valid JSON when JSON was asked for)"),
     R_TASK("tasks.<name>.local_only", T_BOOL, "false", local_only, 0, 0, 0, NULL,
            "never send the task to a cloud provider, fallbacks included"),
     R_TASK("tasks.<name>.timeout_ms", T_MS, "0", timeout_ms, 0, MS_MAX, 0, NULL,
@@ -821,6 +837,23 @@ static const char *secret_resolve(struct ld *ld, const struct origin *o, const c
  * that are words, like "(any)", have theirs already). */
 #define DEF_SHOWN(r) (r)->def[0] == '(' ? "" : "(", (r)->def, (r)->def[0] == '(' ? "" : ")"
 
+/* The bit of name in r->choices, or -1 (the error said). */
+static int set_bit(struct ld *ld, const struct conf_row *r, const char *name, size_t n,
+                   const struct origin *o, const char *key)
+{
+	char list[128], shown[SHOW_CAP];
+	size_t ln = 0;
+	for (int i = 0; r->choices[i]; i++) {
+		if (strlen(r->choices[i]) == n && memcmp(name, r->choices[i], n) == 0)
+			return 1 << i;
+		ln += (size_t)snprintf(list + ln, sizeof list - ln, "%s%s", i ? ", " : "",
+		                       r->choices[i]);
+	}
+	conf_err(ld, o, key, "'%s' is not allowed; use some of: %s (a list, [] for none)",
+	         show(shown, sizeof shown, name, n), list);
+	return -1;
+}
+
 /* Converts s (NUL-terminated, n bytes) for row r and stores it into base. Returns false
  * when the value was rejected (reported at o under key). */
 static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, const char *s, size_t n,
@@ -928,6 +961,25 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 		conf_err(ld, o, key, "'%s' is not allowed; use one of: %s",
 		         show(shown, sizeof shown, s, n), list);
 		return false;
+	}
+	case T_SET: { /* comma-separated names (the default, an override) */
+		int bits = 0;
+		for (size_t i = 0; i < n;) {
+			while (i < n && (s[i] == ',' || s[i] == ' '))
+				i++;
+			size_t j = i;
+			while (j < n && s[j] != ',' && s[j] != ' ')
+				j++;
+			if (j == i)
+				break;
+			int b = set_bit(ld, r, s + i, j - i, o, key);
+			if (b < 0)
+				return false;
+			bits |= b;
+			i = j;
+		}
+		*(int *)dst = bits;
+		return true;
 	}
 	case T_PRICE: {
 		char *end;
@@ -1219,6 +1271,31 @@ static bool set_weights(struct ld *ld, const struct conf_row *r, void *base, con
 	return ok;
 }
 
+/* A set written as a YAML list: [empty, truncated], or [] for none. */
+static bool set_set(struct ld *ld, const struct conf_row *r, void *base, const struct node *v,
+                    const char *key)
+{
+	int bits = 0;
+	bool ok = true;
+	for (const struct node *it = v->first; it; it = it->next) {
+		struct origin io = {it->line, NULL};
+		if (it->kind != N_SCALAR || node_null(it)) {
+			conf_err(ld, &io, key, "expected a name, got %s",
+			         node_null(it) ? "nothing" : node_what(it));
+			ok = false;
+			continue;
+		}
+		int b = set_bit(ld, r, it->val, it->len, &io, key);
+		if (b < 0)
+			ok = false;
+		else
+			bits |= b;
+	}
+	if (ok)
+		*(int *)((unsigned char *)base + r->off) = bits;
+	return ok;
+}
+
 /* A value from the file: interpolated, then converted. */
 static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const struct node *v,
                      const char *key)
@@ -1231,6 +1308,8 @@ static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const 
 		return set_model_list(ld, r, base, v, key);
 	if (r->type == T_WEIGHTS)
 		return set_weights(ld, r, base, v, key);
+	if (r->type == T_SET && v->kind == N_SEQ)
+		return set_set(ld, r, base, v, key);
 	if (v->kind != N_SCALAR) {
 		conf_err(ld, &o, key, "expected a single value, got %s; write '%s: value'",
 		         node_what(v), row_name(r));

@@ -40,6 +40,9 @@ struct hr_conf_model {
 	long max_output_tokens;       /* default answer length where one is required; 0 = 4096 */
 	/* capabilities, as configured (default: all but embeddings) */
 	bool tools, vision, json_mode, embeddings;
+	/* load: calls in flight at once (0 = no limit), waiters beyond that, their longest wait */
+	int max_concurrency, max_queue;
+	long queue_timeout_ms;
 };
 
 /* How a task orders its candidates (src/router/plan.c). */
@@ -51,6 +54,14 @@ enum hr_strategy {
 	HR_STRAT_LEARNED,  /* the learned router's slot (later issue); ordered until then */
 };
 
+/* The answer checks of strategy cascade (tasks.<name>.checks), as bits. */
+enum hr_check {
+	HR_CHECK_EMPTY = 1 << 0,     /* no text and no tool call */
+	HR_CHECK_REFUSED = 1 << 1,   /* the model refused (its refusal field or stop reason) */
+	HR_CHECK_TRUNCATED = 1 << 2, /* stopped by the length limit */
+	HR_CHECK_JSON = 1 << 3,      /* JSON was asked for and the text is not valid JSON */
+};
+
 #define HR_MAX_TASK_CANDIDATES 32
 #define HR_MAX_TASKS           1024
 #define HR_MAX_RULES           1024
@@ -60,21 +71,22 @@ struct hr_conf_task {
 	const char *name;
 	const char **candidates; /* model names, in order (each exists in models:) */
 	size_t n_candidates;
-	double *weights;         /* balanced: one per candidate (default 1); else NULL */
+	double *weights; /* balanced: one per candidate (default 1); else NULL */
 	enum hr_strategy strategy;
-	double quality_target;   /* 0..1; cascade and learned use it; default 0 */
-	bool local_only;         /* never a cloud provider, on any path, fallbacks included */
-	long timeout_ms;         /* per attempt, whole call; 0 = the provider's own */
-	int max_retries;         /* per candidate on a retryable error, before any byte; default 1 */
-	bool fallback;           /* after a failure, go on to the next candidate; default true */
+	double quality_target; /* 0..1; cascade and learned use it; default 0 */
+	int checks;            /* cascade: enum hr_check bits; default all */
+	bool local_only;       /* never a cloud provider, on any path, fallbacks included */
+	long timeout_ms;       /* per attempt, whole call; 0 = the provider's own */
+	int max_retries;       /* per candidate on a retryable error, before any byte; default 1 */
+	bool fallback;         /* after a failure, go on to the next candidate; default true */
 };
 
 /* One routing rule (rules: in the file, in order; the first that matches picks the task).
  * Conditions left unset (-1 / NULL) match anything; all set ones must hold. */
 struct hr_conf_rule {
-	const char *task;     /* the task it picks (exists in tasks:, or "auto") */
-	const char *model;    /* the model the client asked for, e.g. "auto"; NULL any */
-	int has_images;       /* -1 any, 0 no, 1 yes */
+	const char *task;  /* the task it picks (exists in tasks:, or "auto") */
+	const char *model; /* the model the client asked for, e.g. "auto"; NULL any */
+	int has_images;    /* -1 any, 0 no, 1 yes */
 	int needs_tools;
 	int json_mode;
 	int contains_code;

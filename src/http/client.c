@@ -22,7 +22,7 @@ struct hr_client {
 	struct event *timer;
 	int running;
 	int active;
-	struct hr_call *calls; /* every call in flight, for hr_client_free() */
+	struct hr_call *calls;        /* every call in flight, for hr_client_free() */
 	CURL *spare[HR_CLIENT_SPARE]; /* reset easy handles, owned */
 	int n_spare;
 };

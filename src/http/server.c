@@ -54,7 +54,8 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 	/* Drain the counter before taking the list: a post that lands after the swap below
 	 * finds the list empty and writes again, so no task waits for a later wake-up. */
 	if (fd >= 0 && read(fd, &n, sizeof n) < 0 && errno != EAGAIN)
-		HR_LOG_WARN(HTTP, "worker %d: cannot read its wake-up fd: %s", w->id, strerror(errno));
+		HR_LOG_WARN(HTTP, "worker %d: cannot read its wake-up fd: %s", w->id,
+		            strerror(errno));
 	pthread_mutex_lock(&w->mu);
 	struct hr_task *t = w->tasks;
 	w->tasks = NULL;
@@ -269,8 +270,9 @@ int hr_server_start(const struct hr_server_opts *o, struct hr_server **out)
 		w->http = evhttp_new(w->base);
 		w->client = hr_client_new(w->base);
 		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		w->wake = w->wake_fd < 0 ? NULL
-		                         : event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
+		w->wake = w->wake_fd < 0
+		              ? NULL
+		              : event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
 		w->drain_timer = event_new(w->base, -1, EV_PERSIST, on_drain_tick, w);
 		if (!w->http || !w->client || !w->wake || !w->drain_timer ||
 		    event_add(w->wake, NULL) < 0)

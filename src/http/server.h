@@ -28,8 +28,8 @@ struct hr_worker {
 	struct evhttp_bound_socket *bound;
 	struct hr_client *client; /* outbound calls from this loop */
 	pthread_t thread;
-	int inflight; /* requests accepted and not yet answered (worker thread only) */
-	int sending;  /* answered, last bytes not yet written to the socket */
+	int inflight;       /* requests accepted and not yet answered (worker thread only) */
+	int sending;        /* answered, last bytes not yet written to the socket */
 	struct event *wake; /* reads wake_fd: tasks were posted */
 	int wake_fd;        /* an eventfd; -1 until created */
 	struct event *drain_timer;

@@ -5,10 +5,10 @@
  * Constraints, checked per candidate in this order (the first that fails is the reason):
  * embedding model, locality (a local-only task, or a sensitive request, never reaches a cloud
  * provider, fallbacks included), tools, vision, JSON mode, context window, breaker. The load
- * constraint comes last and is soft: a candidate at its concurrency limit is skipped ("at its
- * concurrency limit") only when some other candidate remains; when every remaining candidate
- * is at its limit they are all kept, in strategy order, so the call layer may queue or wait
- * for one instead of failing a request that a moment later could be served.
+ * constraint comes last and is soft: a candidate at its concurrency limit whose queue is
+ * full too is skipped ("busy") only when some other candidate remains (burst); when every
+ * remaining candidate is busy they are all kept, in strategy order, for the call layer's
+ * gate to decide a moment later (a slot may have freed by then).
  *
  * The built-in auto (model "auto" with no task named auto) considers every non-embedding
  * model, cheapest first; it keeps the HR_MAX_TASK_CANDIDATES cheapest capable ones, and its
@@ -141,7 +141,7 @@ static void insert_sorted(enum hr_strategy s, struct cand *v, size_t *n, const s
 
 static void consider(struct plan_ctx *x, const struct hr_conf_model *m, size_t idx, double weight)
 {
-	struct hr_model_live lv = {false, 0, 0};
+	struct hr_model_live lv = {0};
 	if (x->live && x->live->get)
 		x->live->get(x->live->ctx, m, &lv);
 	const char *why = hard_reason(x, m, &lv);
@@ -150,7 +150,8 @@ static void consider(struct plan_ctx *x, const struct hr_conf_model *m, size_t i
 		return;
 	}
 	struct cand c = {m, idx, weight > 0 ? weight : 1.0, lv.inflight > 0 ? lv.inflight : 0};
-	if (lv.max_concurrency > 0 && lv.inflight >= lv.max_concurrency)
+	if (lv.max_concurrency > 0 && lv.inflight >= lv.max_concurrency &&
+	    lv.queued >= lv.max_queue)
 		insert_sorted(x->out->strategy, x->full, &x->n_full, &c);
 	else
 		insert_sorted(x->out->strategy, x->ok, &x->n_ok, &c);
@@ -347,7 +348,7 @@ int hr_route_plan(struct hr_arena *a, const struct hr_conf *c, const struct hr_r
 
 	if (x->n_ok > 0) {
 		for (size_t i = 0; i < x->n_full; i++)
-			add_skip(x, x->full[i].m, x->full[i].idx, "at its concurrency limit");
+			add_skip(x, x->full[i].m, x->full[i].idx, "busy");
 		for (size_t i = 0; i < x->n_ok; i++)
 			out->cands[i] = x->ok[i].m;
 		out->n = x->n_ok;

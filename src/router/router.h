@@ -30,9 +30,11 @@ void hr_features_of(const struct hr_chat_req *rq, bool sensitive, struct hr_feat
 
 /* Live state of one model (deployment), as the caller sees it now. */
 struct hr_model_live {
-	bool breaker_open; /* failing: skip it (a half-open probe is allowed: open = false) */
-	int inflight;      /* requests outstanding now */
+	bool breaker_open;   /* failing: skip it (a half-open probe is allowed: open = false) */
+	int inflight;        /* calls in flight now */
+	int queued;          /* requests waiting for a slot */
 	int max_concurrency; /* 0: unlimited */
+	int max_queue;       /* most that may wait */
 };
 
 /* The live-state snapshot plan() reads: a callback so the caller owns the storage. */
@@ -67,11 +69,11 @@ struct hr_skip {
 };
 
 struct hr_plan {
-	const char *task;            /* task name (for a plain model: the model's name) */
+	const char *task; /* task name (for a plain model: the model's name) */
 	enum hr_route_via via;
-	size_t rule;                 /* HR_VIA_RULE: its index */
+	size_t rule; /* HR_VIA_RULE: its index */
 	enum hr_strategy strategy;
-	bool local_only;             /* the task's, or forced by a sensitive request */
+	bool local_only;              /* the task's, or forced by a sensitive request */
 	const struct hr_conf_task *t; /* NULL for a plain model and the built-in auto */
 	const struct hr_conf_model *cands[HR_MAX_TASK_CANDIDATES]; /* first tried first */
 	size_t n;
@@ -84,7 +86,7 @@ struct hr_plan {
  * sensitive request whose local candidates are all down ends here, never at a cloud one).
  * *msg is static or printed into a: what is wrong and what to do. */
 int hr_route_plan(struct hr_arena *a, const struct hr_conf *c, const struct hr_route_in *in,
-		  const struct hr_live *live, struct hr_plan *out, const char **msg);
+                  const struct hr_live *live, struct hr_plan *out, const char **msg);
 
 /* The X-Hearth-Route header value for a plan and the candidate that answered (index into
  * cands; -1 none): "task=summarize; via=rule:2; strategy=ordered; model=llama3;
@@ -97,8 +99,8 @@ int hr_route_explain(const struct hr_plan *p, long chosen, size_t max, struct hr
 struct hr_breakers; /* opaque */
 
 struct hr_breaker_conf {
-	int failures_to_open;   /* consecutive failures that open it; default 5 */
-	int64_t cooldown_ms;    /* first open period; doubles on each failed probe, capped */
+	int failures_to_open; /* consecutive failures that open it; default 5 */
+	int64_t cooldown_ms;  /* first open period; doubles on each failed probe, capped */
 	int64_t max_cooldown_ms;
 };
 
@@ -115,8 +117,52 @@ void hr_breaker_report(struct hr_breakers *b, const char *model, bool ok, int64_
 /* For display (hearth route explain, /metrics later): "closed", "open", "half-open". */
 const char *hr_breaker_state(struct hr_breakers *b, const char *model, int64_t now_ms);
 
+/* ---- concurrency gates, one per model (deployment); thread-safe ----
+ *
+ * Every call to a model passes its gate: hr_gate_enter() takes a slot (counted in flight) or
+ * queues the caller, hr_gate_leave() frees the slot and hands it to the first in the queue.
+ * A model without a limit still counts its calls in flight (the balanced strategy reads
+ * them). Limits come with each enter, so a reload changes them for the calls that follow. */
+
+struct hr_gates; /* opaque */
+
+/* A caller waiting in a queue. The gate owns the links while it is queued; ready(arg) is
+ * called once, from whatever thread frees the slot and with the gate's lock held, when the
+ * slot is handed over: it must only wake the waiter's own loop (event_active()). */
+struct hr_gate_waiter {
+	struct hr_gate_waiter *next, *prev;
+	void (*ready)(void *arg);
+	void *arg;
+	int state; /* private to the gate */
+};
+
+enum hr_gate_rc {
+	HR_GATE_GO,     /* a slot is taken: call, then hr_gate_leave() */
+	HR_GATE_QUEUED, /* queued: ready() comes with the slot, or hr_gate_cancel() */
+	HR_GATE_FULL,   /* at the limit with a full queue: try the next candidate */
+};
+
+struct hr_gates *hr_gates_new(void);
+void hr_gates_free(struct hr_gates *g); /* no caller may be queued any more */
+/* limit: most calls in flight (0: unlimited); max_queue: most waiters (0: none). w is only
+ * used for HR_GATE_QUEUED and must stay valid until ready() or hr_gate_cancel(). Without a
+ * gate table (g NULL) every call goes. */
+enum hr_gate_rc hr_gate_enter(struct hr_gates *g, const char *model, int limit, int max_queue,
+                              struct hr_gate_waiter *w);
+/* Takes w out of its queue: true when it was still waiting (it has no slot); false when the
+ * slot was already handed over (ready() ran or runs): the caller owns the slot and leaves. */
+bool hr_gate_cancel(struct hr_gates *g, const char *model, struct hr_gate_waiter *w);
+void hr_gate_leave(struct hr_gates *g, const char *model);
+/* The load now, for plans and display. */
+void hr_gate_load(struct hr_gates *g, const char *model, int *inflight, int *queued);
+
 /* Whether an error (HR_E* code, or an HTTP status from the provider) may be retried or
  * handed to the next candidate: connection, timeout, 429, 5xx, 529 yes; 4xx no. */
 bool hr_route_retryable(int err);
+
+/* Whether an error that is not worth retrying on the same model still lets the next
+ * candidate try: the provider refused hearth's credentials (401/403) or does not know the
+ * model (404) — a fault of that deployment, not of the request. */
+bool hr_route_next_ok(int err);
 
 #endif

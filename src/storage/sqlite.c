@@ -374,7 +374,8 @@ static void *ckpt_main(void *arg)
 		int done = -1, left = 0, passes = 0;
 		while (passes < SQ_CKPT_PASSES) {
 			passes++;
-			if ((done = ckpt_pass(s)) < 0 || (left = ckpt_left(s, done)) <= SQ_CKPT_TAIL)
+			if ((done = ckpt_pass(s)) < 0 ||
+			    (left = ckpt_left(s, done)) <= SQ_CKPT_TAIL)
 				break;
 		}
 		if (done >= 0 && left > 0) {
@@ -514,13 +515,13 @@ static int sq_open(struct hr_store **out, const char *data_dir, bool readonly, s
 		goto fail;
 	if ((readonly ? check_schema(s, err) : migrate(s, err)) < 0)
 		goto fail;
-	if (!readonly && (sqlite3_prepare_v3(s->db, usage_insert_sql, -1, SQLITE_PREPARE_PERSISTENT,
-	                                     &s->ins, NULL) != SQLITE_OK ||
-	                  sqlite3_prepare_v3(s->db, "BEGIN IMMEDIATE", -1,
-	                                     SQLITE_PREPARE_PERSISTENT, &s->begin,
-	                                     NULL) != SQLITE_OK ||
-	                  sqlite3_prepare_v3(s->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT,
-	                                     &s->commit, NULL) != SQLITE_OK)) {
+	if (!readonly &&
+	    (sqlite3_prepare_v3(s->db, usage_insert_sql, -1, SQLITE_PREPARE_PERSISTENT, &s->ins,
+	                        NULL) != SQLITE_OK ||
+	     sqlite3_prepare_v3(s->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &s->begin,
+	                        NULL) != SQLITE_OK ||
+	     sqlite3_prepare_v3(s->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &s->commit, NULL) !=
+	         SQLITE_OK)) {
 		errf(err, "cannot prepare the usage insert on '%s': %s", s->path,
 		     sqlite3_errmsg(s->db));
 		goto fail;

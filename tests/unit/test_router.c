@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/nametab.h"
 #include "router/router.h"
 
 /* ---- fixture: two providers, seven models, tasks and rules added per test ---- */
@@ -130,7 +131,8 @@ static struct hr_conf_rule *rule(const char *t)
 
 static void set_live(const char *name, bool open, int inflight, int maxc)
 {
-	fx.live[fx.n_live++] = (struct fake_live){name, {open, inflight, maxc}};
+	fx.live[fx.n_live++] = (struct fake_live){
+	    name, {.breaker_open = open, .inflight = inflight, .max_concurrency = maxc}};
 }
 
 static void get_live(void *ctx, const struct hr_conf_model *m, struct hr_model_live *out)
@@ -458,13 +460,26 @@ static void test_concurrency_limit(void **state)
 	assert_int_equal(plan("task:t"), 0);
 	assert_string_equal(cands(), "qwen");
 	/* the skips stay in listed order */
-	assert_string_equal(skips(), "llama3:at its concurrency limit,tiny:no tools");
+	assert_string_equal(skips(), "llama3:busy,tiny:no tools");
 
 	/* every remaining one at its limit: all kept, in order, for a queue to take */
 	set_live("qwen", false, 5, 1);
 	assert_int_equal(plan("task:t"), 0);
 	assert_string_equal(cands(), "llama3,qwen");
 	assert_string_equal(skips(), "tiny:no tools");
+
+	/* at its limit with room in its queue: it takes the request (it will wait) */
+	fx.n_live = 0;
+	fx.live[fx.n_live++] = (struct fake_live){
+	    "llama3", {.inflight = 2, .max_concurrency = 2, .queued = 3, .max_queue = 4}};
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "llama3,qwen");
+	/* its queue full too: burst to the next */
+	fx.live[0].lv.queued = 4;
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "qwen");
+	assert_string_equal(skips(), "llama3:busy,tiny:no tools");
+	set_live("qwen", false, 5, 1);
 
 	/* a plain model at its limit is kept */
 	assert_int_equal(plan("llama3"), 0);
@@ -1191,6 +1206,106 @@ static void test_features_language_long_text(void **state)
 
 /* ---- retryable ---- */
 
+/* ---- gates ---- */
+
+struct wake {
+	int n;
+};
+
+static void wake_cb(void *arg)
+{
+	((struct wake *)arg)->n++;
+}
+
+static void test_gate(void **state)
+{
+	(void)state;
+	struct hr_gates *g = hr_gates_new();
+	assert_non_null(g);
+	struct wake wa = {0}, wb = {0};
+	struct hr_gate_waiter a = {.ready = wake_cb, .arg = &wa},
+	                      b = {.ready = wake_cb, .arg = &wb};
+	int inflight, queued;
+
+	/* no limit: every call goes, and is counted */
+	assert_int_equal(hr_gate_enter(g, "free", 0, 0, NULL), HR_GATE_GO);
+	assert_int_equal(hr_gate_enter(g, "free", 0, 0, NULL), HR_GATE_GO);
+	hr_gate_load(g, "free", &inflight, &queued);
+	assert_int_equal(inflight, 2);
+	hr_gate_leave(g, "free");
+	hr_gate_leave(g, "free");
+	hr_gate_load(g, "free", &inflight, &queued);
+	assert_int_equal(inflight, 0);
+
+	/* limit 1, queue 1: go, queued, full */
+	assert_int_equal(hr_gate_enter(g, "m", 1, 1, &a), HR_GATE_GO);
+	assert_int_equal(hr_gate_enter(g, "m", 1, 1, &a), HR_GATE_QUEUED);
+	assert_int_equal(hr_gate_enter(g, "m", 1, 1, &b), HR_GATE_FULL);
+	hr_gate_load(g, "m", &inflight, &queued);
+	assert_int_equal(inflight, 1);
+	assert_int_equal(queued, 1);
+	/* the slot goes to the waiter: still one in flight, nobody queued */
+	hr_gate_leave(g, "m");
+	assert_int_equal(wa.n, 1);
+	hr_gate_load(g, "m", &inflight, &queued);
+	assert_int_equal(inflight, 1);
+	assert_int_equal(queued, 0);
+	/* cancelling after the hand-over says so: the caller owns the slot */
+	assert_false(hr_gate_cancel(g, "m", &a));
+	/* a newcomer cannot overtake a queued one */
+	assert_int_equal(hr_gate_enter(g, "m", 1, 1, &b), HR_GATE_QUEUED);
+	assert_true(hr_gate_cancel(g, "m", &b)); /* gave up waiting: no slot */
+	assert_int_equal(wb.n, 0);
+	hr_gate_leave(g, "m");
+	hr_gate_load(g, "m", &inflight, &queued);
+	assert_int_equal(inflight, 0);
+	assert_int_equal(queued, 0);
+
+	/* a limit lowered by a reload: leaving slots are not handed on above it */
+	assert_int_equal(hr_gate_enter(g, "r", 3, 2, &a), HR_GATE_GO);
+	assert_int_equal(hr_gate_enter(g, "r", 3, 2, &a), HR_GATE_GO);
+	assert_int_equal(hr_gate_enter(g, "r", 3, 2, &a), HR_GATE_GO);
+	wa.n = 0;
+	assert_int_equal(hr_gate_enter(g, "r", 1, 2, &a), HR_GATE_QUEUED);
+	hr_gate_leave(g, "r"); /* 3 -> 2, still over 1 */
+	hr_gate_leave(g, "r"); /* 2 -> 1 */
+	assert_int_equal(wa.n, 0);
+	hr_gate_leave(g, "r"); /* now at the limit: handed over */
+	assert_int_equal(wa.n, 1);
+	hr_gate_leave(g, "r");
+	hr_gate_load(g, "r", &inflight, &queued);
+	assert_int_equal(inflight, 0);
+
+	/* without a table everything goes */
+	assert_int_equal(hr_gate_enter(NULL, "m", 1, 0, NULL), HR_GATE_GO);
+	hr_gates_free(g);
+}
+
+static void test_nametab(void **state)
+{
+	(void)state;
+	struct hr_nametab t;
+	hr_nametab_init(&t, sizeof(long), 100);
+	char name[32];
+	for (long i = 0; i < 100; i++) {
+		snprintf(name, sizeof name, "model-%ld", i);
+		long *v = hr_nametab_add(&t, name);
+		assert_non_null(v);
+		assert_int_equal(*v, 0);
+		*v = i * 7;
+	}
+	assert_null(hr_nametab_add(&t, "one-too-many"));
+	for (long i = 0; i < 100; i++) {
+		snprintf(name, sizeof name, "model-%ld", i);
+		long *v = hr_nametab_find(&t, name);
+		assert_non_null(v);
+		assert_int_equal(*v, i * 7);
+		assert_string_equal(hr_nametab_name(&t, v), name);
+	}
+	assert_null(hr_nametab_find(&t, "model-100"));
+	hr_nametab_free(&t);
+}
+
 static void test_retryable(void **state)
 {
 	(void)state;
@@ -1229,6 +1344,13 @@ static void test_retryable(void **state)
 	                         422,
 	                         200,
 	                         600};
+	static const int next[] = {HR_EUPSTREAM_AUTH, HR_EUPSTREAM_NOTFOUND, 401, 403, 404};
+	for (size_t i = 0; i < sizeof next / sizeof *next; i++)
+		if (!hr_route_next_ok(next[i]) || hr_route_retryable(next[i]))
+			fail_msg("%d should go to the next candidate without a retry", next[i]);
+	assert_false(hr_route_next_ok(HR_EUPSTREAM_BAD));
+	assert_false(hr_route_next_ok(400));
+	assert_false(hr_route_next_ok(HR_EINVAL));
 	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
 		if (!hr_route_retryable(yes[i]))
 			fail_msg("%d (%s) should be retryable", yes[i], hr_err_name(yes[i]));
@@ -1287,6 +1409,8 @@ int main(void)
 	    T(test_features_language),
 	    T(test_features_language_long_text),
 	    T(test_retryable),
+	    T(test_gate),
+	    T(test_nametab),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
