@@ -109,8 +109,10 @@ static double settle_usage(struct chat *ch)
 		ch->usage = uc; /* what a translated answer reports; still flagged estimated */
 		ch->usage.present = false;
 	}
-	double cost = ch->spent + (double)uc.prompt_tokens * ch->m->input_price_per_mtok / 1e6 +
-	              (double)uc.completion_tokens * ch->m->output_price_per_mtok / 1e6;
+	double cost = ch->spent; /* no model yet: the request left while queued */
+	if (ch->m)
+		cost += (double)uc.prompt_tokens * ch->m->input_price_per_mtok / 1e6 +
+		        (double)uc.completion_tokens * ch->m->output_price_per_mtok / 1e6;
 	if (u) {
 		u->prompt_tokens = uc.prompt_tokens;
 		u->completion_tokens = uc.completion_tokens;
