@@ -320,6 +320,14 @@ static const struct {
     {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    strategy: fastest\n",
      "t.yaml:11: tasks.s.strategy: 'fastest' is not allowed; use one of: ordered, cheapest, "
      "balanced, cascade, learned\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    checks: [empty, tone]\n",
+     "t.yaml:11: tasks.s.checks: 'tone' is not allowed; use some of: empty, refused, "
+     "truncated, json (a list, [] for none)\n"},
+    {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    checks: [[empty]]\n",
+     "t.yaml:11: tasks.s.checks: expected a name, got a list"},
+    {"providers:\n  p: {kind: openai, base_url: 'http://x'}\n"
+     "models:\n  c: {provider: p, max_concurrency: -1}\n",
+     "t.yaml:4: models.c.max_concurrency: "},
     {TR_BASE "tasks:\n  s:\n    candidates: [a, b]\n    weights: [3, 1]\n",
      "t.yaml:11: tasks.s.weights: only strategy balanced uses weights; add 'strategy: "
      "balanced' or remove the weights\n"},
@@ -789,14 +797,16 @@ static void test_tasks_rules(void **state)
 	            "    timeout_ms: 0\n"
 	            "    max_retries: 5\n"
 	            "    fallback: false\n"
-	            "  private: {candidates: [llama3], strategy: cascade, max_retries: 0}\n"
-	            "  cheap: {candidates: [gpt-4o-mini, gpt-4o], strategy: cheapest}\n"
+	            "  private: {candidates: [llama3], strategy: cascade, max_retries: 0,\n"
+	            "            checks: [truncated, json]}\n"
+	            "  cheap: {candidates: [gpt-4o-mini, gpt-4o], strategy: cheapest, checks: []}\n"
 	            "  smart: {candidates: [gpt-4o], strategy: learned, quality_target: 0}\n"
 	            "  gpt-4o: {candidates: [gpt-4o]}\n" /* a task may share a model's name */
 	            "models:\n"
 	            "  gpt-4o: {provider: openai}\n"
 	            "  gpt-4o-mini: {provider: openai}\n"
-	            "  llama3: {provider: local}\n"
+	            "  llama3: {provider: local, max_concurrency: 4, max_queue: 8,\n"
+	            "           queue_timeout_ms: 1500}\n"
 	            "  embed: {provider: local, embeddings: true}\n"
 	            "providers:\n"
 	            "  openai: {kind: openai, base_url: 'https://api.openai.com/v1'}\n"
@@ -836,6 +846,16 @@ static void test_tasks_rules(void **state)
 
 	t = hr_conf_task_find(c, "private", 7);
 	assert_int_equal(t->strategy, HR_STRAT_CASCADE);
+	assert_int_equal(t->checks, HR_CHECK_TRUNCATED | HR_CHECK_JSON);
+	assert_int_equal(hr_conf_task_find(c, "cheap", 5)->checks, 0);
+	const struct hr_conf_model *m = hr_conf_model_find(c, "llama3", 6);
+	assert_int_equal(m->max_concurrency, 4);
+	assert_int_equal(m->max_queue, 8);
+	assert_int_equal(m->queue_timeout_ms, 1500);
+	m = hr_conf_model_find(c, "gpt-4o", 6);
+	assert_int_equal(m->max_concurrency, 0);
+	assert_int_equal(m->max_queue, 0);
+	assert_int_equal(m->queue_timeout_ms, 30000);
 	assert_int_equal(t->max_retries, 0);
 	assert_null(t->weights);
 	assert_int_equal(hr_conf_task_find(c, "cheap", 5)->strategy, HR_STRAT_CHEAPEST);
@@ -919,6 +939,8 @@ static void test_tasks_rules_defaults(void **state)
 	assert_int_equal(t->timeout_ms, 0);
 	assert_int_equal(t->max_retries, 1);
 	assert_true(t->fallback);
+	assert_int_equal(t->checks,
+	                 HR_CHECK_EMPTY | HR_CHECK_REFUSED | HR_CHECK_TRUNCATED | HR_CHECK_JSON);
 
 	/* balanced without weights: all 1 */
 	t = hr_conf_task_find(c, "w", 1);
