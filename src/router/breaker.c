@@ -1,8 +1,10 @@
 /* breaker.c - one circuit breaker per model (deployment), by name, in a table that survives
  * config reloads; thread-safe (one mutex: each call is a few loads and stores).
  *
- * States: closed (calls go) -> open after failures_to_open consecutive failures (calls are
- * refused for the cool-down) -> half-open once the cool-down is over: one call, the probe,
+ * States: closed (calls go) -> open after failures_to_open consecutive failures, or when at
+ * least rate_min_calls calls in the last rate_window_ms failed at rate_to_open or more (a
+ * provider failing every other call never fails five in a row) (calls are refused for the
+ * cool-down) -> half-open once the cool-down is over: one call, the probe,
  * may go (hr_breaker_allow() returns true once). Its outcome decides: a success closes the
  * breaker and resets the cool-down; a failure reopens it with the cool-down doubled, capped
  * at max_cooldown_ms. A probe whose outcome never comes (a call lost without a report) does
@@ -26,6 +28,10 @@
 #define DEF_FAILURES_TO_OPEN 5
 #define DEF_COOLDOWN_MS      5000
 #define DEF_MAX_COOLDOWN_MS  60000
+#define DEF_RATE_TO_OPEN     0.5
+#define DEF_RATE_MIN_CALLS   20
+#define DEF_RATE_WINDOW_MS   10000
+#define N_BUCKETS            10 /* the window, in slices: old slices drop out whole */
 
 enum bstate { B_CLOSED, B_OPEN, B_HALF_OPEN };
 
@@ -36,6 +42,10 @@ struct breaker {
 	int failures;        /* consecutive, while closed */
 	int64_t since_ms;    /* open: when it opened; half-open: when the probe went */
 	int64_t cooldown_ms; /* the current open period */
+	/* outcomes while closed, in N_BUCKETS slices of the window; counted from the model's
+	 * first failure (entries are made by failures) */
+	int64_t slice; /* the slice number (now / slice length) of the newest bucket */
+	int calls[N_BUCKETS], fails[N_BUCKETS];
 };
 
 struct hr_breakers {
@@ -59,6 +69,12 @@ struct hr_breakers *hr_breakers_new(const struct hr_breaker_conf *bc)
 		b->conf.max_cooldown_ms = DEF_MAX_COOLDOWN_MS;
 	if (b->conf.max_cooldown_ms < b->conf.cooldown_ms)
 		b->conf.max_cooldown_ms = b->conf.cooldown_ms;
+	if (!(b->conf.rate_to_open > 0))
+		b->conf.rate_to_open = DEF_RATE_TO_OPEN;
+	if (b->conf.rate_min_calls <= 0)
+		b->conf.rate_min_calls = DEF_RATE_MIN_CALLS;
+	if (b->conf.rate_window_ms < N_BUCKETS)
+		b->conf.rate_window_ms = DEF_RATE_WINDOW_MS;
 	if (pthread_mutex_init(&b->mu, NULL) != 0) {
 		free(b);
 		return NULL;
@@ -91,6 +107,35 @@ static struct breaker *find_or_add(struct hr_breakers *b, const char *name)
 	e->state = B_CLOSED;
 	e->cooldown_ms = b->conf.cooldown_ms;
 	return e;
+}
+
+/* Counts an outcome in the window; true when the error rate now opens the breaker. */
+static bool count(const struct hr_breakers *b, struct breaker *e, bool ok, int64_t now_ms)
+{
+	int64_t slice = now_ms / (b->conf.rate_window_ms / N_BUCKETS);
+	int64_t gap = slice - e->slice;
+	if (gap < 0) /* a clock from another thread, a little behind: count it as now */
+		gap = 0;
+	for (int64_t i = 1; i <= gap && i <= N_BUCKETS; i++) {
+		size_t k = (size_t)((e->slice + i) % N_BUCKETS);
+		e->calls[k] = e->fails[k] = 0;
+	}
+	if (gap > 0)
+		e->slice = slice;
+	size_t k = (size_t)(e->slice % N_BUCKETS);
+	e->calls[k]++;
+	e->fails[k] += !ok;
+	int calls = 0, fails = 0;
+	for (size_t i = 0; i < N_BUCKETS; i++)
+		calls += e->calls[i], fails += e->fails[i];
+	return !ok && calls >= b->conf.rate_min_calls &&
+	       (double)fails >= b->conf.rate_to_open * (double)calls;
+}
+
+static void clear_window(struct breaker *e)
+{
+	memset(e->calls, 0, sizeof e->calls);
+	memset(e->fails, 0, sizeof e->fails);
 }
 
 /* The one place a breaker changes state. */
@@ -136,17 +181,30 @@ void hr_breaker_report(struct hr_breakers *b, const char *model, bool ok, int64_
 	pthread_mutex_lock(&b->mu);
 	struct breaker *e = ok ? find(b, model) : find_or_add(b, model);
 	if (e && ok) {
+		if (e->state == B_CLOSED)
+			(void)count(b, e, true, now_ms);
+		else
+			clear_window(e); /* it recovered: judge it afresh */
 		e->failures = 0;
 		e->cooldown_ms = b->conf.cooldown_ms;
 		set_state(b, e, B_CLOSED, now_ms);
 	} else if (e) {
 		switch (e->state) {
-		case B_CLOSED:
-			if (++e->failures >= b->conf.failures_to_open) {
+		case B_CLOSED: {
+			bool rate = count(b, e, false, now_ms);
+			if (++e->failures >= b->conf.failures_to_open || rate) {
+				if (rate)
+					HR_LOG_WARN(
+					    ROUTE,
+					    "breaker '%s': error rate over %.0f%% in %lld ms",
+					    hr_nametab_name(&b->tab, e), b->conf.rate_to_open * 100,
+					    (long long)b->conf.rate_window_ms);
 				e->cooldown_ms = b->conf.cooldown_ms;
+				clear_window(e);
 				set_state(b, e, B_OPEN, now_ms);
 			}
 			break;
+		}
 		case B_HALF_OPEN:
 			e->cooldown_ms = e->cooldown_ms > b->conf.max_cooldown_ms / 2
 			                     ? b->conf.max_cooldown_ms

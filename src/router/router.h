@@ -102,6 +102,9 @@ struct hr_breaker_conf {
 	int failures_to_open; /* consecutive failures that open it; default 5 */
 	int64_t cooldown_ms;  /* first open period; doubles on each failed probe, capped */
 	int64_t max_cooldown_ms;
+	double rate_to_open;    /* or this share of failed calls ... default 0.5 */
+	int rate_min_calls;     /* ... among at least this many ... default 20 */
+	int64_t rate_window_ms; /* ... in this window; default 10 s */
 };
 
 /* A table of breakers for the models of one config (by model name). Survives reloads:

@@ -885,10 +885,44 @@ static void test_breaker_opens_after_n(void **state)
 	hr_breakers_free(b);
 }
 
+static void test_breaker_opens_on_error_rate(void **state)
+{
+	(void)state;
+	/* never two failures in a row, but half of the calls fail */
+	struct hr_breaker_conf bc = {
+	    .rate_to_open = 0.5, .rate_min_calls = 10, .rate_window_ms = 1000};
+	struct hr_breakers *b = hr_breakers_new(&bc);
+	int64_t t = 5000;
+	for (int i = 0; i < 4; i++) {
+		hr_breaker_report(b, "m", false, t);
+		hr_breaker_report(b, "m", true, t);
+	}
+	hr_breaker_report(b, "m", false, t); /* 9 calls: too few to judge */
+	assert_string_equal(hr_breaker_state(b, "m", t), "closed");
+	hr_breaker_report(b, "m", true, t);
+	hr_breaker_report(b, "m", false, t); /* 11 calls, 6 failed */
+	assert_string_equal(hr_breaker_state(b, "m", t), "open");
+	hr_breakers_free(b);
+
+	/* the same failures spread beyond the window never open it */
+	b = hr_breakers_new(&bc);
+	for (int i = 0; i < 40; i++) {
+		t += 150; /* 10 calls per 1.5 s: at most ~7 in a window */
+		hr_breaker_report(b, "m", i % 2 == 0, t);
+	}
+	assert_string_equal(hr_breaker_state(b, "m", t), "closed");
+	/* a low error rate never opens it */
+	for (int i = 0; i < 100; i++)
+		hr_breaker_report(b, "m", i % 4 != 0, t);
+	assert_string_equal(hr_breaker_state(b, "m", t), "closed");
+	hr_breakers_free(b);
+}
+
 static void test_breaker_half_open_single_probe(void **state)
 {
 	(void)state;
-	struct hr_breaker_conf bc = {2, 100, 1000};
+	struct hr_breaker_conf bc = {
+	    .failures_to_open = 2, .cooldown_ms = 100, .max_cooldown_ms = 1000};
 	struct hr_breakers *b = hr_breakers_new(&bc);
 	hr_breaker_report(b, "m", false, 0);
 	hr_breaker_report(b, "m", false, 0);
@@ -908,7 +942,8 @@ static void test_breaker_half_open_single_probe(void **state)
 static void test_breaker_reopens_doubled_and_capped(void **state)
 {
 	(void)state;
-	struct hr_breaker_conf bc = {1, 100, 350};
+	struct hr_breaker_conf bc = {
+	    .failures_to_open = 1, .cooldown_ms = 100, .max_cooldown_ms = 350};
 	struct hr_breakers *b = hr_breakers_new(&bc);
 	int64_t t = 0;
 	hr_breaker_report(b, "m", false, t); /* open for 100 */
@@ -933,7 +968,8 @@ static void test_breaker_reopens_doubled_and_capped(void **state)
 static void test_breaker_lost_probe_and_late_reports(void **state)
 {
 	(void)state;
-	struct hr_breaker_conf bc = {1, 100, 1000};
+	struct hr_breaker_conf bc = {
+	    .failures_to_open = 1, .cooldown_ms = 100, .max_cooldown_ms = 1000};
 	struct hr_breakers *b = hr_breakers_new(&bc);
 	hr_breaker_report(b, "m", false, 0);
 	hr_breaker_report(b, "m", false, 50); /* a late failure while open: no longer */
@@ -948,7 +984,8 @@ static void test_breaker_lost_probe_and_late_reports(void **state)
 static void test_breaker_cap_and_defaults(void **state)
 {
 	(void)state;
-	struct hr_breaker_conf bad = {0, -1, 0};
+	struct hr_breaker_conf bad = {
+	    .failures_to_open = 0, .cooldown_ms = -1, .max_cooldown_ms = 0};
 	struct hr_breakers *b = hr_breakers_new(&bad);
 	char name[32];
 	for (int i = 0; i < HR_MAX_MODELS + 10; i++) {
@@ -1410,6 +1447,7 @@ int main(void)
 	    T(test_features_language_long_text),
 	    T(test_retryable),
 	    T(test_gate),
+	    T(test_breaker_opens_on_error_rate),
 	    T(test_nametab),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
