@@ -476,7 +476,9 @@ class BaseHandler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
-    request_queue_size = 128  # hearth may open many connections at once
+    # listen backlog: hearth may open hundreds of upstream connections at once (a load test),
+    # and the default of 5 would refuse some; the kernel caps it at net.core.somaxconn
+    request_queue_size = 1024
     allow_reuse_address = True
 
 
