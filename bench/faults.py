@@ -253,6 +253,16 @@ def raise_fd_limit(need):
                  % (need // 4, need, hard))
 
 
+def cpu_seconds(pid=None):
+    """User + system CPU time of a process (this one when pid is None), in seconds."""
+    if pid is None:
+        t = os.times()
+        return t.user + t.system
+    with open("/proc/%d/stat" % pid, encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def usage_records(db_path):
     """Rows, provider calls and statuses of hearth's usage records (read after it stopped)."""
     db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
@@ -293,6 +303,9 @@ def show(summary, out):
     p("fakes      flaky got %d calls %s; healthy got %d calls %s" % (
         f["flaky"]["calls"], f["flaky"]["status"], f["healthy"]["calls"],
         f["healthy"]["status"]))
+    c = summary["cpu_s"]
+    p("cpu time   hearth %.1f s, clients and fakes (this Python process) %.1f s, over %s s" % (
+        c["hearth"], c["clients_and_fakes"], d["seconds"]))
     u = summary.get("usage")
     if u:
         p("usage db   %d records, %d provider calls, status %s" % (
@@ -338,7 +351,10 @@ def main(argv=None):
         summary["hearth"] = "%s (%s)" % (
             os.popen("'%s' --version 2>&1" % hearth_bin).read().strip(), hearth_bin)
         h.start()
+        cpu0 = (cpu_seconds(h.pid), cpu_seconds())
         summary["drive"] = drive(h.port, args.clients, args.seconds)
+        summary["cpu_s"] = {"hearth": round(cpu_seconds(h.pid) - cpu0[0], 1),
+                            "clients_and_fakes": round(cpu_seconds() - cpu0[1], 1)}
         summary["fakes"] = fake_calls(flaky, healthy)
         summary["hearth_exit"] = h.stop(expect_code=None)
         summary["usage"] = usage_records(h.db_path)
