@@ -47,7 +47,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 SDK_DIR   := tests/sdk
 SDK_STAMP := $(SDK_DIR)/node_modules/.hearth-installed
 
-.PHONY: all run test unit e2e sdk-deps fuzz-replay asan fuzz bench valgrind clean format help deps
+.PHONY: all run test unit e2e sdk-deps fuzz-replay asan fuzz bench loadtest valgrind clean format help deps
 
 all: $(BIN)
 
@@ -125,6 +125,11 @@ valgrind: $(BIN)
 bench:
 	$(MAKE) all && bench/run.sh
 
+## loadtest: 200 clients for 30 s through a task whose first provider fails half its calls;
+## fails when any client request does (bench/faults.py; see docs/performance.md)
+loadtest: $(BIN)
+	$(PYTHON) bench/faults.py --hearth $(BIN) $(LOADTEST_ARGS)
+
 deps:
 	scripts/install-deps.sh all
 
@@ -140,6 +145,7 @@ help:
 	@echo "make asan     the same suite under ASan and UBSan"
 	@echo "make fuzz     fuzz every parser for FUZZ_SECONDS each"
 	@echo "make bench    gateway overhead benchmark (nginx + wrk)"
+	@echo "make loadtest 200 clients x 30 s while one provider fails half its calls; 0 failures"
 	@echo "make valgrind e2e suite with the server under valgrind"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

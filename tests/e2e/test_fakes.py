@@ -4,11 +4,14 @@ import base64
 import http.client
 import json
 import struct
+import threading
+import time
 
 import pytest
 
 from fakes.anthropic import FakeAnthropic
-from fakes.base import BAD_REQUEST_MESSAGE, PARALLEL_LOCATIONS, TOOL_ARGS_OBJ, embedding
+from fakes.base import (BAD_REQUEST_MESSAGE, HOLD_S, NOT_JSON_TEXT, PARALLEL_LOCATIONS,
+                        REFUSAL_TEXT, TOOL_ARGS_OBJ, embedding)
 from fakes.gemini import FakeGemini, sse_events
 from fakes.ollama import FakeOllama, ndjson
 from fakes.openai import FakeOpenAI
@@ -251,16 +254,19 @@ def test_broken_stream_is_cut_without_a_final_event(fakes, kind):
     assert fakes[kind].wait_outcome("broken-stream", 5)["outcome"] == "cut"
 
 
+# A request for JSON in each format, and how the json behaviour names what was asked.
+JSON_ASKS = {
+    "openai": ({"response_format": {"type": "json_schema", "json_schema": {"name": "w"}}},
+               "json_schema:w"),
+    "anthropic": ({"tool_choice": {"type": "tool", "name": "f"},
+                   "tools": [{"name": "f", "input_schema": {}}]}, "tool:f"),
+    "gemini": ({"generationConfig": {"responseMimeType": "application/json"}}, "json"),
+    "ollama": ({"format": {"type": "object"}}, "json_schema"),
+}
+
+
 def test_json_and_image_report_what_the_request_asked(fakes):
-    asks = {
-        "openai": ({"response_format": {"type": "json_schema", "json_schema": {"name": "w"}}},
-                   "json_schema:w"),
-        "anthropic": ({"tool_choice": {"type": "tool", "name": "f"},
-                       "tools": [{"name": "f", "input_schema": {}}]}, "tool:f"),
-        "gemini": ({"generationConfig": {"responseMimeType": "application/json"}}, "json"),
-        "ollama": ({"format": {"type": "object"}}, "json_schema"),
-    }
-    for kind, (extra, want) in asks.items():
+    for kind, (extra, want) in JSON_ASKS.items():
         _, text, _, _ = ask(fakes, kind, "json", extra=extra)
         assert json.loads(text) == {"format": want}, kind
         _, text, _, _ = ask(fakes, kind, "json")
@@ -288,6 +294,120 @@ def test_json_and_image_report_what_the_request_asked(fakes):
                                                      "messages": [{"role": "user", "content": "?",
                                                                    "images": [PNG_B64]}]})
     assert r.json()["message"]["content"] == "image: 1 parts: image/png;16"
+
+
+def completion_tokens(kind, r, stream):
+    """The completion token count an answer reports, in its format's place for it."""
+    if kind == "openai":
+        return (SSE(r.text).usage_chunks()[0] if stream else r.json())["usage"][
+            "completion_tokens"]
+    if kind == "anthropic":
+        if not stream:
+            return r.json()["usage"]["output_tokens"]
+        return [o for n, o in anthropic_events(r.text) if n == "message_delta"][-1][
+            "usage"]["output_tokens"]
+    if kind == "gemini":
+        return (sse_events(r.text)[-1] if stream else r.json())["usageMetadata"][
+            "candidatesTokenCount"]
+    return (ndjson(r.text)[-1] if stream else r.json())["eval_count"]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_empty_and_not_json_answers(fakes, kind, stream):
+    stop = STOPS[kind][0]
+    r, text, calls, fin = ask(fakes, kind, "empty", "hello there", stream)
+    assert (r.status, text, calls, fin) == (200, "", [], stop), r.text
+    assert completion_tokens(kind, r, stream) == 0, r.text
+
+    extra, _ = JSON_ASKS[kind]  # asked for JSON, and still not given it
+    for e in (extra, None):
+        r, text, calls, fin = ask(fakes, kind, "not-json", stream=stream, extra=e)
+        assert (r.status, text, fin) == (200, NOT_JSON_TEXT, stop), r.text
+        with pytest.raises(ValueError):
+            json.loads(text)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_refusal_in_each_providers_own_shape(fakes, kind, stream):
+    r, text, calls, fin = ask(fakes, kind, "refusal", stream=stream)
+    assert r.status == 200 and calls == [], r.text
+    if kind == "openai":
+        assert fin == "stop" and text in ("", None), r.text  # content stays null
+        if stream:
+            sse = SSE(r.text)
+            assert sse.done
+            refusal = "".join(ch["delta"].get("refusal") or "" for c in sse.chunks
+                              for ch in c["choices"])
+            assert len([c for c in sse.chunks if c["choices"] and
+                        c["choices"][0]["delta"].get("refusal")]) > 1  # in pieces
+        else:
+            msg = r.json()["choices"][0]["message"]
+            assert msg["content"] is None
+            refusal = msg["refusal"]
+        assert refusal == REFUSAL_TEXT
+    elif kind == "anthropic":
+        assert (text, fin) == ("", "refusal"), r.text
+        if not stream:
+            assert r.json()["content"] == [] and r.json()["usage"]["output_tokens"] > 0
+    elif kind == "gemini":
+        assert (text, fin) == ("", "SAFETY"), r.text
+        objs = sse_events(r.text) if stream else [r.json()]
+        assert all("content" not in c for o in objs for c in o["candidates"]), r.text
+    else:
+        assert (text, fin) == (REFUSAL_TEXT, "stop"), r.text
+
+
+def test_hold_answers_like_echo_after_holding(fakes):
+    # Every kind, whole and streamed, at once: the test takes one HOLD_S, not eight.
+    results = {}
+
+    def one(kind, stream):
+        t0 = time.monotonic()
+        r, text, _, _ = ask(fakes, kind, "hold", "held up", stream)
+        results[(kind, stream)] = (r.status, text, time.monotonic() - t0)
+
+    threads = [threading.Thread(target=one, args=(k, s)) for k in KINDS for s in (False, True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 8, results
+    for key, (status, text, took) in results.items():
+        assert (status, text) == (200, "echo: held up"), key
+        # a lower bound the fake's wait guarantees (it never wakes early), not a timing figure
+        assert took >= HOLD_S, (key, took)
+
+
+FAKE_CLASSES = {"openai": FakeOpenAI, "anthropic": FakeAnthropic, "gemini": FakeGemini,
+                "ollama": FakeOllama}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_flaky_fails_every_second_request_of_its_fake(kind):
+    # Fresh fakes: the counter belongs to one instance, so the module's fakes would carry
+    # counts over from elsewhere.
+    with FAKE_CLASSES[kind]() as f, FAKE_CLASSES[kind]() as other:
+        both = {kind: f}
+        got = []
+        for i in range(6):
+            r, text, _, _ = ask(both, kind, "flaky", "again", stream=bool(i % 3))
+            got.append((r.status, text))
+        ok = (200, "echo: again")
+        assert got == [ok, (500, None)] * 3, got
+        err = ask(both, kind, "error-500")[0]
+        assert r.json().keys() == err.json().keys()  # the format's own 500 body
+        assert ask({kind: other}, kind, "flaky")[0].status == 200  # its own counter
+
+        statuses = []  # concurrent requests: the counter is taken under a lock
+        threads = [threading.Thread(target=lambda: statuses.append(
+            ask(both, kind, "flaky", stream=False)[0].status)) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(statuses) == [200] * 10 + [500] * 10
 
 
 # ---- OpenAI -----------------------------------------------------------------------------

@@ -14,6 +14,8 @@ input_json_delta, content_block_stop, message_delta, message_stop). Notes:
                   "tool:<name>" (tool_choice forces a tool) | "none"}
   stop-sequence   stop_reason "stop_sequence" with the request's first stop_sequences entry
   error-529       529 overloaded_error; error-503 answers 503 api_error
+  refusal         stop_reason "refusal", no content blocks (the real API adds no message)
+  empty           one text block with empty text (streams: the block with no deltas)
   stream-error    two text deltas, then event: error with overloaded_error, then the end
 Validation (400 invalid_request_error unless said): x-api-key missing (401
 authentication_error), anthropic-version missing, model / max_tokens / messages missing,
@@ -57,7 +59,7 @@ ERRORS = {
     529: ("overloaded_error", "Overloaded"),
 }
 STOP = {"stop": "end_turn", "length": "max_tokens", "tool": "tool_use",
-        "stop_sequence": "stop_sequence"}
+        "stop_sequence": "stop_sequence", "refusal": "refusal"}
 
 
 def error_obj(etype, message):
@@ -301,7 +303,9 @@ class Handler(BaseHandler):
         stop = STOP[plan.finish]
         seq = plan.stop_sequence if stop == "stop_sequence" else None
         blocks = []
-        if plan.text is not None:
+        # A refusal carries no message of its own ("No additional refusal message is
+        # included"): the stop reason says it, with usage; the content stays empty.
+        if plan.text is not None and plan.finish != "refusal":
             blocks.append({"type": "text", "text": plan.text})
         for name, args in plan.calls:
             blocks.append({"type": "tool_use", "id": "toolu_01" + rand_id(22), "name": name,

@@ -26,6 +26,18 @@ Common behaviours (the same names in every fake; a fake may add its own):
   stream-error    two text deltas, then the format's in-stream error event
   stall-stream    one delta, a STALL_S pause, then the rest
   slow-headers    waits SLOW_HEADERS_S before answering like echo
+  empty           a successful answer with empty text, a normal stop and usage (0 completion
+                  tokens); streams carry no text pieces
+  refusal         the provider's own refusal (plan finish "refusal", text REFUSAL_TEXT):
+                  OpenAI message.refusal with content null (streams: delta.refusal pieces),
+                  finish "stop"; Anthropic stop_reason "refusal" with no content blocks;
+                  Gemini a candidate stopped by SAFETY without content; Ollama, which has no
+                  refusal field, REFUSAL_TEXT as ordinary text with done_reason "stop"
+  not-json        NOT_JSON_TEXT (invalid JSON), whatever format the request asked for
+  hold            waits HOLD_S before answering like echo: keeps a model busy
+  flaky           every second chat request to this behaviour on this fake instance (the 2nd,
+                  4th, ...; a counter per fake, under a lock) answers 500 in the format's
+                  error shape, the others like echo: it fails exactly half its requests
 """
 
 import base64
@@ -49,6 +61,9 @@ RETRY_AFTER = "7"
 _SCALE = 8 if os.environ.get("HEARTH_VALGRIND") == "1" else 1
 SLOW_HEADERS_S = 3.0 * _SCALE
 STALL_S = 5.0 * _SCALE
+HOLD_S = 1.0 * _SCALE
+REFUSAL_TEXT = "I'm sorry, but I can't help with that."
+NOT_JSON_TEXT = 'Sure! Here it is: {"answer": 42'
 TOOL_ARGS_OBJ = {"location": "Paris, France", "unit": "celsius"}
 TOOL_ARGS = json.dumps(TOOL_ARGS_OBJ)
 PARALLEL_LOCATIONS = ("Paris, France", "Tokyo, Japan")
@@ -152,7 +167,7 @@ class Plan:
                  stop_sequence=None, completion_tokens=None, gap=0.0, record_chunks=True):
         self.text = text
         self.calls = calls or []  # [(name, args dict)]
-        self.finish = finish  # stop | length | tool | stop_sequence
+        self.finish = finish  # stop | length | tool | stop_sequence | refusal
         self.usage = usage
         self.details = details
         self.pieces = pieces
@@ -184,10 +199,21 @@ class ErrorPlan:
 
 
 class Delay:
-    """Wait SLOW_HEADERS_S, then answer with plan."""
+    """Wait seconds (SLOW_HEADERS_S unless given), then answer with plan."""
 
-    def __init__(self, plan):
+    def __init__(self, plan, seconds=None):
         self.plan = plan
+        self.seconds = SLOW_HEADERS_S if seconds is None else seconds
+
+
+class Alternate:
+    """Answer with ok, but with ErrorPlan(status) on every second request the fake gets for
+    key: the fake's counter decides, so the choice is made in run_plan, not in the script."""
+
+    def __init__(self, key, ok, status=500):
+        self.key = key
+        self.ok = ok
+        self.status = status
 
 
 def _echo(view):
@@ -240,6 +266,12 @@ COMMON = {
     "stall-stream": lambda v: Plan(text=_echo(v)) if not v.stream else Plan(
         text="first second third", pieces=["first", " second", " third"], stall_after=1),
     "slow-headers": lambda v: Delay(Plan(text=_echo(v))),
+    # pieces=[]: a stream of no text deltas, rather than one empty delta
+    "empty": lambda v: Plan(text="", pieces=[]),
+    "refusal": lambda v: Plan(text=REFUSAL_TEXT, finish="refusal"),
+    "not-json": lambda v: Plan(text=NOT_JSON_TEXT),
+    "hold": lambda v: Delay(Plan(text=_echo(v)), HOLD_S),
+    "flaky": lambda v: Alternate("flaky", Plan(text=_echo(v))),
 }
 for _status in ERROR_STATUSES:
     COMMON["error-%d" % _status] = (lambda s: lambda v: ErrorPlan(s))(_status)
@@ -420,9 +452,11 @@ class BaseHandler(BaseHTTPRequestHandler):
 
     def run_plan(self, rec, plan, render, on_error):
         """render(plan) for a Plan, on_error(status) for an ErrorPlan, after the wait of a
-        Delay; returns the outcome."""
+        Delay, and either of them for an Alternate; returns the outcome."""
+        if isinstance(plan, Alternate):
+            plan = plan.ok if self.fake.count(plan.key) % 2 else ErrorPlan(plan.status)
         if isinstance(plan, Delay):
-            if self.sleep(SLOW_HEADERS_S) or self.peer_closed():
+            if self.sleep(plan.seconds) or self.peer_closed():
                 return "aborted"
             plan = plan.plan
         if isinstance(plan, ErrorPlan):
@@ -442,7 +476,9 @@ class BaseHandler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
-    request_queue_size = 128  # hearth may open many connections at once
+    # listen backlog: hearth may open hundreds of upstream connections at once (a load test),
+    # and the default of 5 would refuse some; the kernel caps it at net.core.somaxconn
+    request_queue_size = 1024
     allow_reuse_address = True
 
 
@@ -456,6 +492,7 @@ class FakeServer:
         self.requests = []
         self.stopping = threading.Event()
         self._lock = threading.Condition()
+        self._counts = {}  # Alternate key -> requests seen, on this instance
         self._srv = None
         self._thread = None
 
@@ -511,6 +548,12 @@ class FakeServer:
             self.requests.append(rec)
             self._lock.notify_all()
         return rec
+
+    def count(self, key):
+        """Counts one more request for key; returns the new count (1 for the first)."""
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+            return self._counts[key]
 
     def _finish(self, rec, outcome):
         with self._lock:

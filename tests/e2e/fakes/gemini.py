@@ -17,6 +17,8 @@ Behaviours: the common ones of fakes.base, and
   error-529       = error-503 (503 UNAVAILABLE)
   stream-error    two text chunks, then data: {"error": {...503 UNAVAILABLE}}, then the end
   safety          a candidate stopped with finishReason SAFETY, no content
+  refusal         = safety (Gemini refuses with a SAFETY stop, not with text)
+  empty           one part with empty text, finish STOP (streams: one such chunk)
   blocked         no candidates; promptFeedback.blockReason SAFETY
 Validation: unknown fields anywhere in the request (also inside responseSchema and function
 parameters, which take Google's Schema, not full JSON Schema) -> 400 INVALID_ARGUMENT
@@ -48,7 +50,8 @@ ERRORS = {
                       "https://developers.generativeai.google/guide/troubleshooting"),
     503: ("UNAVAILABLE", "The model is overloaded. Please try again later."),
 }
-FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool": "STOP", "stop_sequence": "STOP"}
+FINISH = {"stop": "STOP", "length": "MAX_TOKENS", "tool": "STOP", "stop_sequence": "STOP",
+          "refusal": "SAFETY"}
 SAFETY_CATEGORIES = ("HARM_CATEGORY_SEXUALLY_EXPLICIT", "HARM_CATEGORY_HATE_SPEECH",
                      "HARM_CATEGORY_HARASSMENT", "HARM_CATEGORY_DANGEROUS_CONTENT")
 MODES = ("MODE_UNSPECIFIED", "AUTO", "ANY", "NONE", "VALIDATED")
@@ -247,6 +250,16 @@ def view_of(body, stream):
                 stop_sequences=gc.get("stopSequences") or [])
 
 
+def is_safety(plan):
+    """A candidate stopped by SAFETY without content: the "safety" behaviour, or a refusal
+    (Gemini's way of refusing)."""
+    return getattr(plan, "safety", False) or plan.finish == "refusal"
+
+
+def completion_tokens(plan):
+    return 0 if is_safety(plan) else plan.completion_tokens
+
+
 def sse_events(raw):
     """The JSON objects of a Gemini SSE body (events end with \\r\\n\\r\\n)."""
     out = []
@@ -364,7 +377,7 @@ class Handler(BaseHandler):
         cand = {"content": {"parts": parts, "role": "model"}, "index": 0}
         if finish:
             cand["finishReason"] = finish
-        if getattr(plan, "safety", False):
+        if is_safety(plan):
             cand = {"finishReason": "SAFETY", "index": 0, "safetyRatings": [
                 {"category": c, "probability": "HIGH" if i == 0 else "NEGLIGIBLE",
                  **({"blocked": True} if i == 0 else {})}
@@ -402,17 +415,18 @@ class Handler(BaseHandler):
         if not stream:
             parts = call_parts or [{"text": plan.text or ""}]
             self.send_json(rec, 200, self._response(rid, body, plan, parts, finish,
-                                                    plan.completion_tokens),
+                                                    completion_tokens(plan)),
                            ctype="application/json; charset=UTF-8")
             return None
         sse = self.query.get("alt") == "sse"
         self.start_stream(rec, "text/event-stream" if sse else
                           "application/json; charset=UTF-8")
-        if call_parts or getattr(plan, "safety", False):
+        if call_parts or is_safety(plan):
             self._event(rec, self._response(rid, body, plan, call_parts, finish,
-                                            plan.completion_tokens), sse, True)
+                                            completion_tokens(plan)), sse, True)
         else:
-            pieces = plan.stream_pieces()
+            # An empty answer still ends with one chunk: empty text and the finish reason.
+            pieces = plan.stream_pieces() or [""]
             sent = 0
             for i, piece in enumerate(pieces):
                 self.stream_gap(plan, i)

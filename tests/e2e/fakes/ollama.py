@@ -15,6 +15,7 @@ Behaviours: the common ones of fakes.base ("echo" and "echo:latest" are the same
                   does not split calls), done_reason "stop"
   max-tokens      cut to options.num_predict, done_reason "length"
   error-529       = error-503
+  refusal         REFUSAL_TEXT as ordinary content, done_reason "stop"
   stream-error    two content lines, then {"error": "..."} and the end
 Validation (400 {"error": ...}): model missing; tool_calls arguments that are not objects
 (the Go decoder's message); images that are not base64; format neither "json" nor an
@@ -42,7 +43,9 @@ ERRORS = {
     500: "llama runner process has terminated: exit status 2",
     503: "server busy, please try again.  maximum pending requests exceeded",
 }
-DONE = {"stop": "stop", "length": "length", "tool": "stop", "stop_sequence": "stop"}
+# Ollama has no refusal field: a refusal is ordinary text that stops normally.
+DONE = {"stop": "stop", "length": "length", "tool": "stop", "stop_sequence": "stop",
+        "refusal": "stop"}
 
 
 def created_at():

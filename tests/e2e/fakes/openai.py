@@ -4,7 +4,8 @@
 
 Behaviours (the "model" field of the request body): the common ones of fakes.base (echo,
 usage-details, no-usage, tool-call, parallel-tools, json, image, max-tokens, stop-sequence,
-error-400..error-529, broken-stream, stream-error, stall-stream, slow-headers), and:
+error-400..error-529, broken-stream, stream-error, stall-stream, slow-headers, empty, refusal,
+not-json, hold, flaky), and:
   echo-upstream   = echo
   echo-details    = usage-details: cached_tokens=2, reasoning_tokens=3
   rate-limited    = error-429: 429, Retry-After: 7, OpenAI rate_limit error body
@@ -121,7 +122,9 @@ def view_of(body):
                 stop_sequences=stops, model=body.get("model") or "")
 
 
-FINISH = {"stop": "stop", "length": "length", "tool": "tool_calls", "stop_sequence": "stop"}
+# A refusal stops normally: the refusal field, not the finish reason, tells it apart.
+FINISH = {"stop": "stop", "length": "length", "tool": "tool_calls", "stop_sequence": "stop",
+          "refusal": "stop"}
 
 
 class Handler(BaseHandler):
@@ -267,6 +270,9 @@ class Handler(BaseHandler):
             if calls:
                 msg = {"role": "assistant", "content": None, "refusal": None,
                        "annotations": [], "tool_calls": calls}
+            elif plan.finish == "refusal":
+                msg = {"role": "assistant", "content": None, "refusal": plan.text,
+                       "annotations": []}
             else:
                 msg = {"role": "assistant", "content": plan.text, "refusal": None,
                        "annotations": []}
@@ -292,12 +298,17 @@ class Handler(BaseHandler):
                         {"index": i, "function": {"arguments": args[k:k + TOOL_ARG_STEP]}}]},
                         with_usage=with_usage))
         else:
-            self._event(rec, self._chunk_obj(cid, created, body, {
-                "role": "assistant", "content": "", "refusal": None}, with_usage=with_usage))
+            # a refusal streams in delta.refusal pieces, the content staying null
+            field = "refusal" if plan.finish == "refusal" else "content"
+            first = {"role": "assistant", "content": "", "refusal": None}
+            if field == "refusal":
+                first = {"role": "assistant", "content": None, "refusal": ""}
+            self._event(rec, self._chunk_obj(cid, created, body, first,
+                                             with_usage=with_usage))
             for i, piece in enumerate(plan.stream_pieces()):
                 self.stream_gap(plan, i)
                 self._event(rec if plan.record_chunks else None,
-                            self._chunk_obj(cid, created, body, {"content": piece},
+                            self._chunk_obj(cid, created, body, {field: piece},
                                             with_usage=with_usage))
                 if self.stream_pace(plan, i):
                     return "cut"
