@@ -8,8 +8,11 @@
  * may go (hr_breaker_allow() returns true once). Its outcome decides: a success closes the
  * breaker and resets the cool-down; a failure reopens it with the cool-down doubled, capped
  * at max_cooldown_ms. A probe whose outcome never comes (a call lost without a report) does
- * not wedge it: after another cool-down in half-open, a new probe may go. Any success, even
- * from a call begun before the breaker opened, closes it: the model answers.
+ * not wedge it: after another cool-down in half-open, a new probe may go. A success that
+ * arrives while the breaker is open comes from a call begun before it opened: it is ignored,
+ * or under load the slow calls still in flight would close the breaker as soon as it opened
+ * (it flapped hundreds of times in 30 s of a provider failing every other call). In
+ * half-open, a success closes it.
  *
  * Memory: a table of names (core/nametab.h) of up to HR_MAX_MODELS names; names beyond that
  * are never tracked and always closed. A name is only added by a failure: successes and
@@ -180,7 +183,7 @@ void hr_breaker_report(struct hr_breakers *b, const char *model, bool ok, int64_
 		return;
 	pthread_mutex_lock(&b->mu);
 	struct breaker *e = ok ? find(b, model) : find_or_add(b, model);
-	if (e && ok) {
+	if (e && ok && e->state != B_OPEN) {
 		if (e->state == B_CLOSED)
 			(void)count(b, e, true, now_ms);
 		else
@@ -188,7 +191,7 @@ void hr_breaker_report(struct hr_breakers *b, const char *model, bool ok, int64_
 		e->failures = 0;
 		e->cooldown_ms = b->conf.cooldown_ms;
 		set_state(b, e, B_CLOSED, now_ms);
-	} else if (e) {
+	} else if (e && !ok) {
 		switch (e->state) {
 		case B_CLOSED: {
 			bool rate = count(b, e, false, now_ms);
