@@ -17,6 +17,11 @@ def limits_config(kind_fakes, tasks, models):
         base(cfg)
         cfg["providers"][LOCAL]["idle_timeout_ms"] = 20000
         cfg["server"]["client_timeout_ms"] = 20000  # the busy stream is quiet for STALL_S
+        # every kind as a local deployment, for the cascade (local first) to start with
+        for kind in ("openai", "anthropic", "gemini"):
+            cfg["providers"]["l-" + kind] = {"kind": kind,
+                                             "base_url": kind_fakes[kind].base_url,
+                                             "api_key": "env:FAKE_KEY", "locality": "local"}
         for name, m in models.items():
             cfg["models"][name] = m
     return mutate
@@ -166,6 +171,37 @@ def test_cascade_escalates_a_truncated_answer(make, kind_fakes):
     assert "local-max-tokens:truncated" in route(r)["failed"], route(r)
     rec = h.record(r.header("X-Request-Id"))
     assert rec["attempts"] == 2 and rec["model_used"] == "cloud-echo", rec
+
+
+@pytest.mark.parametrize("provider,behaviour,why", [
+    (LOCAL, "empty", "empty"),
+    ("l-openai", "empty", "empty"),
+    ("l-openai", "refusal", "refused"),
+    ("l-anthropic", "refusal", "refused"),
+    ("l-gemini", "refusal", "refused"),
+    ("l-anthropic", "max-tokens", "truncated"),
+    ("l-gemini", "max-tokens", "truncated"),
+])
+def test_cascade_escalates_in_every_format(make, provider, behaviour, why):
+    # listed cloud first: the cascade still asks the local one first
+    h = make({"c": {"candidates": ["cloud-echo", "first"], "strategy": "cascade"}},
+             {"first": {"provider": provider, "upstream": behaviour}})
+    r = chat(h, "task:c", text="one two three four five six seven")
+    assert r.status == 200, r
+    assert r.header("X-Hearth-Model") == "cloud-echo", (r, route(r))
+    assert "first:" + why in route(r)["failed"], route(r)
+
+
+def test_cascade_through_the_anthropic_endpoint(make):
+    h = make({"c": {"candidates": ["first", "cloud-echo"], "strategy": "cascade"}},
+             {"first": {"provider": "l-anthropic", "upstream": "refusal"}})
+    r = http_request(h.port, "POST", "/v1/messages",
+                     {"model": "task:c", "max_tokens": 50,
+                      "messages": [{"role": "user", "content": "hello there"}]},
+                     headers={"anthropic-version": "2023-06-01"})
+    assert r.status == 200, r
+    assert r.json()["content"][0]["text"] == "echo: hello there", r
+    assert "first:refused" in route(r)["failed"], route(r)
 
 
 def test_cascade_escalates_invalid_json_when_json_was_asked(make):
