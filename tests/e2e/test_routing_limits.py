@@ -254,3 +254,17 @@ def test_cascade_cost_counts_every_answer_paid_for(make):
     usage = r.json()["usage"]
     own = (usage["prompt_tokens"] * 3 + usage["completion_tokens"] * 15) / 1e6
     assert float(r.header("X-Hearth-Cost")) > own + 0.001, r.header("X-Hearth-Cost")
+
+
+def test_balanced_sends_the_next_request_to_the_idler_deployment(make, kind_fakes):
+    # two deployments of one model, no limits: calls in flight are counted all the same
+    dep = {"provider": LOCAL, "upstream": "stall-stream"}
+    h = make({"b": {"candidates": ["dep-a", "dep-b"], "strategy": "balanced"}},
+             {"dep-a": dep, "dep-b": dict(dep)})
+    busy = Busy(h, kind_fakes["ollama"], "task:b")
+    assert busy.t.is_alive()
+    r = chat(h, "task:b", stream=True)
+    assert r.status == 200, r
+    busy.join()
+    assert {r.header("X-Hearth-Model"), busy.resp.header("X-Hearth-Model")} == \
+        {"dep-a", "dep-b"}, (r, busy.resp)
