@@ -5,7 +5,7 @@ set -eu
 
 build="gcc make pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev
 libsqlite3-dev libyaml-dev libsodium-dev"
-test="$build libcmocka-dev python3 python3-pytest clang libclang-rt-14-dev valgrind nodejs npm"
+test="$build libcmocka-dev python3 python3-pytest python3-yaml clang libclang-rt-14-dev valgrind nodejs npm"
 bench="$build nginx-light wrk procps"
 
 case "${1:-build}" in
