@@ -275,7 +275,8 @@ static void set_route(struct chat *ch)
 {
 	struct hr_req *rq = ch->rq;
 	struct hr_buf b = HR_BUF_INIT(2048);
-	if (hr_route_explain(&ch->plan, (long)ch->cand, 1536, &b) == 0) {
+	long chosen = ch->cand == (size_t)-1 ? -1 : (long)ch->cand;
+	if (hr_route_explain(&ch->plan, chosen, 1536, &b) == 0) {
 		if (ch->failed.len)
 			(void)hr_buf_addf(&b, "; failed=%.400s", ch->failed.ptr);
 		evhttp_remove_header(evhttp_request_get_output_headers(rq->ev), "X-Hearth-Route");
@@ -409,11 +410,12 @@ static bool try_again(struct chat *ch, int err, const char *msg)
 	return false;
 }
 
-/* Every candidate the policy allowed failed, and the policy kept the cloud ones out: the
- * client learns that (503), not only the last local failure. */
+/* Every candidate the policy allowed failed, and the policy keeps this request local (a
+ * local-only task, a sensitive request): the client learns that (503), not only the last
+ * local failure. */
 static int exhausted(struct chat *ch, int err, const char **msg)
 {
-	if (ch->rq->started || !ch->plan.local_only || !ch->plan.n_skipped ||
+	if (ch->rq->started || !ch->plan.local_only ||
 	    !(hr_route_retryable(err) || hr_route_next_ok(err)))
 		return err;
 	const char *m =
@@ -1142,23 +1144,31 @@ static void chat_begin(struct hr_req *rq)
 		list_models(rq, ch->creq.model);
 		return;
 	}
+	if (rc == 0 || rc == HR_EUNAVAIL) { /* a plan, or why none: the explanation says */
+		if (ch->plan.via != HR_VIA_MODEL)
+			hr_usage_set(&rq->usage->task, ch->plan.task);
+		hr_buf_init(&ch->failed, 4096);
+		if (hr_arena_defer(rq->arena, release_cb, &ch->failed) < 0) {
+			hr_req_error(rq, HR_ENOMEM, NULL, NULL);
+			return;
+		}
+		ch->cand = (size_t)-1; /* none chosen yet */
+		set_route(ch);
+		ch->cand = 0;
+	}
 	if (rc < 0) {
 		hr_req_error(rq, rc, msg, NULL);
 		return;
 	}
-	if (ch->plan.via != HR_VIA_MODEL)
-		hr_usage_set(&rq->usage->task, ch->plan.task);
 	ch->answer_id = hr_arena_printf(rq->arena, "%s%s",
 	                                rq->dialect == HR_DIALECT_ANTHROPIC ? "msg_" : "chatcmpl-",
 	                                rq->id + 4 /* past "req_" */);
 	hr_buf_init(&ch->out.body, c->server.max_body_bytes * 2 + 65536);
 	hr_buf_init(&ch->body, c->limits.max_response_bytes);
 	hr_buf_init(&ch->line, c->limits.max_stream_line_bytes);
-	hr_buf_init(&ch->failed, 4096);
 	if (!ch->answer_id || hr_arena_defer(rq->arena, release_cb, &ch->out.body) < 0 ||
 	    hr_arena_defer(rq->arena, release_cb, &ch->body) < 0 ||
 	    hr_arena_defer(rq->arena, release_cb, &ch->line) < 0 ||
-	    hr_arena_defer(rq->arena, release_cb, &ch->failed) < 0 ||
 	    hr_arena_defer(rq->arena, gate_cleanup, ch) < 0) {
 		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 		return;

@@ -241,7 +241,7 @@ def test_a_long_document_goes_to_gpt_4o_mini_when_llama3_is_down(make, kind_fake
     assert rec["model_used"] == "gpt-4o-mini" and rec["status"] == 200, rec
 
 
-# ---- bullet 3: any request marked sensitive -> hr-private (rule 0) -----------------------
+# ---- bullet 3: a sensitive request naming no task -> hr-private (rule 0) -----------------
 
 SENSITIVE_REQUESTS = [
     ("auto", "hello there"),
@@ -330,8 +330,9 @@ SENSITIVE_NAMING_A_TASK = [("task:support-reply", SENSITIVE),
 
 
 def test_a_sensitive_request_naming_a_cloud_task_never_reaches_the_cloud(make, kind_fakes):
-    """What holds whichever way "Which task" and bullet 3 are read: no cloud model is asked,
-    and the client learns why (constraints table: a 503 saying so)."""
+    """Bullet 3's second half: a sensitive request that names a task keeps that task ("Which
+    task": the name comes before the rules), so one with only cloud candidates is a 503
+    saying why — and no cloud model is asked."""
     h = make()
     cloud = Cloud(kind_fakes)
     for model, headers in SENSITIVE_NAMING_A_TASK:
@@ -339,20 +340,6 @@ def test_a_sensitive_request_naming_a_cloud_task_never_reaches_the_cloud(make, k
         assert r.status == 503, (model, r)
         assert "sensitive" in r.json()["error"]["message"], (model, r)
     assert cloud.new == 0
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "docs/routing.md contradicts itself: the example's bullet says *any* request marked "
-    "sensitive goes to hr-private (rule 0), but 'Which task' puts task:<name> (1) and "
-    "X-Hearth-Task (2) before the rules (3); hearth follows 'Which task' and answers 503 "
-    "(support-reply has only cloud candidates)"))
-def test_any_sensitive_request_goes_to_hr_private_even_naming_a_task(make):
-    h = make()
-    got = []
-    for model, headers in SENSITIVE_NAMING_A_TASK:
-        r = chat(h, model, headers=headers)
-        got.append((model, r.status, r.header("X-Hearth-Model"), r.header("X-Hearth-Route")))
-    assert all(s == 200 and m in ("llama3", "qwen-small") for _, s, m, _ in got), got
 
 
 # ---- bullet 4: task:support-reply -> claude-sonnet, gpt-4o-mini on a 529 or a timeout ----
@@ -396,11 +383,6 @@ def test_support_reply_goes_to_gpt_4o_mini_on_a_529_or_a_timeout(make, kind_fake
 @pytest.mark.parametrize("behaviour,why", [
     ("max-tokens", "truncated"),
     ("empty", "empty"),
-    pytest.param("refusal", "refused", marks=pytest.mark.xfail(strict=True, reason=(
-        "docs/routing.md contradicts itself: bullet 5 says a summarize answer from llama3 "
-        "that is refused is asked again of gpt-4o-mini, but llama3 is on Ollama and the "
-        "Cascade section says Ollama has no refusal signal, so it is not caught; hearth "
-        "returns llama3's refusal text (see the test below)"))),
 ])
 def test_a_summarize_answer_failing_a_check_is_asked_again_of_gpt_4o_mini(make, kind_fakes,
                                                                           behaviour, why):
