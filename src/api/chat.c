@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "api/handlers.h"
+#include "api/plan.h"
 #include "api/req.h"
 #include "core/arena.h"
 #include "core/conf.h"
@@ -781,59 +782,6 @@ static void on_drained(struct hr_req *rq)
 		hr_call_pause(ch->call, false);
 }
 
-static void list_models(struct hr_req *rq, const char *asked)
-{
-	const struct hr_conf *c = rq->conf;
-	struct hr_buf b = HR_BUF_INIT(4096);
-	hr_buf_addf(&b, "model '%s' not found; available: ", asked);
-	for (size_t i = 0; i < c->n_models; i++)
-		if (hr_buf_addf(&b, "%s%s", i ? ", " : "", c->models[i].name) < 0)
-			break;
-	if (c->n_models == 0)
-		hr_buf_addstr(&b, "none (configure models in hearth.yaml; see docs/config.md)");
-	const char *msg = hr_arena_strndup(rq->arena, b.ptr, b.len);
-	hr_buf_release(&b);
-	hr_req_error(rq, HR_ENOMODEL, msg, "model");
-}
-
-/* Refuses what the model is configured not to take (models.<name>.tools, vision, json_mode,
- * embeddings). Answers the request and returns HR_EINVAL/HR_EUNSUPPORTED, or returns 0. */
-static int check_capabilities(struct chat *ch)
-{
-	struct hr_req *rq = ch->rq;
-	const struct hr_conf_model *m = ch->m;
-	const struct hr_chat_req *cr = &ch->creq;
-	const char *what = NULL, *param = NULL;
-	if (m->embeddings) {
-		what = "is an embedding model: send it to POST /v1/embeddings";
-		param = "model";
-	} else if (!m->tools && cr->n_tools) {
-		what = "cannot call tools (models.<name>.tools is false): remove \"tools\" or "
-		       "choose another model";
-		param = "tools";
-	} else if (!m->json_mode &&
-	           (cr->format == HR_FMT_JSON_OBJECT || cr->format == HR_FMT_JSON_SCHEMA)) {
-		what = "has no JSON mode (models.<name>.json_mode is false): remove "
-		       "\"response_format\" or choose another model";
-		param = "response_format";
-	} else if (!m->vision) {
-		for (size_t i = 0; i < cr->n_msgs && !what; i++)
-			for (size_t j = 0; j < cr->msgs[i].n_parts; j++)
-				if (cr->msgs[i].parts[j].type == HR_PART_IMAGE) {
-					what =
-					    "does not read images (models.<name>.vision is false): "
-					    "remove the image or choose another model";
-					param = "messages";
-					break;
-				}
-	}
-	if (!what)
-		return 0;
-	hr_req_error(rq, HR_EUNSUPPORTED,
-	             hr_arena_printf(rq->arena, "model '%s' %s", m->name, what), param);
-	return HR_EUNSUPPORTED;
-}
-
 /* ---- the concurrency gate ---- */
 
 /* Called by whichever thread frees a slot, with the gate's lock held: wake our loop. */
@@ -939,17 +887,6 @@ static int enter_gate(struct chat *ch, const struct hr_conf_model *m)
 	                               m->name, m->max_concurrency, m->name);
 	note_failure(ch, m->name, "busy");
 	return -1;
-}
-
-static void live_get(void *ctx, const struct hr_conf_model *m, struct hr_model_live *out)
-{
-	const struct hr_api *api = ctx;
-	memset(out, 0, sizeof *out);
-	out->breaker_open = api->breakers &&
-	                    strcmp(hr_breaker_state(api->breakers, m->name, now_ms()), "open") == 0;
-	hr_gate_load(api->gates, m->name, &out->inflight, &out->queued);
-	out->max_concurrency = m->max_concurrency;
-	out->max_queue = m->max_queue;
 }
 
 /* Sets up the call to plan.cands[ch->cand]. Returns 0 when the call runs; 1 when the request
@@ -1085,15 +1022,6 @@ static bool start_from(struct chat *ch)
 	}
 }
 
-static bool sensitive_header(struct hr_req *rq)
-{
-	/* The data-policy hook: the governance issue's detectors will set this class. Until
-	 * then a client may mark its own request sensitive (it can only narrow the routing). */
-	const char *v =
-	    evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "X-Hearth-Sensitive");
-	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0);
-}
-
 /* The pipeline of both chat endpoints: parse in the client's format, plan the route, call
  * the first candidate (later ones on failure, before any byte reached the client). */
 static void chat_begin(struct hr_req *rq)
@@ -1106,58 +1034,23 @@ static void chat_begin(struct hr_req *rq)
 	}
 	ch->rq = rq;
 	rq->state = ch;
-	struct evbuffer *in = evhttp_request_get_input_buffer(rq->ev);
-	size_t len = evbuffer_get_length(in);
-	const char *body = (const char *)evbuffer_pullup(in, -1);
-	struct hr_chat_limits lim = {c->limits.max_messages, c->limits.max_tools,
-	                             c->limits.max_json_depth};
-	const char *msg = NULL, *param = NULL;
-	int rc =
-	    rq->dialect == HR_DIALECT_ANTHROPIC
-	        ? hr_chat_parse_anthropic(rq->arena, body ? body : "", len, &lim, &ch->creq, &msg,
-	                                  &param)
-	        : hr_chat_parse(rq->arena, body ? body : "", len, &lim, &ch->creq, &msg, &param);
-	if (rc < 0) {
-		hr_req_error(rq, rc, msg, param);
+	struct hr_plan_fail pf;
+	int rc = hr_api_plan_chat(rq, &ch->creq, &ch->feat, &ch->plan, &pf);
+	if (pf.stage != HR_PLAN_OK && pf.stage != HR_PLAN_ROUTE) {
+		hr_req_error(rq, rc, pf.msg, pf.param);
 		return;
 	}
-	hr_usage_set(&rq->usage->model_asked, ch->creq.model);
-	rq->usage->stream = ch->creq.stream;
-
-	hr_features_of(&ch->creq, sensitive_header(rq), &ch->feat);
-	struct hr_route_in rin = {
-	    .model = ch->creq.model,
-	    .task_header =
-	        evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "X-Hearth-Task"),
-	    .f = &ch->feat,
-	};
-	struct hr_live live = {rq->api, live_get};
-	rc = hr_route_plan(rq->arena, c, &rin, &live, &ch->plan, &msg);
-	const struct hr_conf_model *plain =
-	    hr_conf_model_find(c, ch->creq.model, strlen(ch->creq.model));
-	if (ch->plan.via == HR_VIA_MODEL && plain) { /* a plain model: 400s name the field */
-		ch->m = plain;
-		if (check_capabilities(ch) < 0)
-			return;
-	}
-	if (rc == HR_ENOMODEL) {
-		list_models(rq, ch->creq.model);
+	/* a plan, or why there is none: the explanation says either */
+	hr_buf_init(&ch->failed, 4096);
+	if (hr_arena_defer(rq->arena, release_cb, &ch->failed) < 0) {
+		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 		return;
 	}
-	if (rc == 0 || rc == HR_EUNAVAIL) { /* a plan, or why none: the explanation says */
-		if (ch->plan.via != HR_VIA_MODEL)
-			hr_usage_set(&rq->usage->task, ch->plan.task);
-		hr_buf_init(&ch->failed, 4096);
-		if (hr_arena_defer(rq->arena, release_cb, &ch->failed) < 0) {
-			hr_req_error(rq, HR_ENOMEM, NULL, NULL);
-			return;
-		}
-		ch->cand = (size_t)-1; /* none chosen yet */
-		set_route(ch);
-		ch->cand = 0;
-	}
+	ch->cand = (size_t)-1; /* none chosen yet */
+	set_route(ch);
+	ch->cand = 0;
 	if (rc < 0) {
-		hr_req_error(rq, rc, msg, NULL);
+		hr_req_error(rq, rc, pf.msg, NULL);
 		return;
 	}
 	ch->answer_id = hr_arena_printf(rq->arena, "%s%s",

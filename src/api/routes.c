@@ -35,6 +35,8 @@ static const struct hr_route routes[] = {
     {EVHTTP_REQ_POST, "/v1/embeddings", AUTH_API, true, hr_api_embeddings, HR_DIALECT_OPENAI},
     {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/v1/models", AUTH_API, false, hr_api_models,
      HR_DIALECT_OPENAI},
+    {EVHTTP_REQ_POST, "/api/v1/route/explain", AUTH_API, false, hr_api_route_explain,
+     HR_DIALECT_OPENAI},
     {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", AUTH_NONE, false, hr_api_healthz,
      HR_DIALECT_OPENAI},
     {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/readyz", AUTH_NONE, false, hr_api_readyz,

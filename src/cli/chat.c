@@ -78,18 +78,6 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
 	return hr_buf_add(arg, p, size * n) < 0 ? 0 : size * n;
 }
 
-static struct curl_slist *auth_headers(void)
-{
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	const char *key = getenv("HEARTH_API_KEY");
-	if (key && *key) {
-		char line[1024];
-		snprintf(line, sizeof line, "Authorization: Bearer %s", key);
-		h = curl_slist_append(h, line);
-	}
-	return h;
-}
-
 /* The first model the server lists, or NULL. Returns: malloc'd. */
 static char *first_model(const char *url)
 {
@@ -97,7 +85,7 @@ static char *first_model(const char *url)
 	struct hr_buf b = HR_BUF_INIT(8u * 1024 * 1024);
 	snprintf(u, sizeof u, "%s/v1/models", url);
 	CURL *e = curl_easy_init();
-	struct curl_slist *h = auth_headers();
+	struct curl_slist *h = hr_cli_client_headers();
 	curl_easy_setopt(e, CURLOPT_URL, u);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
@@ -143,14 +131,9 @@ int hr_cmd_chat(int argc, char **argv)
 	const char *question = argv[optind];
 
 	char urlbuf[1024];
-	if (!url) {
-		struct hr_conf *c = NULL;
-		if (hr_cli_load_conf(cfg, &c) != HR_EXIT_OK)
-			return HR_EXIT_FAIL;
-		snprintf(urlbuf, sizeof urlbuf, "http://%s:%d", c->server.host, c->server.port);
-		hr_conf_release(c);
-		url = urlbuf;
-	}
+	if (hr_cli_server_url(url, cfg, urlbuf, sizeof urlbuf) != HR_EXIT_OK)
+		return HR_EXIT_FAIL;
+	url = urlbuf;
 	char *model_owned = NULL;
 	if (!model) {
 		model = model_owned = first_model(url);
@@ -177,7 +160,7 @@ int hr_cmd_chat(int argc, char **argv)
 	hr_buf_init(&cc.raw, 1024 * 1024);
 	char u[2048];
 	snprintf(u, sizeof u, "%s/v1/chat/completions", url);
-	struct curl_slist *h = auth_headers();
+	struct curl_slist *h = hr_cli_client_headers();
 	cc.e = curl_easy_init();
 	curl_easy_setopt(cc.e, CURLOPT_URL, u);
 	curl_easy_setopt(cc.e, CURLOPT_HTTPHEADER, h);

@@ -3,7 +3,10 @@
 #ifndef HR_CLI_H
 #define HR_CLI_H
 
+#include <stddef.h>
+
 struct hr_conf;
+struct curl_slist;
 
 enum { HR_EXIT_OK = 0, HR_EXIT_FAIL = 1, HR_EXIT_USAGE = 2 };
 
@@ -16,6 +19,13 @@ int hr_cli_load_conf(const char *flag, struct hr_conf **out);
 /* Prints "hearth <cmd>: <msg>" and a hint for a usage error; returns HR_EXIT_USAGE. */
 int hr_cli_usage_error(const char *cmd, const char *msg);
 
+/* Headers for a request to a running hearth: JSON, and HEARTH_API_KEY as the bearer key
+ * when set. Returns: owned by the caller (curl_slist_free_all), NULL on OOM. */
+struct curl_slist *hr_cli_client_headers(void);
+/* The server's base URL into out: url when given, else http://<server.host>:<server.port>
+ * of the config (flag --config, $HEARTH_CONFIG, ./hearth.yaml). Returns HR_EXIT_*. */
+int hr_cli_server_url(const char *url, const char *config, char *out, size_t cap);
+
 int hr_cmd_serve(int argc, char **argv);
 int hr_cmd_chat(int argc, char **argv);
 int hr_cmd_usage(int argc, char **argv);
@@ -23,6 +33,7 @@ int hr_cmd_doctor(int argc, char **argv);
 int hr_cmd_reload(int argc, char **argv);
 int hr_cmd_config(int argc, char **argv);
 int hr_cmd_models(int argc, char **argv);
+int hr_cmd_route(int argc, char **argv);
 
 /* serve.c: providers found on this machine when no config file is given (OPENAI_API_KEY,
  * an Ollama on 127.0.0.1:11434, a llama.cpp server on 127.0.0.1:8080), added to c. */

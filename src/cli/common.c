@@ -1,4 +1,6 @@
-/* common.c - what the commands share: config discovery and loading, usage errors. */
+/* common.c - what the commands share: config discovery and loading, usage errors, and how
+ * client commands reach a running server. */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -40,4 +42,32 @@ int hr_cli_usage_error(const char *cmd, const char *msg)
 {
 	fprintf(stderr, "hearth %s: %s\nhint: run `hearth %s --help`\n", cmd, msg, cmd);
 	return HR_EXIT_USAGE;
+}
+
+struct curl_slist *hr_cli_client_headers(void)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	const char *key = getenv("HEARTH_API_KEY");
+	if (h && key && *key) {
+		char line[1024];
+		snprintf(line, sizeof line, "Authorization: Bearer %s", key);
+		struct curl_slist *more = curl_slist_append(h, line);
+		if (more)
+			h = more;
+	}
+	return h;
+}
+
+int hr_cli_server_url(const char *url, const char *config, char *out, size_t cap)
+{
+	if (url) {
+		snprintf(out, cap, "%s", url);
+		return HR_EXIT_OK;
+	}
+	struct hr_conf *c = NULL;
+	if (hr_cli_load_conf(config, &c) != HR_EXIT_OK)
+		return HR_EXIT_FAIL;
+	snprintf(out, cap, "http://%s:%d", c->server.host, c->server.port);
+	hr_conf_release(c);
+	return HR_EXIT_OK;
 }

@@ -1,0 +1,158 @@
+/* plan.c - parse → features → plan, the first half of every chat request, shared by
+ * POST /v1/chat/completions, /v1/messages (chat.c) and /api/v1/route/explain (explain.c), so
+ * an explanation is the plan the chat endpoints would make, errors included. */
+#include <event2/http.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "api/api.h"
+#include "api/plan.h"
+#include "api/req.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "storage/usage.h"
+
+static bool sensitive_header(struct hr_req *rq)
+{
+	/* The data-policy hook: the governance issue's detectors will set this class. Until
+	 * then a client may mark its own request sensitive (it can only narrow the routing). */
+	const char *v =
+	    evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "X-Hearth-Sensitive");
+	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0);
+}
+
+/* "model 'x' not found; available: a, b" in rq's arena (NULL when out of memory). */
+static const char *models_msg(struct hr_req *rq, const char *asked)
+{
+	const struct hr_conf *c = rq->conf;
+	struct hr_buf b = HR_BUF_INIT(4096);
+	hr_buf_addf(&b, "model '%s' not found; available: ", asked);
+	for (size_t i = 0; i < c->n_models; i++)
+		if (hr_buf_addf(&b, "%s%s", i ? ", " : "", c->models[i].name) < 0)
+			break;
+	if (c->n_models == 0)
+		hr_buf_addstr(&b, "none (configure models in hearth.yaml; see docs/config.md)");
+	const char *msg = b.ptr ? hr_arena_strndup(rq->arena, b.ptr, b.len) : NULL;
+	hr_buf_release(&b);
+	return msg;
+}
+
+/* What model m is configured not to take (models.<name>.tools, vision, json_mode,
+ * embeddings): HR_EUNSUPPORTED with fail's msg and param, or 0. */
+static int check_capabilities(struct hr_req *rq, const struct hr_conf_model *m,
+                              const struct hr_chat_req *cr, struct hr_plan_fail *fail)
+{
+	const char *what = NULL, *param = NULL;
+	if (m->embeddings) {
+		what = "is an embedding model: send it to POST /v1/embeddings";
+		param = "model";
+	} else if (!m->tools && cr->n_tools) {
+		what = "cannot call tools (models.<name>.tools is false): remove \"tools\" or "
+		       "choose another model";
+		param = "tools";
+	} else if (!m->json_mode &&
+	           (cr->format == HR_FMT_JSON_OBJECT || cr->format == HR_FMT_JSON_SCHEMA)) {
+		what = "has no JSON mode (models.<name>.json_mode is false): remove "
+		       "\"response_format\" or choose another model";
+		param = "response_format";
+	} else if (!m->vision) {
+		for (size_t i = 0; i < cr->n_msgs && !what; i++)
+			for (size_t j = 0; j < cr->msgs[i].n_parts; j++)
+				if (cr->msgs[i].parts[j].type == HR_PART_IMAGE) {
+					what =
+					    "does not read images (models.<name>.vision is false): "
+					    "remove the image or choose another model";
+					param = "messages";
+					break;
+				}
+	}
+	if (!what)
+		return 0;
+	fail->msg = hr_arena_printf(rq->arena, "model '%s' %s", m->name, what);
+	fail->param = param;
+	return HR_EUNSUPPORTED;
+}
+
+static void live_get(void *ctx, const struct hr_conf_model *m, struct hr_model_live *out)
+{
+	const struct hr_api *api = ctx;
+	memset(out, 0, sizeof *out);
+	out->breaker_open =
+	    api->breakers &&
+	    strcmp(hr_breaker_state(api->breakers, m->name, hr_now_us() / 1000), "open") == 0;
+	hr_gate_load(api->gates, m->name, &out->inflight, &out->queued);
+	out->max_concurrency = m->max_concurrency;
+	out->max_queue = m->max_queue;
+}
+
+void hr_api_live(struct hr_req *rq, struct hr_live *out)
+{
+	out->ctx = rq->api;
+	out->get = live_get;
+}
+
+static int failed(struct hr_plan_fail *fail, enum hr_plan_stage stage, int err)
+{
+	fail->stage = stage;
+	fail->err = err;
+	return err;
+}
+
+int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_features *f,
+                     struct hr_plan *plan, struct hr_plan_fail *fail)
+{
+	const struct hr_conf *c = rq->conf;
+	memset(fail, 0, sizeof *fail);
+	struct evbuffer *in = evhttp_request_get_input_buffer(rq->ev);
+	size_t len = evbuffer_get_length(in);
+	const char *body = (const char *)evbuffer_pullup(in, -1);
+	struct hr_chat_limits lim = {c->limits.max_messages, c->limits.max_tools,
+	                             c->limits.max_json_depth};
+	int rc = rq->dialect == HR_DIALECT_ANTHROPIC
+	             ? hr_chat_parse_anthropic(rq->arena, body ? body : "", len, &lim, creq,
+	                                       &fail->msg, &fail->param)
+	             : hr_chat_parse(rq->arena, body ? body : "", len, &lim, creq, &fail->msg,
+	                             &fail->param);
+	if (rc < 0)
+		return failed(fail, HR_PLAN_PARSE, rc);
+	if (rq->usage) {
+		hr_usage_set(&rq->usage->model_asked, creq->model);
+		rq->usage->stream = creq->stream;
+	}
+
+	hr_features_of(creq, sensitive_header(rq), f);
+	struct hr_route_in rin = {
+	    .model = creq->model,
+	    .task_header =
+	        evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "X-Hearth-Task"),
+	    .f = f,
+	};
+	struct hr_live live;
+	hr_api_live(rq, &live);
+	rc = hr_route_plan(rq->arena, c, &rin, &live, plan, &fail->msg);
+	if (rc == HR_ENOMODEL) {
+		fail->msg = models_msg(rq, creq->model);
+		fail->param = "model";
+		return failed(fail, HR_PLAN_MODEL, rc);
+	}
+	/* a plain model: a 400 that names the field beats "no model can take this request" */
+	const struct hr_conf_model *plain =
+	    plan->via == HR_VIA_MODEL ? hr_conf_model_find(c, creq->model, strlen(creq->model))
+	                              : NULL;
+	if (plain) {
+		int cr = check_capabilities(rq, plain, creq, fail);
+		if (cr < 0)
+			return failed(fail, HR_PLAN_CAPS, cr);
+	}
+	if (rc < 0)
+		return failed(fail, HR_PLAN_ROUTE, rc);
+	fail->msg = NULL;
+	if (rq->usage && plan->via != HR_VIA_MODEL)
+		hr_usage_set(&rq->usage->task, plan->task);
+	return 0;
+}
