@@ -298,7 +298,7 @@ static size_t match_date_word(const unsigned char *t, size_t n, size_t i)
 
 static const char *const phone_cues[] = {
     "phone", "tel", "call", "fax", "mobile", "cell", "sms", "text me", "whatsapp",
-    "contact", "reach", "dial", "number", "answering", "messages", "ring", "office",
+    "contact", "reach", "dial", "my number", "answering", "messages", "ring", "office",
     "desk", "landline", "home", "work", "hotline", NULL};
 
 /* Phone numbers: an optional "+cc" or "00cc", then groups of digits separated by one space,
@@ -335,7 +335,7 @@ static size_t match_phone(const unsigned char *t, size_t n, size_t i, bool cue)
 				j++;
 			continue;
 		}
-		k = digits(t, n, &j, 8, &v);
+		k = digits(t, n, &j, groups ? 8 : 15, &v);
 		if (k == 0) {
 			j = s;
 			break;
@@ -383,8 +383,16 @@ static size_t match_phone(const unsigned char *t, size_t n, size_t i, bool cue)
 	bool form = plus || paren || groups >= 3;
 	if (!form && !cue)
 		return 0;
+	if (!plus && !paren && groups == 1 && nd > 12)
+		return 0;
 	return end;
 }
+
+/* Numbers that a nearby word says are something else than a phone number. */
+static const char *const not_phone_cues[] = {"license", "licence", "passport", "account",
+                                             "order", "invoice", "policy", "serial",
+                                             "tracking", "routing", "member", "id ",
+                                             "isbn", NULL};
 
 static bool cue_near(const struct hr_dctx *c, size_t i, size_t e, const char *const *cues)
 {
@@ -426,11 +434,13 @@ void hr_detect_numbers(struct hr_dctx *c)
 		} else if (d_digit(ch) && (e = match_card(t, n, i))) {
 			hr_dctx_add(c, i, e, HR_PII_CARD, 0);
 		} else {
-			/* the cue window is bounded, so this stays linear */
-			size_t probe = i + CAND_MAX < n ? i + CAND_MAX : n;
-			(void)probe;
+			/* the cue windows are bounded, so this stays linear */
 			e = match_phone(t, n, i, false);
-			if (!e) {
+			if (e && t[i] != '+' && t[i] != '(' &&
+			    hr_d_cue(t, i > CUE_BACK ? i - CUE_BACK : 0, i, not_phone_cues) &&
+			    !hr_d_cue(t, i > CUE_BACK ? i - CUE_BACK : 0, i, phone_cues))
+				e = 0;
+			else if (!e) {
 				size_t e2 = match_phone(t, n, i, true);
 				if (e2 && cue_near(c, i, e2, phone_cues))
 					e = e2;

@@ -59,6 +59,10 @@ static void emails(struct hr_dctx *c)
 		}
 		while (e > i + 1 && (t[e - 1] == '.' || t[e - 1] == '-'))
 			e--;
+		last_dot = 0;
+		for (size_t k = i + 1; k < e; k++)
+			if (t[k] == '.')
+				last_dot = k;
 		floor = i + 1;
 		if (s == i || !last_dot || last_dot + 2 >= e + 0 || last_dot <= i + 1)
 			continue;
@@ -203,20 +207,26 @@ static const char *const street_after[] = {
     "streets", "forges", "fort", "mall", "point", "ridge", "view", "heights", "estate",
     "green", "common", "landing", "meadows", "junction", "center", "centre", "quay", "wharf",
     "utca", "u", "tér", "út", "körút", "ulica", "ul", "gasse", "platz", "allee", "ring",
-    "laan", "straat", "plein", "kade", "gracht", "vej", "gade", "gatan", "vägen", "väg",
+    "laan", "straat", "plein", "kade", "gracht", "vej", "strasse", "straße", "gade", "gatan", "vägen", "väg",
     "veien", "vegen", "gata", "katu", "tie", "kuja", "polku", "tänav", "iela", NULL};
 
 /* Street-type words that come first ("Rue de la Paix"). */
 static const char *const street_before[] = {
     "rue", "via", "viale", "rua", "calle", "avenida", "avenue", "av", "boulevard", "bd",
     "piazza", "plaza", "praça", "largo", "travessa", "estrada", "carrer", "paseo", "passeig",
-    "camino", "chemin", "allée", "impasse", "place", "strada", "corso", "ulica", "ul", NULL};
+    "camino", "chemin", "allée", "impasse", "place", "strada", "corso", "ulica", "ul",
+    "avda", "rúa", "estrada", "alameda", "rambla", "ronda", "vía", NULL};
+
+/* Street types strong enough to make an address without a number ("Baker Street"). */
+static const char *const street_strong[] = {"street", "road", "avenue", "lane", "boulevard",
+                                            "blvd", "drive", "terrace", "crescent", "st",
+                                            "rd", "ave", "strasse", "straße", NULL};
 
 /* Endings of compound street names ("Bundesstrasse", "Koskikatu", "Hersnapvej"). */
 static const char *const street_suffix[] = {
     "strasse", "straße", "str.", "weg", "gasse", "platz", "allee", "damm", "ufer", "katu",
     "tie", "kuja", "polku", "vej", "gade", "gatan", "vägen", "väg", "gränd", "veien", "vegen",
-    "gata", "stræti", "straat", "laan", "gracht", "plein", "steeg", "kade", "utca",
+    "gata", "stræti", "straeti", "straat", "laan", "gracht", "plein", "steeg", "kade", "utca",
     "street", "road", "avenue", "lane", NULL};
 
 static const char *const unit_words[] = {"apt", "apartment", "suite", "ste", "unit", "flat",
@@ -310,7 +320,7 @@ static bool piece_ok(const unsigned char *t, size_t n, size_t s, size_t e)
 			break;
 		}
 		if (t[w.s] == '#' || (!w.cap && !w.num && !d_digit(t[w.s]) &&
-		                       !(w.e - w.s == 3 && hr_d_ieq(t, n, w.s, "nan"))))
+		                       !(words > 0 && w.e - w.s <= 3)))
 			return false; /* a lower-case word: prose, not an address line */
 		for (size_t q = w.s; q < w.e; q++)
 			digs += d_digit(t[q]);
@@ -335,7 +345,7 @@ static size_t extend(const unsigned char *t, size_t n, size_t start, size_t e)
 		int nl = 0;
 		bool comma = false;
 		while (j < n && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r' || t[j] == '\n' ||
-		                 t[j] == ',')) {
+		                 t[j] == ',' || (t[j] == '>' && nl))) {
 			nl += t[j] == '\n';
 			comma |= t[j] == ',';
 			j++;
@@ -362,6 +372,17 @@ static size_t extend(const unsigned char *t, size_t n, size_t start, size_t e)
 		e = pe;
 	}
 	return e;
+}
+
+/* Whether only spaces or tabs lie between a and b. */
+static bool adjacent_ws(const unsigned char *t, size_t a, size_t b)
+{
+	if (b < a || b - a > 3)
+		return false;
+	for (size_t k = a; k < b; k++)
+		if (t[k] != ' ' && t[k] != '\t')
+			return false;
+	return true;
 }
 
 /* Tries the cores at word w (already read; next points after it). Returns the core's end,
@@ -406,6 +427,48 @@ static size_t addr_core(const unsigned char *t, size_t n, const struct word *w0,
 			if (w[k].num && k > 1)
 				break;
 		}
+		/* a second number, then a prefix street word: "846 31 Rue Al Imam" */
+		int k0 = (nw >= 1 && w[1].num) ? 2 : 1;
+		if (nw >= k0 + 1 && w[k0].cap && in_list(t, &w[k0], street_before) &&
+		    (w[k0 + 1].cap || w[k0 + 1].num)) {
+			size_t e = w[k0 + 1].e;
+			for (int k = k0 + 2; k <= nw && k <= k0 + 4; k++) {
+				if (!w[k].cap && !w[k].num && w[k].e - w[k].s > 3)
+					break;
+				if (!adjacent_ws(t, w[k - 1].e, w[k].s))
+					break;
+				e = w[k].e;
+				if (w[k].num)
+					break;
+			}
+			return e;
+		}
+		/* house number, a street name, a building number: "28030 Edeby 55",
+		 * "10252 Μεγάλη Άμμος 184", "74678 midtvollen 130 st." */
+		if (nw >= k0 + 1 && !w[k0].num && (w0->e - w0->s >= 2)) {
+			bool lower = false;
+			for (int k = k0; k <= nw && k <= k0 + 3; k++) {
+				if (!adjacent_ws(t, w[k - 1].dot ? w[k - 1].e + 1 : w[k - 1].e, w[k].s))
+					break;
+				if (w[k].num) {
+					if (k == k0)
+						break;
+					size_t e = w[k].e;
+					bool typed = k + 1 <= nw && in_list(t, &w[k + 1], street_after) &&
+					             adjacent_ws(t, w[k].e, w[k + 1].s);
+					if (typed)
+						e = w[k + 1].dot ? w[k + 1].e + 1 : w[k + 1].e;
+					size_t u = unit_at(t, n, e);
+					if (!lower || typed || u || cue)
+						return e;
+					break;
+				}
+				if (!w[k].cap)
+					lower = true;
+				if (w[k].dot && k > k0)
+					break;
+			}
+		}
 		/* after an address cue: "20789 Allika 46", "450 Præstevænget 15" */
 		if (cue && nw >= 1 && w[1].cap && !w[1].num) {
 			if (nw >= 2 && w[2].num)
@@ -426,12 +489,39 @@ static size_t addr_core(const unsigned char *t, size_t n, const struct word *w0,
 	/* suffixed word + number: "Puruntie 82", "Magasinsgatan 7" */
 	if (w0->cap && has_suffix(t, w0) && nw >= 1 && w[1].num)
 		return w[1].e;
+	/* capitalised words and a street type: "Villacher Strasse 89", "Marina Fort Street" */
+	if (w0->cap && !w0->num && !in_list(t, w0, street_after)) {
+		for (int k = 1; k <= nw && k <= 3; k++) {
+			if (!adjacent_ws(t, w[k - 1].dot ? w[k - 1].e + 1 : w[k - 1].e, w[k].s) ||
+			    !w[k].cap || w[k].num)
+				break;
+			if (in_list(t, &w[k], street_after)) {
+				if (k + 1 <= nw && w[k + 1].num && adjacent_ws(t, w[k].e, w[k + 1].s))
+					return w[k + 1].e;
+				if (in_list(t, &w[k], street_strong))
+					return w[k].dot ? w[k].e + 1 : w[k].e;
+				break;
+			}
+			if (w[k].dot)
+				break;
+		}
+	}
 	/* after an address cue: "Allika 46" */
 	if (cue && w0->cap && !w0->num && nw >= 1 && w[1].num)
 		return w[1].e;
 	if (cue && w0->cap && !w0->num && nw >= 2 && w[1].cap && w[2].num)
 		return w[2].e;
 	return 0;
+}
+
+static bool digits5(const unsigned char *t, size_t n, size_t k)
+{
+	if (k + 5 > n)
+		return false;
+	for (size_t q = k; q < k + 5; q++)
+		if (!d_digit(t[q]))
+			return false;
+	return k + 5 == n || !d_wordb(t[k + 5]);
 }
 
 static void addresses(struct hr_dctx *c)
@@ -466,6 +556,48 @@ static void addresses(struct hr_dctx *c)
 				size_t u = unit_at(t, n, q);
 				e = u ? u : 0;
 			}
+		}
+		/* APO/FPO/DPO AA 12345, and the ship or unit line before it */
+		if (!e && w.e - w.s == 3 &&
+		    (hr_d_ieq(t, n, w.s, "apo ") || hr_d_ieq(t, n, w.s, "fpo ") ||
+		     hr_d_ieq(t, n, w.s, "dpo ")) &&
+		    w.s + 12 <= n && (t[w.s + 4] | 32) == 'a' && d_alpha(t[w.s + 5]) &&
+		    t[w.s + 6] == ' ') {
+			size_t k = w.s + 7;
+			if (digits5(t, n, k))
+				e = k + 5;
+		}
+		if (!e && (hr_d_ieq(t, n, w.s, "usns ") || hr_d_ieq(t, n, w.s, "usnv ") ||
+		           hr_d_ieq(t, n, w.s, "uss ") || hr_d_ieq(t, n, w.s, "usns\n"))) {
+			size_t k = j;
+			struct word x;
+			if (word_at(t, n, &k, &x) && x.cap) {
+				size_t q = k;
+				while (q < n && (t[q] == ' ' || t[q] == '\n' || t[q] == ','))
+					q++;
+				if (q + 12 <= n && (hr_d_ieq(t, n, q, "fpo ") || hr_d_ieq(t, n, q, "apo ")) &&
+				    digits5(t, n, q + 7))
+					e = q + 12;
+			}
+		}
+		/* "the corner of X and Y St." */
+		if (!e && i >= 10 && hr_d_ieq(t, n, i - 10, "corner of ")) {
+			size_t k = j, last = w.e;
+			struct word x;
+			bool and_seen = false;
+			for (int q = 0; q < 10 && word_at(t, n, &k, &x); q++) {
+				if (x.e - x.s == 3 && hr_d_ieq(t, n, x.s, "and")) {
+					and_seen = true;
+					continue;
+				}
+				if (and_seen && !x.cap && !x.num && x.e - x.s > 3)
+					break;
+				last = x.dot && in_list(t, &x, street_after) ? x.e + 1 : x.e;
+				if (and_seen && (x.dot || (k < n && t[k] != ' ')))
+					break;
+			}
+			if (and_seen)
+				e = last;
 		}
 		if (!e && (hr_d_ieq(t, n, w.s, "p.o. box ") || hr_d_ieq(t, n, w.s, "po box "))) {
 			size_t k = w.s + (t[w.s + 1] == '.' ? 9 : 7);
