@@ -97,10 +97,12 @@ size_t hr_d_cue_upto(const unsigned char *t, size_t n, struct hr_cue_track *tr, 
 		for (const char *const *c = tr->cues; *c; c++)
 			if ((unsigned char)(*c)[0] == ch && hr_d_ieq(t, n, tr->pos, *c)) {
 				size_t e = tr->pos + strlen(*c);
-				if (e <= to)
-					tr->last = e;
+				if (tr->pend == SIZE_MAX || e > tr->pend)
+					tr->pend = e;
 			}
 	}
+	if (tr->pend != SIZE_MAX && tr->pend <= to)
+		tr->last = tr->pend;
 	return tr->last;
 }
 

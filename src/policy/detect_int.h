@@ -75,8 +75,10 @@ bool hr_d_cue(const unsigned char *t, size_t from, size_t to, const char *const 
 struct hr_cue_track {
 	const char *const *cues;
 	size_t pos;  /* bytes before pos have been looked at */
-	size_t last; /* end of the last cue seen; SIZE_MAX if none */
+	size_t last; /* end of the last cue that ends at or before the last `to`; SIZE_MAX: none */
+	size_t pend; /* end of the latest cue seen, possibly after `to`; SIZE_MAX: none */
 };
+#define HR_CUE_TRACK(cues) {(cues), 0, SIZE_MAX, SIZE_MAX}
 size_t hr_d_cue_upto(const unsigned char *t, size_t n, struct hr_cue_track *tr, size_t to);
 
 /* The scans, one per file; each adds its candidates to c. */

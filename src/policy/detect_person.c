@@ -22,42 +22,30 @@
 /* Common English words that are also first names, and capitalised words that are never a
  * name's part (sorted, lower-case: binary search). */
 static const char *const common[] = {
-    "a",        "about",    "ad",        "after",    "al",       "all",      "also",
-    "amber",    "an",       "and",      "any",      "april",    "are",      "art",
-    "as",       "asia",     "at",       "august",   "autumn",   "avenue",   "bank",
-    "bar",      "base",     "bay",      "be",       "bear",     "bell",     "bill",
-    "bird",     "bob",      "boy",      "brand",    "bunny",    "but",      "by",
-    "cal",      "can",      "car",      "care",     "carol",    "carry",    "case",
-    "chance",   "charity",  "chase",    "cliff",    "could",    "court",    "cross",
-    "crystal",  "daisy",    "dale",     "dawn",     "dean",     "dear",     "december",
-    "del",      "der",      "des",      "di",       "did",      "do",       "don",
-    "dr",       "drew",     "duke",     "early",    "ed",       "el",       "else",
-    "em",       "eve",      "even",     "faith",    "fan",      "far",      "february",
-    "fern",     "field",    "fields",   "for",      "forest",   "fort",     "frank",
-    "free",     "friday",   "from",     "gay",      "gene",     "glen",     "grace",
-    "grant",    "gray",     "green",    "grove",    "gun",      "guy",      "had",
-    "hall",     "happy",    "has",      "have",     "haven",    "he",       "heather",
-    "hello",    "her",      "hi",       "hill",     "his",      "holly",    "honey",
-    "honor",    "hope",     "how",      "hunter",   "i",        "if",       "in",
-    "iris",     "is",       "it",       "ivy",      "jan",      "january",  "job",
-    "joy",      "july",     "june",     "just",     "king",     "land",     "lane",
-    "law",      "lee",      "les",      "lily",     "link",     "lucky",    "major",
-    "man",      "mar",      "march",    "mark",     "mason",    "max",      "may",
-    "mayor",    "merry",    "mile",     "miles",    "mill",     "minor",    "miss",
-    "monday",   "mr",       "mrs",      "ms",       "my",       "new",      "no",
-    "north",    "not",      "november", "october",  "of",       "on",       "or",
-    "our",      "page",     "park",     "pat",      "pearl",    "penny",    "please",
-    "port",     "price",    "prince",   "ray",      "read",     "red",      "rich",
-    "ring",     "road",     "rob",      "rock",     "roman",    "rose",     "row",
-    "royal",    "ruby",     "sandy",    "saturday", "saw",      "say",      "see",
-    "september", "she",     "sir",      "sky",      "so",       "son",      "south",
-    "star",     "storm",    "street",   "summer",   "sunday",   "sydney",   "temple",
-    "thank",    "thanks",   "that",     "the",      "their",    "they",     "this",
-    "thursday", "to",       "town",     "trip",     "tuesday",  "urban",    "van",
-    "violet",   "von",      "wade",     "wait",     "ward",     "was",      "way",
-    "we",       "web",      "wednesday", "west",    "what",     "when",     "where",
-    "who",      "why",      "will",     "win",      "with",     "wood",     "worth",
-    "yard",     "yes",      "york",     "you",      "your",
+    "a", "about", "ad", "address", "after", "agent", "al", "all", "also", "amber", "an", "and",
+    "any", "april", "are", "art", "as", "asia", "at", "august", "autumn", "avenue", "bank",
+    "bar", "base", "bay", "be", "bear", "bell", "bill", "bird", "bob", "bot", "boy", "brand",
+    "bunny", "but", "by", "cal", "can", "car", "care", "carol", "carry", "case", "chance",
+    "charity", "chase", "cliff", "could", "court", "cross", "crystal", "daisy", "dale", "dawn",
+    "dean", "dear", "december", "del", "der", "des", "desk", "di", "did", "do", "don", "dr",
+    "drew", "duke", "early", "ed", "el", "else", "em", "email", "eve", "even", "faith", "fan",
+    "far", "fax", "february", "fern", "field", "fields", "for", "forest", "fort", "frank",
+    "free", "friday", "from", "gay", "gene", "glen", "grace", "grant", "gray", "green",
+    "grove", "gun", "guy", "had", "hall", "happy", "has", "have", "haven", "he", "heather",
+    "hello", "her", "hi", "hill", "his", "holly", "honey", "honor", "hope", "how", "hunter",
+    "i", "if", "in", "iris", "is", "it", "ivy", "jan", "january", "job", "joy", "july", "june",
+    "just", "king", "land", "lane", "law", "lee", "les", "lily", "link", "lucky", "major",
+    "man", "mar", "march", "mark", "mason", "max", "may", "mayor", "merry", "mile", "miles",
+    "mill", "minor", "miss", "mobile", "monday", "mr", "mrs", "ms", "my", "new", "no", "north",
+    "not", "november", "october", "of", "office", "ok", "on", "or", "our", "page", "park",
+    "pat", "pearl", "penny", "phone", "please", "port", "price", "prince", "ray", "read",
+    "red", "rich", "ring", "road", "rob", "rock", "roman", "rose", "row", "royal", "ruby",
+    "sandy", "saturday", "saw", "say", "see", "september", "she", "sir", "sky", "so", "son",
+    "south", "star", "storm", "street", "summer", "sunday", "sydney", "tel", "temple", "thank",
+    "thanks", "that", "the", "their", "they", "this", "thursday", "to", "town", "trip",
+    "tuesday", "urban", "user", "van", "violet", "von", "wade", "wait", "ward", "was", "way",
+    "we", "web", "wednesday", "west", "what", "when", "where", "who", "why", "will", "win",
+    "with", "wood", "worth", "yard", "yes", "york", "you", "your",
 };
 
 static const char *const titles[] = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof",
@@ -67,9 +55,12 @@ static const char *const titles[] = {"mr", "mrs", "ms", "miss", "mx", "dr", "pro
 /* Cues ending right before a name, lower-case. strong: the next word is a name even in
  * lower case. */
 static const char *const strong_cues[] = {"my name is ", "name is ", "name: ", "name:\n",
-                                          "named ", "call me ", "signed, ", NULL};
+                                          "named ", "call me ", "signed, ", "last name? ",
+                                          "first name? ", "surname? ", "name? ",
+                                          "last name is ", "surname is ", "called ",
+                                          "user: ", NULL};
 static const char *const weak_cues[] = {"i'm ", "i am ", "this is ", "dear ", "hi ",
-                                        "hello ", "under ", "user: ", "thanks, ",
+                                        "hello ", "under ", "thanks, ", "assistant to ", "producer ", "directed by ",
                                         "regards, ", "ask for ", "speak to ", "talk to ",
                                         "with ", "by ", "from ", "contact ", "meet ",
                                         "married ", "wife ", "husband ", "son ",
@@ -80,6 +71,13 @@ static const char *const weak_cues[] = {"i'm ", "i am ", "this is ", "dear ", "h
 static const char *const particles[] = {"van", "von", "de", "der", "den", "ten", "ter", "da",
                                         "di", "du", "del", "della", "la", "le", "dos", "das",
                                         "bin", "ibn", "al", "y", "st", NULL};
+/* Words that make the capitalised words before them an organisation's name. */
+static const char *const org_words[] = {"inc", "ltd", "llc", "plc", "gmbh", "corp",
+                                        "corporation", "group", "orchestra", "technologies",
+                                        "associates", "partners", "company", "co", "bank",
+                                        "university", "institute", "foundation", "union",
+                                        "extensions", "solutions", "systems", "labs",
+                                        "street", "st", "road", "avenue", "lane", NULL};
 static const char *const suffixes[] = {"jr", "sr", "ii", "iii", "iv", NULL};
 
 struct pword {
@@ -197,7 +195,7 @@ static size_t extend_name(const unsigned char *t, size_t n, const struct pword *
 			j = k;
 			break;
 		}
-		if (!x.cap || is_common(&x) || listed(titles, &x))
+		if (!x.cap || is_common(&x) || listed(titles, &x) || listed(org_words, &x))
 			break;
 		/* all-caps words of 3+ letters are places or acronyms more often than names */
 		bool allcaps = true;
@@ -241,7 +239,7 @@ void hr_detect_person(struct hr_dctx *c)
 	const unsigned char *t = c->t;
 	size_t n = c->n;
 	struct known known = {.n = 0};
-	struct hr_cue_track strong = {strong_cues, 0, SIZE_MAX}, weak = {weak_cues, 0, SIZE_MAX};
+	struct hr_cue_track strong = HR_CUE_TRACK(strong_cues), weak = HR_CUE_TRACK(weak_cues);
 	size_t prev_title_end = SIZE_MAX;
 	struct pword w;
 	for (size_t i = 0; i < n && !c->err;) {
@@ -274,6 +272,12 @@ void hr_detect_person(struct hr_dctx *c)
 		if (!start)
 			continue;
 		size_t e = w.cap ? extend_name(t, n, &w, &i) : w.e;
+		{
+			struct pword x;
+			size_t k = i;
+			if (next_word(t, n, &k, &x) && adjacent(t, e, x.s) && listed(org_words, &x))
+				continue; /* "Bertha Inc", "Williamson Orchestra" */
+		}
 		if (!w.cap) { /* "my name is rubija ..." : take one more lower-case word */
 			struct pword x;
 			size_t k = i;

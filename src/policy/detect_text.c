@@ -528,7 +528,7 @@ static void addresses(struct hr_dctx *c)
 {
 	const unsigned char *t = c->t;
 	size_t n = c->n;
-	struct hr_cue_track tr = {addr_cues, 0, SIZE_MAX};
+	struct hr_cue_track tr = HR_CUE_TRACK(addr_cues);
 	for (size_t i = 0; i < n && !c->err;) {
 		if (!(d_wordb(t[i]) || t[i] == '#') || (i > 0 && d_wordb(t[i - 1]))) {
 			i++;
