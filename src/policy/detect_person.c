@@ -211,6 +211,15 @@ static size_t extend_name(const unsigned char *t, size_t n, const struct pword *
 	return end;
 }
 
+/* Upper-case first letter, then at least one lower-case one. */
+static bool title_case(const unsigned char *t, const struct pword *w)
+{
+	for (size_t q = w->s + 1; q < w->e; q++)
+		if (d_lower(t[q]) || t[q] >= 0x80)
+			return true;
+	return false;
+}
+
 struct known {
 	const unsigned char *p[KNOWN_MAX];
 	size_t len[KNOWN_MAX];
@@ -241,12 +250,15 @@ void hr_detect_person(struct hr_dctx *c)
 	struct known known = {.n = 0};
 	struct hr_cue_track strong = HR_CUE_TRACK(strong_cues), weak = HR_CUE_TRACK(weak_cues);
 	size_t prev_title_end = SIZE_MAX;
+	size_t prev_cap_end = SIZE_MAX; /* end of the previous word when capitalised */
 	struct pword w;
 	for (size_t i = 0; i < n && !c->err;) {
 		if (!next_word(t, n, &i, &w))
 			break;
 		size_t sc = hr_d_cue_upto(t, n, &strong, w.s);
 		size_t wc = hr_d_cue_upto(t, n, &weak, w.s);
+		bool prev_cap = prev_cap_end != SIZE_MAX && adjacent(t, prev_cap_end, w.s);
+		prev_cap_end = w.cap ? w.e : SIZE_MAX;
 		bool after_strong = sc == w.s;
 		bool after_weak = wc == w.s;
 		bool after_title = prev_title_end != SIZE_MAX && adjacent(t, prev_title_end, w.s);
@@ -268,6 +280,18 @@ void hr_detect_person(struct hr_dctx *c)
 			size_t k = i;
 			start = next_word(t, n, &k, &x) && x.cap && adjacent(t, w.e, x.s) &&
 			        !is_common(&x) && !listed(titles, &x);
+		}
+		if (!start && w.cap && !is_common(&w) && w.e - w.s >= 2 && !prev_cap) {
+			/* two title-case words in a row, not part of a longer capitalised run: a
+			 * first and a last name more often than not ("Homero Portillo") */
+			struct pword x, y;
+			size_t k = i, q;
+			if (next_word(t, n, &k, &x) && x.cap && adjacent(t, w.e, x.s) &&
+			    !is_common(&x) && !listed(titles, &x) && !listed(org_words, &x) &&
+			    title_case(t, &w) && title_case(t, &x) && (w.e >= n || t[w.e] != '.')) {
+				q = k;
+				start = !(next_word(t, n, &q, &y) && y.cap && adjacent(t, x.e, y.s));
+			}
 		}
 		if (!start)
 			continue;
