@@ -180,6 +180,8 @@ static const char *const months[] = {"january", "february", "march",     "april"
  * end, or 0. */
 static size_t month_at(const unsigned char *t, size_t n, size_t i)
 {
+	if (!strchr("jfmasond", (int)d_lc(t[i])) || t[i] == 0)
+		return 0;
 	for (int m = 0; m < 12; m++) {
 		size_t k = strlen(months[m]);
 		if (hr_d_ieq(t, n, i, months[m]) && (i + k >= n || !d_alpha(t[i + k])))

@@ -273,8 +273,9 @@ static bool word_at(const unsigned char *t, size_t n, size_t *i, struct word *w)
 static bool in_list(const unsigned char *t, const struct word *w, const char *const *list)
 {
 	size_t len = w->e - w->s;
+	unsigned c0 = d_lc(t[w->s]);
 	for (const char *const *l = list; *l; l++)
-		if (strlen(*l) == len && hr_d_ieq(t, w->e, w->s, *l))
+		if ((unsigned char)(*l)[0] == c0 && strlen(*l) == len && hr_d_ieq(t, w->e, w->s, *l))
 			return true;
 	return false;
 }
@@ -282,8 +283,11 @@ static bool in_list(const unsigned char *t, const struct word *w, const char *co
 static bool has_suffix(const unsigned char *t, const struct word *w)
 {
 	size_t len = w->e - w->s;
+	unsigned last = d_lc(t[w->e - 1]);
 	for (const char *const *l = street_suffix; *l; l++) {
 		size_t k = strlen(*l);
+		if ((unsigned char)(*l)[k - 1] != last)
+			continue;
 		if (len > k + 2 && hr_d_ieq(t, w->e, w->e - k, *l))
 			return true;
 	}
