@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "policy/detect.h"
+#include "governance/detect.h"
 
 static const char prompt_seed[] =
     "Hi, I'm writing about my order. My name is Sarah Connor and I moved last month, so please "

@@ -1,4 +1,4 @@
-/* pii_eval.c - measures the data-policy detectors (src/policy/detect.h) on the Presidio
+/* pii_eval.c - measures the data-policy detectors (src/governance/detect.h) on the Presidio
  * synthetic PII set: precision, recall and F1 per entity type and micro-averaged.
  *
  * Usage: pii_eval FILE [--json] [--split all|dev|test] [--errors TYPE]
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "policy/detect.h"
+#include "governance/detect.h"
 
 enum { T_EMAIL, T_PHONE, T_CARD, T_IBAN, T_SSN, T_IP, T_ADDR, T_PERSON, T_DATE, T__N };
 static const char *const tnames[T__N] = {"EMAIL_ADDRESS",  "PHONE_NUMBER", "CREDIT_CARD",

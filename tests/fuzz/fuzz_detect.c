@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
-#include "policy/detect.h"
+#include "governance/detect.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "core/err.h"
-#include "policy/detect.h"
+#include "governance/detect.h"
 
 #define NONE (-1)
 

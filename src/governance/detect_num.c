@@ -8,7 +8,7 @@
  * (CAND_MAX), and the scan then jumps past the match or past the token. */
 #include <string.h>
 
-#include "policy/detect_int.h"
+#include "governance/detect_int.h"
 
 #define CAND_MAX  48 /* bytes one number candidate may span */
 #define CUE_BACK  40 /* bytes of context looked at before a candidate */

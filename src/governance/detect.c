@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "policy/detect_int.h"
+#include "governance/detect_int.h"
 
 static const char *const labels[] = {
 #define HR_PII_LABEL_(name, label) label,

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "policy/detect_int.h"
+#include "governance/detect_int.h"
 
 #define ADDR_MAX     200 /* bytes of one address */
 #define ADDR_WORDS   6   /* words between a house number and the street type */

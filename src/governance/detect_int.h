@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "policy/detect.h"
+#include "governance/detect.h"
 
 /* One call's state. Candidates go into v (the caller's out->v) and may overlap until
  * hr_detect() resolves them; err is set once and every later add is ignored. */

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "policy/detect_int.h"
+#include "governance/detect_int.h"
 
 #define NAME_WORDS  4  /* words after the first */
 #define KNOWN_MAX   32 /* name words remembered for the second pass */
