@@ -18,7 +18,7 @@ DEPS_KIND ?= bench
 else
 DEPS_KIND ?= build
 endif
-ifeq ($(filter help clean format,$(MAKECMDGOALS)),)
+ifeq ($(filter help clean format routing-data,$(MAKECMDGOALS)),)
 ifeq ($(HR_DEPS_CHECKED),)
 $(if $(shell scripts/install-deps.sh $(DEPS_KIND) >&2 && echo ok),,$(error missing packages; see the hint above))
 export HR_DEPS_CHECKED := 1
@@ -47,7 +47,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 SDK_DIR   := tests/sdk
 SDK_STAMP := $(SDK_DIR)/node_modules/.hearth-installed
 
-.PHONY: all run test unit e2e sdk-deps fuzz-replay asan fuzz bench loadtest valgrind clean format help deps
+.PHONY: all run test unit e2e sdk-deps fuzz-replay asan fuzz bench loadtest valgrind clean format help deps \
+        routing-data
 
 all: $(BIN)
 
@@ -167,6 +168,12 @@ bench:
 loadtest: $(BIN)
 	$(PYTHON) bench/faults.py --hearth $(BIN) $(LOADTEST_ARGS)
 
+## routing-data: the public routing sets (../shared/data/routing) in the outcome format,
+## into $(BUILD)/routing-data (tools/routing-data/README.md); ROUTING_SRC=DIR reads another copy
+ROUTING_SRC ?=
+routing-data:
+	$(PYTHON) tools/routing-data/convert.py --out $(BUILD)/routing-data $(if $(ROUTING_SRC),--src $(ROUTING_SRC))
+
 deps:
 	scripts/install-deps.sh all
 
@@ -186,5 +193,6 @@ help:
 	@echo "make bench-detect detectors' time on a 1 KB prompt"
 	@echo "make loadtest 200 clients x 30 s while one provider fails half its calls; 0 failures"
 	@echo "make valgrind e2e suite with the server under valgrind"
+	@echo "make routing-data  public routing sets -> outcome JSONL in build/routing-data"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
