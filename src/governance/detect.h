@@ -7,8 +7,8 @@
  * start and never overlap. When it cannot finish (input over opts->max_input, more spans than
  * out->cap, an invalid option) it returns a negative code and out->n is 0: a caller must treat
  * that as "could not check" and fail closed, never as "clean". */
-#ifndef HR_POLICY_DETECT_H
-#define HR_POLICY_DETECT_H
+#ifndef HR_GOVERNANCE_DETECT_H
+#define HR_GOVERNANCE_DETECT_H
 
 #include <stddef.h>
 #include <stdint.h>
