@@ -1,7 +1,7 @@
 /* detect_int.h - what the detector files share: the scan context, byte classes, context cues.
  * Internal to src/policy; the public interface is detect.h. */
-#ifndef HR_POLICY_DETECT_INT_H
-#define HR_POLICY_DETECT_INT_H
+#ifndef HR_GOVERNANCE_DETECT_INT_H
+#define HR_GOVERNANCE_DETECT_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
