@@ -108,6 +108,8 @@ void hr_api_route_explain(struct hr_req *rq)
 	    features_json(&f), "candidates", cands ? cands : json_null(), "skipped",
 	    skips ? skips : json_null(), "route", er == 0 && route.ptr ? route.ptr : NULL);
 	hr_buf_release(&route);
+	if (j && pf.policy)
+		json_object_set_new(j, "policy", json_string(pf.policy));
 	if (j && rc < 0)
 		json_object_set_new(j, "error",
 		                    json_pack("{s:s, s:s, s:i}", "code", hr_err_code(rc), "message",

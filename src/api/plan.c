@@ -15,6 +15,8 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "governance/detect.h"
+#include "governance/policy.h"
 #include "storage/usage.h"
 
 static bool sensitive_header(struct hr_req *rq)
@@ -125,7 +127,41 @@ int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_feat
 		rq->usage->stream = creq->stream;
 	}
 
-	hr_features_of(creq, sensitive_header(rq), f);
+	/* the data policy, before anything is routed: it may refuse, or keep the request local */
+	struct hr_policy_result pol;
+	if (hr_policy_check(rq->arena, c, creq, &pol) < 0)
+		return failed(fail, HR_PLAN_PARSE, HR_ENOMEM);
+	if (pol.summary) {
+		if (rq->usage)
+			hr_usage_set(&rq->usage->policy, pol.summary);
+		HR_RLOG_INFO(rq->id, POLICY, "data policy: %s -> %s", pol.summary,
+		             pol.action == HR_POLICY_BLOCK        ? "block"
+		             : pol.action == HR_POLICY_LOCAL_ONLY ? "local only"
+		                                                  : "allow");
+	}
+	fail->policy = pol.summary;
+	if (pol.action == HR_POLICY_BLOCK) {
+		struct hr_buf b = HR_BUF_INIT(1024);
+		for (int k = 0; k < HR_PII__COUNT; k++)
+			if (pol.count[k] && c->policy.action[k] == HR_POLICY_BLOCK)
+				(void)hr_buf_addf(&b, "%s%s (%u)", b.len ? ", " : "",
+				                  hr_pii_label(k), pol.count[k]);
+		fail->msg = pol.err
+		                ? hr_arena_printf(rq->arena,
+		                                  "the data policy could not check this request "
+		                                  "(%s) and fails closed (policy.on_error: "
+		                                  "block); shorten it",
+		                                  hr_err_msg(pol.err))
+		                : hr_arena_printf(rq->arena,
+		                                  "the request contains %s, which the data "
+		                                  "policy blocks (policy.<class>: block); "
+		                                  "remove it or ask the operator",
+		                                  b.ptr ? b.ptr : "?");
+		hr_buf_release(&b);
+		fail->param = "messages";
+		return failed(fail, HR_PLAN_PARSE, HR_EPOLICY);
+	}
+	hr_features_of(creq, sensitive_header(rq) || pol.action == HR_POLICY_LOCAL_ONLY, f);
 	struct hr_route_in rin = {
 	    .model = creq->model,
 	    .task_header =

@@ -12,7 +12,8 @@ struct hr_req;
 /* Where planning stopped, and the error the chat endpoints answer with there. */
 enum hr_plan_stage {
 	HR_PLAN_OK,
-	HR_PLAN_PARSE, /* the body is not a valid request in its format (4xx) */
+	HR_PLAN_PARSE, /* the body is not a valid request in its format, or the data policy
+	                * blocks it (4xx) */
 	HR_PLAN_MODEL, /* no such model or task (404, the message lists the models) */
 	HR_PLAN_CAPS,  /* a plain model is configured without what the request needs (400) */
 	HR_PLAN_ROUTE, /* every candidate was skipped (503): plan->skipped says why */
@@ -20,9 +21,10 @@ enum hr_plan_stage {
 
 struct hr_plan_fail {
 	enum hr_plan_stage stage;
-	int err;           /* HR_E* code; 0 when planned */
-	const char *msg;   /* static or in rq's arena; NULL: the table's message */
-	const char *param; /* the field at fault, or NULL */
+	int err;            /* HR_E* code; 0 when planned */
+	const char *msg;    /* static or in rq's arena; NULL: the table's message */
+	const char *param;  /* the field at fault, or NULL */
+	const char *policy; /* what the data policy found ("card:1,email:2"), or NULL */
 };
 
 /* Parses rq's body in rq->dialect, computes its features (sensitive: the X-Hearth-Sensitive

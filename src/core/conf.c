@@ -42,6 +42,7 @@ enum conf_type {
 	T_TASK,        /* name of a task under tasks:, or "auto" */
 	T_LANG,        /* ISO 639-1 code: two lowercase letters */
 	T_SET,         /* names from choices, a YAML list or comma-separated; stored as bits */
+	T_STR_LIST,    /* a YAML list of non-empty strings of at most min bytes, max items */
 };
 
 /* The C type of the member a row writes, found by _Generic so a row cannot lie about it. */
@@ -73,6 +74,10 @@ static const char *const format_choices[] = {"text", "json", NULL};
 static const char *const locality_choices[] = {"local", "cloud", NULL};
 static const char *const strategy_choices[] = {"ordered", "cheapest", "balanced",
                                                "cascade", "learned",  NULL};
+static const char *const action_choices[] = {"allow", "local_only", "block", NULL};
+_Static_assert(HR_POLICY_ALLOW == 0 && HR_POLICY_LOCAL_ONLY == 1 && HR_POLICY_BLOCK == 2,
+               "action_choices order");
+_Static_assert(sizeof(enum hr_policy_action) == sizeof(int), "enums are stored as int");
 static const char *const check_choices[] = {"empty", "refused", "truncated", "json", NULL};
 _Static_assert(HR_CHECK_EMPTY == 1 << 0 && HR_CHECK_REFUSED == 1 << 1 &&
                    HR_CHECK_TRUNCATED == 1 << 2 && HR_CHECK_JSON == 1 << 3,
@@ -138,6 +143,21 @@ static const struct conf_row rows[] = {
            "extra wait, in milliseconds, for more usage records before a commit when the "
            "writer was idle; 0 commits at once (records arriving during a commit share the "
            "next one)"),
+#define POLICY_ROW_(name, label)                                                                   \
+	R_ROOT("policy." label, T_ENUM, "allow", policy.action[HR_PII_##name], 0, 0,               \
+	       action_choices,                                                                     \
+	       "a request containing " label ": allow, local_only (local models only) or block"),
+    HR_PII_CLASS_MAP(POLICY_ROW_)
+#undef POLICY_ROW_
+        R_ROOT("policy.on_error", T_ENUM, "block", policy.on_error, 0, 0, action_choices,
+               "when the detectors cannot finish (too long, too many findings): block or "
+               "local_only; the policy fails closed"),
+    {"policy.keywords", T_STR_LIST, "[]", S_ROOT, offsetof(struct hr_conf, policy.keywords),
+     offsetof(struct hr_conf, policy.n_keywords), C_OTHER, 128, 1024, F_NODEF, NULL,
+     "words or phrases (project code names ...) found case-insensitively as class keyword"},
+    {"policy.patterns", T_STR_LIST, "[]", S_ROOT, offsetof(struct hr_conf, policy.patterns),
+     offsetof(struct hr_conf, policy.n_patterns), C_OTHER, 64, 64, F_NODEF, NULL,
+     "patterns found as class pattern: # a digit, @ a letter, ? either, e.g. PRJ-####"},
     R_ROOT("limits.max_messages", T_INT, "4096", limits.max_messages, 1, 1000000, NULL,
            "most messages in one chat request"),
     R_ROOT("limits.max_tools", T_INT, "512", limits.max_tools, 1, 100000, NULL,
@@ -249,7 +269,7 @@ static const struct conf_row rows[] = {
 };
 #define N_ROWS (sizeof rows / sizeof rows[0])
 
-static const char *const sections[] = {"server",    "log",    "storage", "limits",
+static const char *const sections[] = {"server",    "log",    "storage", "limits", "policy",
                                        "providers", "models", "tasks",   "rules"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
@@ -1067,6 +1087,7 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 		return true;
 	}
 	case T_SECRET_LIST:
+	case T_STR_LIST:
 	case T_MODEL_LIST:
 	case T_WEIGHTS: break;
 	}
@@ -1128,6 +1149,64 @@ static bool set_secret_list(struct ld *ld, const struct conf_row *r, void *base,
 			continue;
 		}
 		a[n++] = sv;
+	}
+	*arr = a;
+	*n_arr = n;
+	return ok;
+}
+
+/* A list of plain strings (policy.keywords): each non-empty, at most r->min bytes; at most
+ * r->max items. */
+static bool set_str_list(struct ld *ld, const struct conf_row *r, void *base, const struct node *v,
+                         const char *key)
+{
+	struct origin o = {v->line, NULL};
+	const char ***arr = (const char ***)((unsigned char *)base + r->off);
+	size_t *n_arr = (size_t *)((unsigned char *)base + r->off2);
+	size_t n = 0, idx = 0;
+	bool ok = true;
+	if (node_null(v))
+		return true;
+	if (v->kind != N_SEQ) {
+		conf_err(ld, &o, key, "expected a list, got %s; write [a, b] or '- a' items",
+		         node_what(v));
+		return false;
+	}
+	for (const struct node *it = v->first; it; it = it->next)
+		n++;
+	if (n > (size_t)r->max) {
+		conf_err(ld, &o, key, "%zu items; at most %lld", n, r->max);
+		return false;
+	}
+	const char **a = hr_arena_calloc(ld->c->arena, (n ? n : 1) * sizeof *a);
+	if (!a) {
+		conf_oom(ld);
+		return false;
+	}
+	n = 0;
+	for (const struct node *it = v->first; it; it = it->next, idx++) {
+		char ikey[SHOW_CAP * 2 + 48];
+		struct origin io = {it->line, NULL};
+		snprintf(ikey, sizeof ikey, "%s[%zu]", key, idx);
+		if (it->kind != N_SCALAR || node_null(it) || it->len == 0) {
+			conf_err(ld, &io, ikey, "expected a non-empty string, got %s",
+			         node_null(it) || it->len == 0 ? "nothing" : node_what(it));
+			ok = false;
+			continue;
+		}
+		if (!interpolate(ld, &io, ikey, it->val, it->len)) {
+			ok = false;
+			continue;
+		}
+		if (ld->val.len > (size_t)r->min) {
+			conf_err(ld, &io, ikey, "%zu bytes; at most %lld", ld->val.len, r->min);
+			ok = false;
+			continue;
+		}
+		if (!(a[n++] = hr_arena_strndup(ld->c->arena, ld->val.ptr, ld->val.len))) {
+			conf_oom(ld);
+			return false;
+		}
 	}
 	*arr = a;
 	*n_arr = n;
@@ -1304,6 +1383,8 @@ static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const 
 
 	if (r->type == T_SECRET_LIST)
 		return set_secret_list(ld, r, base, v, key);
+	if (r->type == T_STR_LIST)
+		return set_str_list(ld, r, base, v, key);
 	if (r->type == T_MODEL_LIST)
 		return set_model_list(ld, r, base, v, key);
 	if (r->type == T_WEIGHTS)
@@ -1796,7 +1877,7 @@ static void load_tree(struct ld *ld, const struct node *root)
 			else
 				conf_err(ld, &o, shown,
 				         "unknown section; use server, log, storage, "
-				         "limits, providers, models, tasks or rules");
+				         "limits, policy, providers, models, tasks or rules");
 			continue;
 		}
 		if (seen_sect[s]) {
@@ -1934,6 +2015,10 @@ static int conf_build(const char *name, const char *text, size_t len, struct hr_
 		apply_env(&ld);
 	if (ld.oom)
 		goto oom;
+	if (ld.c->policy.on_error == HR_POLICY_ALLOW) /* from the file or the environment */
+		conf_err(&ld, &(struct origin){0, NULL}, "policy.on_error",
+		         "allow would let a request the detectors could not check pass: the policy "
+		         "fails closed; use block or local_only");
 	hr_arena_destroy(ld.tmp);
 	hr_buf_release(&ld.val);
 	if (ld.n_errs) {

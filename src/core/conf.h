@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/pii.h"
 
 struct hr_arena;
 
@@ -43,6 +44,13 @@ struct hr_conf_model {
 	/* load: calls in flight at once (0 = no limit), waiters beyond that, their longest wait */
 	int max_concurrency, max_queue;
 	long queue_timeout_ms;
+};
+
+/* What the data policy does with a request that contains a class (policy.<class>). */
+enum hr_policy_action {
+	HR_POLICY_ALLOW,      /* goes anywhere the routing allows */
+	HR_POLICY_LOCAL_ONLY, /* only local models: the request is treated as sensitive */
+	HR_POLICY_BLOCK,      /* refused with a 400 that names the classes (never the values) */
 };
 
 /* How a task orders its candidates (src/router/plan.c). */
@@ -124,6 +132,16 @@ struct hr_conf {
 		size_t max_messages, max_tools, max_json_depth;
 		size_t max_stream_line_bytes, max_response_bytes, request_memory_bytes;
 	} limits;
+
+	/* the data policy (governance/policy.c): what a request containing each class may do */
+	struct {
+		enum hr_policy_action action[HR_PII__COUNT]; /* policy.<class>; default allow */
+		enum hr_policy_action on_error; /* a detector could not finish; default block */
+		const char **keywords;          /* policy.keywords: class keyword */
+		size_t n_keywords;
+		const char **patterns; /* policy.patterns: class pattern */
+		size_t n_patterns;
+	} policy;
 
 	struct hr_conf_provider *providers;
 	size_t n_providers;

@@ -53,7 +53,9 @@
 	XX(OVERLOADED, 503, "overloaded_error", "server_error", "upstream_overloaded",             \
 	   "the provider is overloaded; retry later")                                              \
 	XX(UNAVAIL, 503, "api_error", "api_error", "unavailable",                                  \
-	   "the server is not ready or is shutting down")
+	   "the server is not ready or is shutting down")                                          \
+	XX(POLICY, 400, "invalid_request_error", "invalid_request_error", "data_policy_blocked",   \
+	   "the request contains data the data policy does not let through")
 
 enum hr_err {
 	HR_OK = 0,

@@ -37,8 +37,8 @@ void hr_dctx_add(struct hr_dctx *c, size_t start, size_t end, int cls, unsigned 
 		c->err = HR_ETOOMANY;
 		return;
 	}
-	c->v[c->nv++] = (struct hr_span){(uint32_t)start, (uint32_t)end, (uint16_t)cls,
-	                                 (uint16_t)rule};
+	c->v[c->nv++] =
+	    (struct hr_span){(uint32_t)start, (uint32_t)end, (uint16_t)cls, (uint16_t)rule};
 }
 
 bool hr_d_upper_at(const unsigned char *t, size_t n, size_t i)
@@ -257,8 +257,7 @@ static size_t resolve(struct hr_span *v, size_t n)
 	return m + 1;
 }
 
-int hr_detect(const char *text, size_t len, const struct hr_detect_opts *opts,
-              struct hr_spans *out)
+int hr_detect(const char *text, size_t len, const struct hr_detect_opts *opts, struct hr_spans *out)
 {
 	static const struct hr_detect_opts none;
 	if (!out || (out->cap > 0 && !out->v) || (len > 0 && !text))
@@ -280,8 +279,14 @@ int hr_detect(const char *text, size_t len, const struct hr_detect_opts *opts,
 		    o->patterns[k].pat.len > HR_DETECT_MAX_PATTERN)
 			return HR_EINVAL;
 
-	struct hr_dctx c = {(const unsigned char *)text, len, o->classes ? o->classes : HR_PII_ALL,
-	                    o, out->v, 0, out->cap, 0};
+	struct hr_dctx c = {(const unsigned char *)text,
+	                    len,
+	                    o->classes ? o->classes : HR_PII_ALL,
+	                    o,
+	                    out->v,
+	                    0,
+	                    out->cap,
+	                    0};
 	c.classes &= HR_PII_ALL;
 	hr_detect_text(&c);
 	hr_detect_ids(&c);

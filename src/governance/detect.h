@@ -13,43 +13,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pii.h"
 #include "core/str.h"
 
-/* XX(name, label): the classes. label is the stable lowercase name used in config, logs and
- * placeholders ("[EMAIL_1]" uses the upper-case enum name). */
-#define HR_PII_CLASS_MAP(XX)                                                                       \
-	XX(EMAIL, "email")                                                                         \
-	XX(PHONE, "phone")                                                                         \
-	XX(CARD, "card")                                                                           \
-	XX(IBAN, "iban")                                                                           \
-	XX(SSN, "ssn")                                                                             \
-	XX(NATIONAL_ID, "national_id")                                                             \
-	XX(IP, "ip")                                                                               \
-	XX(STREET_ADDRESS, "street_address")                                                       \
-	XX(DATE_OF_BIRTH, "date_of_birth")                                                         \
-	XX(DATE, "date")                                                                           \
-	XX(SECRET, "secret")                                                                       \
-	XX(PERSON, "person")                                                                       \
-	XX(KEYWORD, "keyword")                                                                     \
-	XX(PATTERN, "pattern")
-
-enum hr_pii_class {
-#define HR_PII_ENUM_(name, label) HR_PII_##name,
-	HR_PII_CLASS_MAP(HR_PII_ENUM_)
-#undef HR_PII_ENUM_
-	    HR_PII__COUNT
-};
-
-#define HR_PII_BIT(c)   (1u << (c))
-#define HR_PII_ALL      ((1u << HR_PII__COUNT) - 1)
+#define HR_PII_BIT(c) (1u << (c))
+#define HR_PII_ALL    ((1u << HR_PII__COUNT) - 1)
 
 /* Caps (not configurable: structural bounds of one call; the policy layer splits longer
  * text into pieces of at most max_input bytes, with an overlap, itself). */
-#define HR_DETECT_DEF_MAX_INPUT  (256u * 1024) /* default bytes per call */
-#define HR_DETECT_MAX_KEYWORDS   1024          /* entries in opts->keywords */
-#define HR_DETECT_MAX_KEYWORD    128           /* bytes in one keyword */
-#define HR_DETECT_MAX_PATTERNS   64            /* entries in opts->patterns */
-#define HR_DETECT_MAX_PATTERN    64            /* bytes in one pattern */
+#define HR_DETECT_DEF_MAX_INPUT (256u * 1024) /* default bytes per call */
+#define HR_DETECT_MAX_KEYWORDS  1024          /* entries in opts->keywords */
+#define HR_DETECT_MAX_KEYWORD   128           /* bytes in one keyword */
+#define HR_DETECT_MAX_PATTERNS  64            /* entries in opts->patterns */
+#define HR_DETECT_MAX_PATTERN   64            /* bytes in one pattern */
 
 /* An operator pattern: a fixed sequence of character classes, matched as a whole word.
  *   #  an ASCII digit          @  an ASCII letter        ?  a digit or letter
@@ -63,8 +39,8 @@ struct hr_detect_pattern {
 /* What to look for. Zero-initialised means: every built-in class, default input cap, no
  * keywords or patterns. A config loader fills it; the arrays are borrowed for the call. */
 struct hr_detect_opts {
-	uint32_t classes;  /* HR_PII_BIT() set; 0 = HR_PII_ALL */
-	size_t max_input;  /* bytes; 0 = HR_DETECT_DEF_MAX_INPUT */
+	uint32_t classes;              /* HR_PII_BIT() set; 0 = HR_PII_ALL */
+	size_t max_input;              /* bytes; 0 = HR_DETECT_DEF_MAX_INPUT */
 	const struct hr_str *keywords; /* case-insensitive whole words or phrases (ASCII) */
 	size_t n_keywords;
 	const struct hr_detect_pattern *patterns;

@@ -168,13 +168,13 @@ static size_t match_ipv4(const unsigned char *t, size_t n, size_t i)
 
 /* ---- dates ---- */
 
-static const char *const dob_cues[] = {"born",     "birth", "dob",     "d.o.b", "birthday",
-                                       "geboren",  "née",   "nee ",    "naissance",
-                                       "nacimiento", "age of", NULL};
+static const char *const dob_cues[] = {"born",      "birth",      "dob",    "d.o.b",
+                                       "birthday",  "geboren",    "née",    "nee ",
+                                       "naissance", "nacimiento", "age of", NULL};
 
-static const char *const months[] = {"january", "february", "march",     "april",
-                                     "may",     "june",     "july",      "august",
-                                     "september", "october", "november", "december"};
+static const char *const months[] = {"january",   "february", "march",    "april",
+                                     "may",       "june",     "july",     "august",
+                                     "september", "october",  "november", "december"};
 
 /* A month name (full, or its first three letters with an optional '.') at t[i]; returns the
  * end, or 0. */
@@ -299,9 +299,9 @@ static size_t match_date_word(const unsigned char *t, size_t n, size_t i)
 /* ---- phone numbers ---- */
 
 static const char *const phone_cues[] = {
-    "phone", "tel", "call", "fax", "mobile", "cell", "sms", "text me", "whatsapp",
-    "contact", "reach", "dial", "my number", "answering", "messages", "ring", "office",
-    "desk", "landline", "home", "work", "hotline", NULL};
+    "phone",    "tel",     "call",     "fax",  "mobile",    "cell",      "sms",      "text me",
+    "whatsapp", "contact", "reach",    "dial", "my number", "answering", "messages", "ring",
+    "office",   "desk",    "landline", "home", "work",      "hotline",   NULL};
 
 /* Phone numbers: an optional "+cc" or "00cc", then groups of digits separated by one space,
  * '-', '.', or an area code in parentheses (also the "(0)" trunk prefix), and an optional
@@ -391,10 +391,9 @@ static size_t match_phone(const unsigned char *t, size_t n, size_t i, bool cue)
 }
 
 /* Numbers that a nearby word says are something else than a phone number. */
-static const char *const not_phone_cues[] = {"license", "licence", "passport", "account",
-                                             "order", "invoice", "policy", "serial",
-                                             "tracking", "routing", "member", "id ",
-                                             "isbn", NULL};
+static const char *const not_phone_cues[] = {
+    "license", "licence",  "passport", "account", "order", "invoice", "policy",
+    "serial",  "tracking", "routing",  "member",  "id ",   "isbn",    NULL};
 
 static bool cue_near(const struct hr_dctx *c, size_t i, size_t e, const char *const *cues)
 {
@@ -409,15 +408,16 @@ void hr_detect_numbers(struct hr_dctx *c)
 	size_t n = c->n;
 	for (size_t i = 0; i < n && !c->err;) {
 		unsigned ch = t[i];
-		bool start = (d_digit(ch) || ((ch == '+' || ch == '(') && i + 1 < n &&
-		                              d_digit(t[i + 1]))) &&
-		             tok_start(t, i);
+		bool start =
+		    (d_digit(ch) || ((ch == '+' || ch == '(') && i + 1 < n && d_digit(t[i + 1]))) &&
+		    tok_start(t, i);
 		if (!start) {
 			if (d_alpha(ch) && (i == 0 || !d_wordb(t[i - 1]))) {
 				size_t e = match_date_word(t, n, i);
 				if (e) {
 					bool dob = cue_near(c, i, i, dob_cues);
-					hr_dctx_add(c, i, e, dob ? HR_PII_DATE_OF_BIRTH : HR_PII_DATE, 0);
+					hr_dctx_add(c, i, e,
+					            dob ? HR_PII_DATE_OF_BIRTH : HR_PII_DATE, 0);
 					i = e;
 					continue;
 				}
@@ -470,17 +470,16 @@ struct iban_cc {
 
 /* SWIFT IBAN registry: country and total length. */
 static const struct iban_cc iban_ccs[] = {
-    {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16},
-    {"BG", 22}, {"BH", 22}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22}, {"CY", 28},
-    {"CZ", 24}, {"DE", 22}, {"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24},
-    {"FI", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22}, {"GE", 22}, {"GI", 23}, {"GL", 18},
-    {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23},
-    {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32},
-    {"LI", 21}, {"LT", 20}, {"LU", 20}, {"LV", 21}, {"MC", 27}, {"MD", 24}, {"ME", 22},
-    {"MK", 19}, {"MR", 27}, {"MT", 31}, {"MU", 30}, {"NL", 18}, {"NO", 15}, {"PK", 24},
-    {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"SA", 24},
-    {"SC", 31}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"ST", 25}, {"SV", 28},
-    {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20},
+    {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16}, {"BG", 22},
+    {"BH", 22}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22}, {"CY", 28}, {"CZ", 24}, {"DE", 22},
+    {"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24}, {"FI", 18}, {"FO", 18}, {"FR", 27},
+    {"GB", 22}, {"GE", 22}, {"GI", 23}, {"GL", 18}, {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28},
+    {"IE", 22}, {"IL", 23}, {"IQ", 23}, {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30}, {"KZ", 20},
+    {"LB", 28}, {"LC", 32}, {"LI", 21}, {"LT", 20}, {"LU", 20}, {"LV", 21}, {"MC", 27}, {"MD", 24},
+    {"ME", 22}, {"MK", 19}, {"MR", 27}, {"MT", 31}, {"MU", 30}, {"NL", 18}, {"NO", 15}, {"PK", 24},
+    {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"SA", 24}, {"SC", 31},
+    {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"ST", 25}, {"SV", 28}, {"TL", 23}, {"TN", 24},
+    {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20},
 };
 
 static int iban_len(unsigned a, unsigned b)

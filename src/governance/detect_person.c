@@ -22,62 +22,68 @@
 /* Common English words that are also first names, and capitalised words that are never a
  * name's part (sorted, lower-case: binary search). */
 static const char *const common[] = {
-    "a", "about", "ad", "address", "after", "agent", "al", "all", "also", "amber", "an", "and",
-    "any", "april", "are", "art", "as", "asia", "at", "august", "autumn", "avenue", "bank",
-    "bar", "base", "bay", "be", "bear", "bell", "bill", "bird", "bob", "bot", "boy", "brand",
-    "bunny", "but", "by", "cal", "can", "car", "care", "carol", "carry", "case", "chance",
-    "charity", "chase", "cliff", "could", "court", "cross", "crystal", "daisy", "dale", "dawn",
-    "dean", "dear", "december", "del", "der", "des", "desk", "di", "did", "do", "don", "dr",
-    "drew", "duke", "early", "ed", "el", "else", "em", "email", "eve", "even", "faith", "fan",
-    "far", "fax", "february", "fern", "field", "fields", "for", "forest", "fort", "frank",
-    "free", "friday", "from", "gay", "gene", "glen", "grace", "grant", "gray", "green",
-    "grove", "gun", "guy", "had", "hall", "happy", "has", "have", "haven", "he", "heather",
-    "hello", "her", "hi", "hill", "his", "holly", "honey", "honor", "hope", "how", "hunter",
-    "i", "if", "in", "iris", "is", "it", "ivy", "jan", "january", "job", "joy", "july", "june",
-    "just", "king", "land", "lane", "law", "lee", "les", "lily", "link", "lucky", "major",
-    "man", "mar", "march", "mark", "mason", "max", "may", "mayor", "merry", "mile", "miles",
-    "mill", "minor", "miss", "mobile", "monday", "mr", "mrs", "ms", "my", "new", "no", "north",
-    "not", "november", "october", "of", "office", "ok", "on", "or", "our", "page", "park",
-    "pat", "pearl", "penny", "phone", "please", "port", "price", "prince", "ray", "read",
-    "red", "rich", "ring", "road", "rob", "rock", "roman", "rose", "row", "royal", "ruby",
-    "sandy", "saturday", "saw", "say", "see", "september", "she", "sir", "sky", "so", "son",
-    "south", "star", "storm", "street", "summer", "sunday", "sydney", "tel", "temple", "thank",
-    "thanks", "that", "the", "their", "they", "this", "thursday", "to", "town", "trip",
-    "tuesday", "urban", "user", "van", "violet", "von", "wade", "wait", "ward", "was", "way",
-    "we", "web", "wednesday", "west", "what", "when", "where", "who", "why", "will", "win",
-    "with", "wood", "worth", "yard", "yes", "york", "you", "your",
+    "a",       "about",  "ad",       "address", "after",    "agent",     "al",        "all",
+    "also",    "amber",  "an",       "and",     "any",      "april",     "are",       "art",
+    "as",      "asia",   "at",       "august",  "autumn",   "avenue",    "bank",      "bar",
+    "base",    "bay",    "be",       "bear",    "bell",     "bill",      "bird",      "bob",
+    "bot",     "boy",    "brand",    "bunny",   "but",      "by",        "cal",       "can",
+    "car",     "care",   "carol",    "carry",   "case",     "chance",    "charity",   "chase",
+    "cliff",   "could",  "court",    "cross",   "crystal",  "daisy",     "dale",      "dawn",
+    "dean",    "dear",   "december", "del",     "der",      "des",       "desk",      "di",
+    "did",     "do",     "don",      "dr",      "drew",     "duke",      "early",     "ed",
+    "el",      "else",   "em",       "email",   "eve",      "even",      "faith",     "fan",
+    "far",     "fax",    "february", "fern",    "field",    "fields",    "for",       "forest",
+    "fort",    "frank",  "free",     "friday",  "from",     "gay",       "gene",      "glen",
+    "grace",   "grant",  "gray",     "green",   "grove",    "gun",       "guy",       "had",
+    "hall",    "happy",  "has",      "have",    "haven",    "he",        "heather",   "hello",
+    "her",     "hi",     "hill",     "his",     "holly",    "honey",     "honor",     "hope",
+    "how",     "hunter", "i",        "if",      "in",       "iris",      "is",        "it",
+    "ivy",     "jan",    "january",  "job",     "joy",      "july",      "june",      "just",
+    "king",    "land",   "lane",     "law",     "lee",      "les",       "lily",      "link",
+    "lucky",   "major",  "man",      "mar",     "march",    "mark",      "mason",     "max",
+    "may",     "mayor",  "merry",    "mile",    "miles",    "mill",      "minor",     "miss",
+    "mobile",  "monday", "mr",       "mrs",     "ms",       "my",        "new",       "no",
+    "north",   "not",    "november", "october", "of",       "office",    "ok",        "on",
+    "or",      "our",    "page",     "park",    "pat",      "pearl",     "penny",     "phone",
+    "please",  "port",   "price",    "prince",  "ray",      "read",      "red",       "rich",
+    "ring",    "road",   "rob",      "rock",    "roman",    "rose",      "row",       "royal",
+    "ruby",    "sandy",  "saturday", "saw",     "say",      "see",       "september", "she",
+    "sir",     "sky",    "so",       "son",     "south",    "star",      "storm",     "street",
+    "summer",  "sunday", "sydney",   "tel",     "temple",   "thank",     "thanks",    "that",
+    "the",     "their",  "they",     "this",    "thursday", "to",        "town",      "trip",
+    "tuesday", "urban",  "user",     "van",     "violet",   "von",       "wade",      "wait",
+    "ward",    "was",    "way",      "we",      "web",      "wednesday", "west",      "what",
+    "when",    "where",  "who",      "why",     "will",     "win",       "with",      "wood",
+    "worth",   "yard",   "yes",      "york",    "you",      "your",
 };
 
-static const char *const titles[] = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof",
-                                     "sir", "madam", "mister", "mme", "herr", "frau",
-                                     "señor", "señora", NULL};
+static const char *const titles[] = {"mr",   "mrs",   "ms",     "miss",   "mx",  "dr",
+                                     "prof", "sir",   "madam",  "mister", "mme", "herr",
+                                     "frau", "señor", "señora", NULL};
 
 /* Cues ending right before a name, lower-case. strong: the next word is a name even in
  * lower case. */
-static const char *const strong_cues[] = {"my name is ", "name is ", "name: ", "name:\n",
-                                          "named ", "call me ", "signed, ", "last name? ",
-                                          "first name? ", "surname? ", "name? ",
-                                          "last name is ", "surname is ", "called ",
-                                          "user: ", NULL};
-static const char *const weak_cues[] = {"i'm ", "i am ", "this is ", "dear ", "hi ",
-                                        "hello ", "under ", "thanks, ", "assistant to ", "producer ", "directed by ",
-                                        "regards, ", "ask for ", "speak to ", "talk to ",
-                                        "with ", "by ", "from ", "contact ", "meet ",
-                                        "married ", "wife ", "husband ", "son ",
-                                        "daughter ", "mother ", "father ", "brother ",
-                                        "sister ", "friend ", "patient ", "client ",
-                                        "customer ", "and ", NULL};
+static const char *const strong_cues[] = {"my name is ",  "name is ",  "name: ",   "name:\n",
+                                          "named ",       "call me ",  "signed, ", "last name? ",
+                                          "first name? ", "surname? ", "name? ",   "last name is ",
+                                          "surname is ",  "called ",   "user: ",   NULL};
+static const char *const weak_cues[] = {
+    "i'm ",     "i am ",         "this is ",  "dear ",        "hi ",       "hello ",   "under ",
+    "thanks, ", "assistant to ", "producer ", "directed by ", "regards, ", "ask for ", "speak to ",
+    "talk to ", "with ",         "by ",       "from ",        "contact ",  "meet ",    "married ",
+    "wife ",    "husband ",      "son ",      "daughter ",    "mother ",   "father ",  "brother ",
+    "sister ",  "friend ",       "patient ",  "client ",      "customer ", "and ",     NULL};
 
-static const char *const particles[] = {"van", "von", "de", "der", "den", "ten", "ter", "da",
-                                        "di", "du", "del", "della", "la", "le", "dos", "das",
-                                        "bin", "ibn", "al", "y", "st", NULL};
+static const char *const particles[] = {"van", "von", "de",  "der",   "den", "ten", "ter", "da",
+                                        "di",  "du",  "del", "della", "la",  "le",  "dos", "das",
+                                        "bin", "ibn", "al",  "y",     "st",  NULL};
 /* Words that make the capitalised words before them an organisation's name. */
-static const char *const org_words[] = {"inc", "ltd", "llc", "plc", "gmbh", "corp",
-                                        "corporation", "group", "orchestra", "technologies",
-                                        "associates", "partners", "company", "co", "bank",
-                                        "university", "institute", "foundation", "union",
-                                        "extensions", "solutions", "systems", "labs",
-                                        "street", "st", "road", "avenue", "lane", NULL};
+static const char *const org_words[] = {
+    "inc",         "ltd",        "llc",       "plc",          "gmbh",       "corp",
+    "corporation", "group",      "orchestra", "technologies", "associates", "partners",
+    "company",     "co",         "bank",      "university",   "institute",  "foundation",
+    "union",       "extensions", "solutions", "systems",      "labs",       "street",
+    "st",          "road",       "avenue",    "lane",         NULL};
 static const char *const suffixes[] = {"jr", "sr", "ii", "iii", "iv", NULL};
 
 struct pword {
@@ -96,9 +102,9 @@ static bool next_word(const unsigned char *t, size_t n, size_t *i, struct pword 
 		return false;
 	w->s = j;
 	w->ascii = true;
-	while (j < n && (d_alpha(t[j]) || t[j] >= 0x80 ||
-	                 ((t[j] == '-' || t[j] == '\'') && j + 1 < n && d_alpha(t[j + 1]) &&
-	                  j > w->s)))
+	while (j < n &&
+	       (d_alpha(t[j]) || t[j] >= 0x80 ||
+	        ((t[j] == '-' || t[j] == '\'') && j + 1 < n && d_alpha(t[j + 1]) && j > w->s)))
 		w->ascii &= t[j++] < 0x80;
 	w->e = j;
 	w->cap = hr_d_upper_at(t, n, w->s);
@@ -182,7 +188,8 @@ static size_t extend_name(const unsigned char *t, size_t n, const struct pword *
 		if (listed(particles, &x) && !x.cap) {
 			struct pword y;
 			size_t q = k;
-			if (next_word(t, n, &q, &y) && y.cap && adjacent(t, x.e, y.s) && !is_common(&y)) {
+			if (next_word(t, n, &q, &y) && y.cap && adjacent(t, x.e, y.s) &&
+			    !is_common(&y)) {
 				end = y.e;
 				j = q;
 				taken += 2;
@@ -290,7 +297,8 @@ void hr_detect_person(struct hr_dctx *c)
 			    !is_common(&x) && !listed(titles, &x) && !listed(org_words, &x) &&
 			    title_case(t, &w) && title_case(t, &x) && (w.e >= n || t[w.e] != '.')) {
 				q = k;
-				start = !(next_word(t, n, &q, &y) && y.cap && adjacent(t, x.e, y.s));
+				start =
+				    !(next_word(t, n, &q, &y) && y.cap && adjacent(t, x.e, y.s));
 			}
 		}
 		if (!start)
@@ -306,8 +314,9 @@ void hr_detect_person(struct hr_dctx *c)
 			struct pword x;
 			size_t k = i;
 			if (next_word(t, n, &k, &x) && adjacent(t, w.e, x.s) && !is_common(&x) &&
-			    x.lcn >= 3 && (k >= n || t[k] == '.' || t[k] == ',' || t[k] == '\n' ||
-			                   t[k] == '?' || t[k] == '!')) {
+			    x.lcn >= 3 &&
+			    (k >= n || t[k] == '.' || t[k] == ',' || t[k] == '\n' || t[k] == '?' ||
+			     t[k] == '!')) {
 				e = x.e;
 				i = k;
 			}
@@ -324,7 +333,8 @@ void hr_detect_person(struct hr_dctx *c)
 		if (!w.cap)
 			continue;
 		for (size_t q = 0; q < known.n; q++)
-			if (known.len[q] == w.e - w.s && memcmp(known.p[q], t + w.s, known.len[q]) == 0) {
+			if (known.len[q] == w.e - w.s &&
+			    memcmp(known.p[q], t + w.s, known.len[q]) == 0) {
 				hr_dctx_add(c, w.s, w.e, HR_PII_PERSON, 0);
 				break;
 			}

@@ -20,12 +20,12 @@
 
 #include "governance/detect_int.h"
 
-#define ADDR_MAX     200 /* bytes of one address */
-#define ADDR_WORDS   6   /* words between a house number and the street type */
-#define EXT_PIECES   5
-#define PIECE_MAX    48
-#define SECRET_MIN   32  /* bytes of a generic high-entropy token */
-#define TOKEN_MAX    512 /* longest token looked at as a secret */
+#define ADDR_MAX   200 /* bytes of one address */
+#define ADDR_WORDS 6   /* words between a house number and the street type */
+#define EXT_PIECES 5
+#define PIECE_MAX  48
+#define SECRET_MIN 32  /* bytes of a generic high-entropy token */
+#define TOKEN_MAX  512 /* longest token looked at as a secret */
 
 /* ---- email ---- */
 
@@ -82,18 +82,18 @@ static void emails(struct hr_dctx *c)
 
 struct prefix {
 	const char *p;
-	unsigned char min_body; /* bytes after the prefix */
+	unsigned char min_body;     /* bytes after the prefix */
 	unsigned char upper_digits; /* body only [A-Z0-9] (AWS) */
 };
 
 static const struct prefix secret_prefixes[] = {
-    {"sk-ant-", 20, 0}, {"sk-proj-", 20, 0}, {"sk-", 20, 0},  {"AKIA", 16, 1},
-    {"ASIA", 16, 1},    {"ghp_", 30, 0},     {"gho_", 30, 0}, {"ghu_", 30, 0},
-    {"ghs_", 30, 0},    {"ghr_", 30, 0},     {"github_pat_", 30, 0},
-    {"glpat-", 20, 0},  {"xoxb-", 10, 0},    {"xoxp-", 10, 0}, {"xoxa-", 10, 0},
-    {"xoxr-", 10, 0},   {"xoxs-", 10, 0},    {"hk_", 20, 0},   {"AIza", 30, 0},
-    {"sk_live_", 16, 0}, {"rk_live_", 16, 0}, {"pk_live_", 16, 0}, {"hf_", 30, 0},
-    {"npm_", 30, 0},    {"SG.", 40, 0},
+    {"sk-ant-", 20, 0},  {"sk-proj-", 20, 0}, {"sk-", 20, 0},         {"AKIA", 16, 1},
+    {"ASIA", 16, 1},     {"ghp_", 30, 0},     {"gho_", 30, 0},        {"ghu_", 30, 0},
+    {"ghs_", 30, 0},     {"ghr_", 30, 0},     {"github_pat_", 30, 0}, {"glpat-", 20, 0},
+    {"xoxb-", 10, 0},    {"xoxp-", 10, 0},    {"xoxa-", 10, 0},       {"xoxr-", 10, 0},
+    {"xoxs-", 10, 0},    {"hk_", 20, 0},      {"AIza", 30, 0},        {"sk_live_", 16, 0},
+    {"rk_live_", 16, 0}, {"pk_live_", 16, 0}, {"hf_", 30, 0},         {"npm_", 30, 0},
+    {"SG.", 40, 0},
 };
 
 static bool tok_b(unsigned ch)
@@ -111,11 +111,11 @@ static int entropy100(const unsigned char *t, size_t s, size_t e)
 	size_t N = e - s;
 	for (size_t i = s; i < e; i++)
 		cnt[t[i] & 127]++;
-	/* log2 in 1/1024 units by bit scan and linear interpolation (error < 0.09 bits) */
+		/* log2 in 1/1024 units by bit scan and linear interpolation (error < 0.09 bits) */
 #define LOG2K(x)                                                                                   \
 	({                                                                                         \
-		unsigned x_ = (x), b_ = 31u - (unsigned)__builtin_clz(x_);                        \
-		(long)(b_ * 1024u + (((x_ << 10) >> b_) - 1024u));                                \
+		unsigned x_ = (x), b_ = 31u - (unsigned)__builtin_clz(x_);                         \
+		(long)(b_ * 1024u + (((x_ << 10) >> b_) - 1024u));                                 \
 	})
 	long acc = 0;
 	for (int k = 0; k < 128; k++)
@@ -146,7 +146,8 @@ static void secrets(struct hr_dctx *c)
 					    memmem(t + e, n - e < 64 ? n - e : 64, "-----", 5);
 					e = close ? (size_t)(close - t) + 5 : e;
 				}
-				hr_dctx_add(c, i, e, HR_PII_SECRET, 0); /* an unterminated key: the rest */
+				hr_dctx_add(c, i, e, HR_PII_SECRET,
+				            0); /* an unterminated key: the rest */
 				i = e;
 				continue;
 			}
@@ -166,15 +167,17 @@ static void secrets(struct hr_dctx *c)
 			e--; /* sentence punctuation */
 		size_t len = e - i;
 		bool hit = false;
-		for (size_t k = 0; k < sizeof secret_prefixes / sizeof *secret_prefixes && !hit; k++) {
+		for (size_t k = 0; k < sizeof secret_prefixes / sizeof *secret_prefixes && !hit;
+		     k++) {
 			const struct prefix *p = &secret_prefixes[k];
 			size_t pl = strlen(p->p);
 			if (len < pl + p->min_body || memcmp(t + i, p->p, pl) != 0)
 				continue;
 			hit = true;
 			for (size_t q = i + pl; q < e && hit; q++)
-				hit = p->upper_digits ? (d_upper(t[q]) || d_digit(t[q]))
-				                      : (d_alnum(t[q]) || t[q] == '_' || t[q] == '-');
+				hit = p->upper_digits
+				          ? (d_upper(t[q]) || d_digit(t[q]))
+				          : (d_alnum(t[q]) || t[q] == '_' || t[q] == '-');
 		}
 		if (!hit && len >= SECRET_MIN && len <= TOKEN_MAX) {
 			int up = 0, lo = 0, dg = 0, slash = 0;
@@ -199,43 +202,47 @@ static void secrets(struct hr_dctx *c)
 /* Street-type words that follow the name ("Baker Street"); compared lower-case, a trailing
  * '.' allowed. */
 static const char *const street_after[] = {
-    "street", "st", "str", "road", "rd", "avenue", "ave", "av", "lane", "ln", "boulevard",
-    "blvd", "drive", "dr", "court", "ct", "way", "place", "pl", "square", "sq", "terrace",
-    "parkway", "pkwy", "highway", "hwy", "circle", "cir", "trail", "crescent", "close",
-    "grove", "gardens", "row", "mews", "walk", "hill", "park", "plaza", "alley", "route",
-    "path", "pike", "loop", "run", "crossing", "gateway", "parks", "pass", "union", "squares",
-    "streets", "forges", "fort", "mall", "point", "ridge", "view", "heights", "estate",
-    "green", "common", "landing", "meadows", "junction", "center", "centre", "quay", "wharf",
-    "utca", "u", "tér", "út", "körút", "ulica", "ul", "gasse", "platz", "allee", "ring",
-    "laan", "straat", "plein", "kade", "gracht", "vej", "strasse", "straße", "gade", "gatan", "vägen", "väg",
-    "veien", "vegen", "gata", "katu", "tie", "kuja", "polku", "tänav", "iela", NULL};
+    "street",   "st",     "str",       "road",    "rd",     "avenue",   "ave",     "av",
+    "lane",     "ln",     "boulevard", "blvd",    "drive",  "dr",       "court",   "ct",
+    "way",      "place",  "pl",        "square",  "sq",     "terrace",  "parkway", "pkwy",
+    "highway",  "hwy",    "circle",    "cir",     "trail",  "crescent", "close",   "grove",
+    "gardens",  "row",    "mews",      "walk",    "hill",   "park",     "plaza",   "alley",
+    "route",    "path",   "pike",      "loop",    "run",    "crossing", "gateway", "parks",
+    "pass",     "union",  "squares",   "streets", "forges", "fort",     "mall",    "point",
+    "ridge",    "view",   "heights",   "estate",  "green",  "common",   "landing", "meadows",
+    "junction", "center", "centre",    "quay",    "wharf",  "utca",     "u",       "tér",
+    "út",       "körút",  "ulica",     "ul",      "gasse",  "platz",    "allee",   "ring",
+    "laan",     "straat", "plein",     "kade",    "gracht", "vej",      "strasse", "straße",
+    "gade",     "gatan",  "vägen",     "väg",     "veien",  "vegen",    "gata",    "katu",
+    "tie",      "kuja",   "polku",     "tänav",   "iela",   NULL};
 
 /* Street-type words that come first ("Rue de la Paix"). */
 static const char *const street_before[] = {
-    "rue", "via", "viale", "rua", "calle", "avenida", "avenue", "av", "boulevard", "bd",
-    "piazza", "plaza", "praça", "largo", "travessa", "estrada", "carrer", "paseo", "passeig",
-    "camino", "chemin", "allée", "impasse", "place", "strada", "corso", "ulica", "ul",
-    "avda", "rúa", "estrada", "alameda", "rambla", "ronda", "vía", NULL};
+    "rue",       "via",   "viale",   "rua",    "calle",  "avenida", "avenue",   "av",
+    "boulevard", "bd",    "piazza",  "plaza",  "praça",  "largo",   "travessa", "estrada",
+    "carrer",    "paseo", "passeig", "camino", "chemin", "allée",   "impasse",  "place",
+    "strada",    "corso", "ulica",   "ul",     "avda",   "rúa",     "estrada",  "alameda",
+    "rambla",    "ronda", "vía",     NULL};
 
 /* Street types strong enough to make an address without a number ("Baker Street"). */
-static const char *const street_strong[] = {"street", "road", "avenue", "lane", "boulevard",
-                                            "blvd", "drive", "terrace", "crescent", "st",
-                                            "rd", "ave", "strasse", "straße", NULL};
+static const char *const street_strong[] = {"street", "road",  "avenue",  "lane",     "boulevard",
+                                            "blvd",   "drive", "terrace", "crescent", "st",
+                                            "rd",     "ave",   "strasse", "straße",   NULL};
 
 /* Endings of compound street names ("Bundesstrasse", "Koskikatu", "Hersnapvej"). */
 static const char *const street_suffix[] = {
-    "strasse", "straße", "str.", "weg", "gasse", "platz", "allee", "damm", "ufer", "katu",
-    "tie", "kuja", "polku", "vej", "gade", "gatan", "vägen", "väg", "gränd", "veien", "vegen",
-    "gata", "stræti", "straeti", "straat", "laan", "gracht", "plein", "steeg", "kade", "utca",
-    "street", "road", "avenue", "lane", NULL};
+    "strasse", "straße", "str.",  "weg",   "gasse",  "platz",   "allee",  "damm",  "ufer",
+    "katu",    "tie",    "kuja",  "polku", "vej",    "gade",    "gatan",  "vägen", "väg",
+    "gränd",   "veien",  "vegen", "gata",  "stræti", "straeti", "straat", "laan",  "gracht",
+    "plein",   "steeg",  "kade",  "utca",  "street", "road",    "avenue", "lane",  NULL};
 
-static const char *const unit_words[] = {"apt", "apartment", "suite", "ste", "unit", "flat",
-                                         "floor", "fl", "room", "rm", "box", "#", NULL};
+static const char *const unit_words[] = {"apt",  "apartment", "suite", "ste",  "unit",
+                                         "flat", "floor",     "fl",    "room", "rm",
+                                         "box",  "#",         NULL};
 
-static const char *const addr_cues[] = {"address", "lives at", "live at", "located at",
-                                        "office is at", "moved to", "ship to", "deliver to",
-                                        "send it to", "new one to", "is at ", "located in ",
-                                        NULL};
+static const char *const addr_cues[] = {
+    "address",    "lives at",   "live at",    "located at", "office is at", "moved to", "ship to",
+    "deliver to", "send it to", "new one to", "is at ",     "located in ",  NULL};
 
 struct word {
 	size_t s, e; /* bytes; e excludes a trailing '.' */
@@ -256,8 +263,8 @@ static bool word_at(const unsigned char *t, size_t n, size_t *i, struct word *w)
 	w->s = j;
 	if (t[j] == '#')
 		j++;
-	while (j < n && (d_wordb(t[j]) || ((t[j] == '-' || t[j] == '\'') && j + 1 < n &&
-	                                    d_wordb(t[j + 1]))))
+	while (j < n &&
+	       (d_wordb(t[j]) || ((t[j] == '-' || t[j] == '\'') && j + 1 < n && d_wordb(t[j + 1]))))
 		j++;
 	w->e = j;
 	w->dot = j < n && t[j] == '.';
@@ -275,7 +282,8 @@ static bool in_list(const unsigned char *t, const struct word *w, const char *co
 	size_t len = w->e - w->s;
 	unsigned c0 = d_lc(t[w->s]);
 	for (const char *const *l = list; *l; l++)
-		if ((unsigned char)(*l)[0] == c0 && strlen(*l) == len && hr_d_ieq(t, w->e, w->s, *l))
+		if ((unsigned char)(*l)[0] == c0 && strlen(*l) == len &&
+		    hr_d_ieq(t, w->e, w->s, *l))
 			return true;
 	return false;
 }
@@ -323,8 +331,8 @@ static bool piece_ok(const unsigned char *t, size_t n, size_t s, size_t e)
 			}
 			break;
 		}
-		if (t[w.s] == '#' || (!w.cap && !w.num && !d_digit(t[w.s]) &&
-		                       !(words > 0 && w.e - w.s <= 3)))
+		if (t[w.s] == '#' ||
+		    (!w.cap && !w.num && !d_digit(t[w.s]) && !(words > 0 && w.e - w.s <= 3)))
 			return false; /* a lower-case word: prose, not an address line */
 		for (size_t q = w.s; q < w.e; q++)
 			digs += d_digit(t[q]);
@@ -362,8 +370,8 @@ static size_t extend(const unsigned char *t, size_t n, size_t start, size_t e)
 			continue;
 		}
 		size_t pe = j;
-		while (pe < n && pe - j < PIECE_MAX && t[pe] != '\n' && t[pe] != ',' && t[pe] != ':' &&
-		       t[pe] != '?' && t[pe] != '!' && t[pe] != ';' && t[pe] != '"')
+		while (pe < n && pe - j < PIECE_MAX && t[pe] != '\n' && t[pe] != ',' &&
+		       t[pe] != ':' && t[pe] != '?' && t[pe] != '!' && t[pe] != ';' && t[pe] != '"')
 			pe++;
 		while (pe > j && (t[pe - 1] == ' ' || t[pe - 1] == '.'))
 			pe--;
@@ -423,10 +431,9 @@ static size_t addr_core(const unsigned char *t, size_t n, const struct word *w0,
 					e = w[k + 1].e;
 				return e;
 			}
-			if (lc && !(k > 1 && (hr_d_ieq(t, n, w[k].s, "de") ||
-			                      hr_d_ieq(t, n, w[k].s, "do") ||
-			                      hr_d_ieq(t, n, w[k].s, "da") ||
-			                      hr_d_ieq(t, n, w[k].s, "la"))))
+			if (lc && !(k > 1 &&
+			            (hr_d_ieq(t, n, w[k].s, "de") || hr_d_ieq(t, n, w[k].s, "do") ||
+			             hr_d_ieq(t, n, w[k].s, "da") || hr_d_ieq(t, n, w[k].s, "la"))))
 				break;
 			if (w[k].num && k > 1)
 				break;
@@ -452,13 +459,15 @@ static size_t addr_core(const unsigned char *t, size_t n, const struct word *w0,
 		if (nw >= k0 + 1 && !w[k0].num && (w0->e - w0->s >= 2)) {
 			bool lower = false;
 			for (int k = k0; k <= nw && k <= k0 + 3; k++) {
-				if (!adjacent_ws(t, w[k - 1].dot ? w[k - 1].e + 1 : w[k - 1].e, w[k].s))
+				if (!adjacent_ws(t, w[k - 1].dot ? w[k - 1].e + 1 : w[k - 1].e,
+				                 w[k].s))
 					break;
 				if (w[k].num) {
 					if (k == k0)
 						break;
 					size_t e = w[k].e;
-					bool typed = k + 1 <= nw && in_list(t, &w[k + 1], street_after) &&
+					bool typed = k + 1 <= nw &&
+					             in_list(t, &w[k + 1], street_after) &&
 					             adjacent_ws(t, w[k].e, w[k + 1].s);
 					if (typed)
 						e = w[k + 1].dot ? w[k + 1].e + 1 : w[k + 1].e;
@@ -500,7 +509,8 @@ static size_t addr_core(const unsigned char *t, size_t n, const struct word *w0,
 			    !w[k].cap || w[k].num)
 				break;
 			if (in_list(t, &w[k], street_after)) {
-				if (k + 1 <= nw && w[k + 1].num && adjacent_ws(t, w[k].e, w[k + 1].s))
+				if (k + 1 <= nw && w[k + 1].num &&
+				    adjacent_ws(t, w[k].e, w[k + 1].s))
 					return w[k + 1].e;
 				if (in_list(t, &w[k], street_strong))
 					return w[k].dot ? w[k].e + 1 : w[k].e;
@@ -579,7 +589,8 @@ static void addresses(struct hr_dctx *c)
 				size_t q = k;
 				while (q < n && (t[q] == ' ' || t[q] == '\n' || t[q] == ','))
 					q++;
-				if (q + 12 <= n && (hr_d_ieq(t, n, q, "fpo ") || hr_d_ieq(t, n, q, "apo ")) &&
+				if (q + 12 <= n &&
+				    (hr_d_ieq(t, n, q, "fpo ") || hr_d_ieq(t, n, q, "apo ")) &&
 				    digits5(t, n, q + 7))
 					e = q + 12;
 			}

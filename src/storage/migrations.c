@@ -32,6 +32,8 @@ const struct hr_migration hr_migrations[] = {
      "ALTER TABLE usage_records ADD COLUMN task TEXT;"
      "ALTER TABLE usage_records ADD COLUMN route TEXT;"
      "ALTER TABLE usage_records ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"},
+    {3, "data policy: what the detectors found in each request (classes and counts)",
+     "ALTER TABLE usage_records ADD COLUMN policy TEXT;"},
 };
 
 const size_t hr_migrations_count = sizeof hr_migrations / sizeof hr_migrations[0];

@@ -63,9 +63,9 @@ static const char usage_insert_sql[] =
     "INSERT INTO usage_records (request_id, ts_ms, key_id, model_asked, model_used, provider,"
     " endpoint, stream, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,"
     " tokens_estimated, cost_usd, latency_ms, ttfb_ms, status, error_code, finish_reason,"
-    " task, route, attempts)"
+    " task, route, attempts, policy)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-    " ?18, ?19, ?20, ?21, ?22)";
+    " ?18, ?19, ?20, ?21, ?22, ?23)";
 
 /* Portable SQL: integer division gives the UTC day number (ts_ms is Unix ms, >= 0); the
  * day is formatted in C. GROUP BY / ORDER BY by position work in SQLite and PostgreSQL. */
@@ -571,6 +571,7 @@ static void bind_usage(sqlite3_stmt *st, const struct hr_usage *u)
 	bind_text(st, 20, u->task);
 	bind_text(st, 21, u->route);
 	sqlite3_bind_int(st, 22, u->attempts);
+	bind_text(st, 23, u->policy);
 }
 
 /* Runs a cached statement that returns no rows and resets it. Returns the SQLite code. */

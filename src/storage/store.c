@@ -57,5 +57,6 @@ void hr_usage_free(struct hr_usage *u)
 	free(u->finish_reason);
 	free(u->task);
 	free(u->route);
+	free(u->policy);
 	free((struct hr_usage_entry *)u);
 }

@@ -31,6 +31,7 @@ struct hr_usage {
 	char *task;          /* the routing task, or NULL (a plain model) */
 	char *route;         /* the X-Hearth-Route explanation, or NULL */
 	int attempts;        /* provider calls made (retries and fallbacks included) */
+	char *policy;        /* the data policy's findings ("card:2,email:1"), never values */
 };
 
 /* Strings are copied. Returns: owned, free with hr_usage_free(); NULL on OOM. */

@@ -34,8 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(&out, size, hr_detect(t, size, NULL, &out));
 
 	static const struct hr_str kws[] = {HR_STR("project falcon"), HR_STR("x"), HR_STR("ab")};
-	static const struct hr_detect_pattern pats[] = {{HR_STR("PRJ-####")}, {HR_STR("\\#@?")},
-	                                                 {HR_STR("\\")}};
+	static const struct hr_detect_pattern pats[] = {
+	    {HR_STR("PRJ-####")}, {HR_STR("\\#@?")}, {HR_STR("\\")}};
 	struct hr_detect_opts o = {0, 0, kws, 3, pats, 3};
 	out = (struct hr_spans){v, 0, 3};
 	check(&out, size, hr_detect(t, size, &o, &out));

@@ -387,7 +387,7 @@ static const struct {
     {TR_BASE "tasks: [a]\n", "t.yaml:8: tasks: expected a mapping, got a list; write one entry "
                              "per task name\n"},
     {"taks: {}\n", "t.yaml:1: taks: unknown section; did you mean 'tasks'?\n"},
-    {"x: 1\n", "t.yaml:1: x: unknown section; use server, log, storage, limits, providers, "
+    {"x: 1\n", "t.yaml:1: x: unknown section; use server, log, storage, limits, policy, providers, "
                "models, tasks or rules\n"},
     /* rules */
     {TR_TASK "rules:\n  task: s\n",
@@ -1241,6 +1241,23 @@ static const char *const all_keys[] = {
     "log.format",
     "storage.data_dir",
     "storage.commit_interval_ms",
+    "policy.email",
+    "policy.phone",
+    "policy.card",
+    "policy.iban",
+    "policy.ssn",
+    "policy.national_id",
+    "policy.ip",
+    "policy.street_address",
+    "policy.date_of_birth",
+    "policy.date",
+    "policy.secret",
+    "policy.person",
+    "policy.keyword",
+    "policy.pattern",
+    "policy.on_error",
+    "policy.keywords",
+    "policy.patterns",
     "limits.max_messages",
     "limits.max_tools",
     "limits.max_json_depth",

@@ -21,7 +21,7 @@ struct tcase {
 	const char *text;
 	int cls;          /* the class that must be found, or NONE: no span of class `not` */
 	const char *want; /* the span's exact text (NULL: any span of cls) */
-	int not;          /* with NONE: the class that must not appear */
+	int not ;         /* with NONE: the class that must not appear */
 };
 
 static const struct tcase cases[] = {
@@ -51,8 +51,8 @@ static const struct tcase cases[] = {
     {"My IBAN is GB82 WEST 1234 5698 7654 32.", HR_PII_IBAN, "GB82 WEST 1234 5698 7654 32", 0},
     {"my iban is gb42nawi04454264788619", HR_PII_IBAN, "gb42nawi04454264788619", 0},
     {"DE89370400440532013000 is the account", HR_PII_IBAN, "DE89370400440532013000", 0},
-    {"My IBAN is GB83 WEST 1234 5698 7654 32.", NONE, NULL, HR_PII_IBAN},   /* check digits */
-    {"DE8937040044053201300 is short", NONE, NULL, HR_PII_IBAN},            /* length */
+    {"My IBAN is GB83 WEST 1234 5698 7654 32.", NONE, NULL, HR_PII_IBAN}, /* check digits */
+    {"DE8937040044053201300 is short", NONE, NULL, HR_PII_IBAN},          /* length */
     /* SSN */
     {"Here's my SSN: 460-89-9847", HR_PII_SSN, "460-89-9847", 0},
     {"social security 123456789 on file", HR_PII_SSN, "123456789", 0},
@@ -66,12 +66,14 @@ static const struct tcase cases[] = {
     {"NI number AB 12 34 56 C", HR_PII_NATIONAL_ID, "AB 12 34 56 C", 0},
     /* IP */
     {"keep getting address 41.173.96.26 blocked", HR_PII_IP, "41.173.96.26", 0},
-    {"server at 2001:db8:85a3::8a2e:370:7334 is down", HR_PII_IP, "2001:db8:85a3::8a2e:370:7334", 0},
+    {"server at 2001:db8:85a3::8a2e:370:7334 is down", HR_PII_IP, "2001:db8:85a3::8a2e:370:7334",
+     0},
     {"version 1.2.3.4.5 and 256.1.1.1", NONE, NULL, HR_PII_IP},
     {"meet at 12:30:45 and use std::vector", NONE, NULL, HR_PII_IP},
     /* street address */
     {"Send it to 1668 Glyn St please", HR_PII_STREET_ADDRESS, "1668 Glyn St", 0},
-    {"The bus station is on Villacher Strasse 89", HR_PII_STREET_ADDRESS, "Villacher Strasse 89", 0},
+    {"The bus station is on Villacher Strasse 89", HR_PII_STREET_ADDRESS, "Villacher Strasse 89",
+     0},
     {"billing: 221B Baker Street, Apt. 5\nLondon\nNW1 6XE", HR_PII_STREET_ADDRESS,
      "221B Baker Street, Apt. 5\nLondon\nNW1 6XE", 0},
     {"We moved 3 boxes to the garage", NONE, NULL, HR_PII_STREET_ADDRESS},
@@ -132,8 +134,8 @@ static void test_keywords_patterns(void **state)
 	(void)state;
 	const struct hr_str kws[] = {HR_STR("project falcon"), HR_STR("Nimbus")};
 	const struct hr_detect_pattern pats[] = {{HR_STR("PRJ-####")}};
-	struct hr_detect_opts o = {HR_PII_BIT(HR_PII_KEYWORD) | HR_PII_BIT(HR_PII_PATTERN), 0, kws, 2,
-	                           pats, 1};
+	struct hr_detect_opts o = {
+	    HR_PII_BIT(HR_PII_KEYWORD) | HR_PII_BIT(HR_PII_PATTERN), 0, kws, 2, pats, 1};
 	const char *t = "About PROJECT FALCON and nimbusx: see prj-0042, not PRJ-00421 or Nimbus.";
 	struct hr_span v[8];
 	struct hr_spans out = {v, 0, 8};

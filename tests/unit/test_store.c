@@ -184,6 +184,7 @@ static void test_open_creates_dir_and_schema(void **state)
 	    {"task", "TEXT", 0, 0},
 	    {"route", "TEXT", 0, 0},
 	    {"attempts", "INTEGER", 1, 0},
+	    {"policy", "TEXT", 0, 0},
 	};
 	sqlite3 *c;
 	sqlite3_stmt *q;
