@@ -1,5 +1,6 @@
 /* route.c - `hearth route explain`: asks a running hearth how it would route a prompt
- * (POST /api/v1/route/explain) and prints the plan, without calling any model. */
+ * (POST /api/v1/route/explain) and prints the plan, without calling any model; `hearth route
+ * why <request-id>`: how a past request was routed, from its usage record. */
 #include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -9,6 +10,9 @@
 
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "core/conf.h"
+#include "core/err.h"
+#include "storage/store.h"
 
 #define PROMPT_MAX (16u * 1024 * 1024)
 
@@ -223,13 +227,116 @@ static int explain(int argc, char **argv)
 	return rc;
 }
 
+static void print_why_help(void)
+{
+	printf("usage: hearth route why [--config FILE] [--json] REQUEST_ID\n\n"
+	       "How a past request was routed, from its usage record (the X-Request-Id of the\n"
+	       "answer): the task, the route (strategy, model, candidates skipped and failed),\n"
+	       "the provider calls made, what the data policy found, and the outcome. Reads the\n"
+	       "storage read-only, so it works while the server runs.\n\n"
+	       "Exit status: 0 found; 1 no such request (or no storage); 2 usage error.\n");
+}
+
+static int why(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *cfg = NULL;
+	int as_json = 0, o;
+	opterr = 0;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': cfg = optarg; break;
+		case 'j': as_json = 1; break;
+		case 'h': print_why_help(); return HR_EXIT_OK;
+		default: return hr_cli_usage_error("route why", "unknown option or missing value");
+		}
+	}
+	if (optind != argc - 1)
+		return hr_cli_usage_error("route why", "give one request id (X-Request-Id)");
+	const char *id = argv[optind];
+	struct hr_conf *c = NULL;
+	if (hr_cli_load_conf(cfg, &c) != HR_EXIT_OK)
+		return HR_EXIT_FAIL;
+	struct hr_store *s = NULL;
+	struct hr_buf err = HR_BUF_INIT(4096);
+	int rc = hr_store_open(&s, c->storage.data_dir, true, &err);
+	hr_conf_release(c);
+	if (rc < 0) {
+		fprintf(stderr, "hearth route why: %s\n",
+		        err.ptr ? err.ptr : "cannot open the storage");
+		hr_buf_release(&err);
+		return HR_EXIT_FAIL;
+	}
+	hr_buf_release(&err);
+	struct hr_usage *u = NULL;
+	rc = s->ops->usage_get(s, id, &u);
+	s->ops->close(s);
+	if (rc == HR_ENOTFOUND) {
+		fprintf(
+		    stderr,
+		    "hearth route why: no request '%s' in the usage records\nhint: the id is the "
+		    "answer's X-Request-Id header (req_...)\n",
+		    id);
+		return HR_EXIT_FAIL;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "hearth route why: cannot read the usage records: %s\n",
+		        hr_err_msg(rc));
+		return HR_EXIT_FAIL;
+	}
+	if (as_json) {
+		json_t *j = json_pack(
+		    "{s:s, s:I, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:i, s:i, s:s?, "
+		    "s:f, s:I, s:I, s:I}",
+		    "request_id", u->request_id, "ts_ms", (json_int_t)u->ts_ms, "model_asked",
+		    u->model_asked, "model_used", u->model_used, "provider", u->provider, "task",
+		    u->task, "route", u->route, "policy", u->policy, "attempts", u->attempts,
+		    "status", u->status, "error_code", u->error_code, "cost_usd", u->cost_usd,
+		    "prompt_tokens", (json_int_t)u->prompt_tokens, "completion_tokens",
+		    (json_int_t)u->completion_tokens, "latency_ms", (json_int_t)u->latency_ms);
+		char *out = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		if (out)
+			puts(out);
+		free(out);
+		json_decref(j);
+	} else {
+		printf("request    %s (%s)\n", u->request_id, u->endpoint ? u->endpoint : "-");
+		printf("asked      %s\n", u->model_asked ? u->model_asked : "-");
+		printf("task       %s\n", u->task ? u->task : "- (a plain model)");
+		printf("route      %s\n", u->route ? u->route : "-");
+		printf("answered   %s%s%s%s\n", u->model_used ? u->model_used : "none",
+		       u->provider ? " (provider " : "", u->provider ? u->provider : "",
+		       u->provider ? ")" : "");
+		printf("calls      %d\n", u->attempts);
+		if (u->policy)
+			printf("policy     %s\n", u->policy);
+		printf("outcome    HTTP %d%s%s, %lld+%lld tokens%s, $%.6f, %lld ms\n", u->status,
+		       u->error_code ? " " : "", u->error_code ? u->error_code : "",
+		       (long long)u->prompt_tokens, (long long)u->completion_tokens,
+		       u->tokens_estimated ? " (estimated)" : "", u->cost_usd,
+		       (long long)u->latency_ms);
+	}
+	hr_usage_free(u);
+	return HR_EXIT_OK;
+}
+
 int hr_cmd_route(int argc, char **argv)
 {
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		print_help();
+		printf("usage: hearth route explain [options] \"prompt\"   how a prompt would be "
+		       "routed now\n"
+		       "       hearth route why [options] REQUEST_ID      how a past request was "
+		       "routed\n\n"
+		       "`hearth route <subcommand> --help` for the options.\n");
 		return HR_EXIT_OK;
 	}
-	if (argc < 2 || strcmp(argv[1], "explain") != 0)
-		return hr_cli_usage_error("route", "the subcommand is `hearth route explain`");
-	return explain(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "explain") == 0)
+		return explain(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "why") == 0)
+		return why(argc - 1, argv + 1);
+	return hr_cli_usage_error("route", "the subcommands are `explain` and `why`");
 }

@@ -659,6 +659,67 @@ static int sq_usage_summary(struct hr_store *base, int64_t since_ms, hr_usage_ro
 	return ret;
 }
 
+static const char usage_get_sql[] =
+    "SELECT ts_ms, key_id, model_asked, model_used, provider, endpoint, stream, prompt_tokens,"
+    " completion_tokens, cached_tokens, reasoning_tokens, tokens_estimated, cost_usd,"
+    " latency_ms, ttfb_ms, status, error_code, finish_reason, task, route, attempts, policy"
+    " FROM usage_records WHERE request_id = ?1";
+
+static int col_text(sqlite3_stmt *st, int i, char **field)
+{
+	return hr_usage_set(field, (const char *)sqlite3_column_text(st, i));
+}
+
+static int sq_usage_get(struct hr_store *base, const char *request_id, struct hr_usage **out)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = NULL;
+	struct hr_usage *u = NULL;
+	int ret = HR_EIO;
+	*out = NULL;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db, usage_get_sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, request_id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = HR_ENOTFOUND;
+	} else if (rc == SQLITE_ROW && (u = hr_usage_new(request_id))) {
+		u->ts_ms = sqlite3_column_int64(st, 0);
+		u->stream = sqlite3_column_int(st, 6) != 0;
+		u->prompt_tokens = sqlite3_column_int64(st, 7);
+		u->completion_tokens = sqlite3_column_int64(st, 8);
+		u->cached_tokens = sqlite3_column_int64(st, 9);
+		u->reasoning_tokens = sqlite3_column_int64(st, 10);
+		u->tokens_estimated = sqlite3_column_int(st, 11) != 0;
+		u->cost_usd = sqlite3_column_double(st, 12);
+		u->latency_ms = sqlite3_column_int64(st, 13);
+		u->ttfb_ms = sqlite3_column_int64(st, 14);
+		u->status = sqlite3_column_int(st, 15);
+		u->attempts = sqlite3_column_int(st, 20);
+		ret = col_text(st, 1, &u->key_id) | col_text(st, 2, &u->model_asked) |
+		              col_text(st, 3, &u->model_used) | col_text(st, 4, &u->provider) |
+		              col_text(st, 5, &u->endpoint) | col_text(st, 16, &u->error_code) |
+		              col_text(st, 17, &u->finish_reason) | col_text(st, 18, &u->task) |
+		              col_text(st, 19, &u->route) | col_text(st, 21, &u->policy)
+		          ? HR_ENOMEM
+		          : 0;
+	} else if (rc == SQLITE_ROW) {
+		ret = HR_ENOMEM;
+	}
+	if (ret == HR_EIO)
+		HR_LOG_ERROR(STORE, "cannot read a usage record in '%s': %s", s->path,
+		             sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	if (ret == 0)
+		*out = u;
+	else
+		hr_usage_free(u);
+	return ret;
+}
+
 static int sq_schema_version(struct hr_store *base)
 {
 	return ((struct sq_store *)base)->version;
@@ -670,5 +731,6 @@ const struct hr_store_ops hr_store_sqlite = {
     .close = sq_close,
     .usage_insert = sq_usage_insert,
     .usage_summary = sq_usage_summary,
+    .usage_get = sq_usage_get,
     .schema_version = sq_schema_version,
 };

@@ -61,6 +61,9 @@ struct hr_store_ops {
 	/* Rows since since_ms (0: all), ordered by day then model. Returns 0, HR_EIO or the
 	 * callback's non-zero code. */
 	int (*usage_summary)(struct hr_store *s, int64_t since_ms, hr_usage_row_cb cb, void *arg);
+	/* The record of one request into *out (owned by the caller: hr_usage_free). Returns 0,
+	 * HR_ENOTFOUND when there is none, or HR_EIO. */
+	int (*usage_get)(struct hr_store *s, const char *request_id, struct hr_usage **out);
 	/* Schema version after migrations. */
 	int (*schema_version)(struct hr_store *s);
 };

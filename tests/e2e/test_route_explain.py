@@ -143,3 +143,24 @@ def test_the_cli(h, no_calls):
     assert p.returncode == 2, p
     p = h.cli("route", "explain", "--help")
     assert p.returncode == 0 and "usage: hearth route explain" in p.stdout, p
+
+
+def test_route_why_tells_how_a_past_request_was_routed(hearth_factory, kind_fakes):
+    h = hearth_factory(mutate=routing_config(
+        kind_fakes, {"t": {"candidates": ["cloud-error-500", "local-echo"], "max_retries": 0}}))
+    r = http_request(h.port, "POST", "/v1/chat/completions", chat_body("task:t", "hello"))
+    assert r.status == 200, r
+    rid = r.header("X-Request-Id")
+    assert h.record(rid) is not None
+    p = h.cli("route", "why", rid)
+    assert p.returncode == 0, p.stderr
+    assert "task       t" in p.stdout and "local-echo" in p.stdout, p.stdout
+    assert "failed=cloud-error-500:upstream_error" in p.stdout, p.stdout
+    assert "calls      2" in p.stdout and "HTTP 200" in p.stdout, p.stdout
+    p = h.cli("route", "why", "--json", rid)
+    j = json.loads(p.stdout)
+    assert j["route"] == r.header("X-Hearth-Route") and j["attempts"] == 2, j
+    assert j["model_used"] == "local-echo" and j["status"] == 200, j
+    p = h.cli("route", "why", "req_nope")
+    assert p.returncode == 1 and "no request 'req_nope'" in p.stderr, p.stderr
+    assert h.cli("route", "why").returncode == 2
