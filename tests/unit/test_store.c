@@ -395,6 +395,50 @@ static void test_insert_binds_every_field(void **state)
 	s->ops->close(s);
 }
 
+static void test_usage_get(void **state)
+{
+	struct fix *f = *state;
+	struct hr_store *s = open_ok(f, false);
+	struct hr_usage *u = hr_usage_new("req-routed");
+	u->ts_ms = DAY1 + 5;
+	hr_usage_set(&u->model_asked, "task:summarize");
+	hr_usage_set(&u->model_used, "llama3");
+	hr_usage_set(&u->endpoint, "/v1/chat/completions");
+	hr_usage_set(&u->task, "summarize");
+	hr_usage_set(&u->route, "task=summarize; via=task; strategy=cascade; model=llama3");
+	hr_usage_set(&u->policy, "email:1");
+	u->attempts = 3;
+	u->stream = true;
+	u->completion_tokens = 22;
+	u->ttfb_ms = 56;
+	u->status = 200;
+	assert_int_equal(s->ops->usage_insert(s, &u, 1), 0);
+
+	struct hr_usage *got = NULL;
+	assert_int_equal(s->ops->usage_get(s, "req-routed", &got), 0);
+	assert_string_equal(got->request_id, "req-routed");
+	assert_int_equal(got->ts_ms, DAY1 + 5);
+	assert_string_equal(got->model_asked, "task:summarize");
+	assert_string_equal(got->model_used, "llama3");
+	assert_string_equal(got->task, "summarize");
+	assert_string_equal(got->route, u->route);
+	assert_string_equal(got->policy, "email:1");
+	assert_int_equal(got->attempts, 3);
+	assert_int_equal(got->completion_tokens, 22);
+	assert_int_equal(got->ttfb_ms, 56);
+	assert_int_equal(got->status, 200);
+	assert_true(got->stream);
+	assert_null(got->provider);
+	assert_null(got->error_code);
+	hr_usage_free(got);
+
+	got = NULL;
+	assert_int_equal(s->ops->usage_get(s, "req-none", &got), HR_ENOTFOUND);
+	assert_null(got);
+	hr_usage_free(u);
+	s->ops->close(s);
+}
+
 static int64_t total_requests(struct hr_store *s)
 {
 	struct rows rs = {0};
@@ -542,6 +586,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reopen_is_idempotent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_insert_and_summary, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_usage_get, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_insert_binds_every_field, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly_beside_writer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoints_beside_writer, setup, teardown),
