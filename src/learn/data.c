@@ -398,3 +398,27 @@ long hr_learn_data_model_of(const struct hr_learn_data *d, const char *names)
 	}
 	return -1;
 }
+
+size_t hr_learn_names_resolve(const struct hr_learn_data *d, const char *names, long *idx,
+                              size_t max)
+{
+	size_t k = 0;
+	const char *p = names;
+	while (p && *p && k < max) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		for (size_t i = 0; i < d->n_models; i++)
+			if (strlen(d->models[i]) == len && memcmp(d->models[i], p, len) == 0)
+				idx[k++] = (long)i;
+		p = c ? c + 1 : NULL;
+	}
+	return k;
+}
+
+long hr_learn_row_pick(const struct hr_learn_row *r, const long *idx, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (r->out[idx[i]].present)
+			return idx[i];
+	return -1;
+}

@@ -58,6 +58,13 @@ long hr_learn_data_model(const struct hr_learn_data *d, const char *name);
  * differently in different sets). Returns its index, or -1. */
 long hr_learn_data_model_of(const struct hr_learn_data *d, const char *names);
 
+/* The indices in d of the comma-separated names, in the list's order (those d lacks are
+ * left out), at most max. Returns how many. */
+size_t hr_learn_names_resolve(const struct hr_learn_data *d, const char *names, long *idx,
+                              size_t max);
+/* The first of idx[0..n) whose outcome row r has, or -1. */
+long hr_learn_row_pick(const struct hr_learn_row *r, const long *idx, size_t n);
+
 /* ---- features ---- */
 
 #define HR_LEARN_DENSE 20 /* dense signals after the hashed space (index 0 is the bias) */
