@@ -68,7 +68,7 @@ static void help_train(void)
 	    "      --hash-bits N    hashed feature space of 2^N slots, 8..22 (default 14)\n"
 	    "      --chars MIN-MAX  character n-grams (default 3-5; 0-0: none)\n"
 	    "      --words N        word n-grams up to N, 1 or 2 (default 2)\n"
-	    "      --max-bytes N    bytes of a prompt that feed the n-grams (default 4096)\n"
+	    "      --max-bytes N    bytes of a prompt that feed the n-grams (default 1024)\n"
 	    "      --dense-weight X scale of the dense structure signals (default 1)\n"
 	    "      --holdout TASKS  leave the rows of these tasks (a,b) out of training\n"
 	    "  -h, --help           this help\n\n"

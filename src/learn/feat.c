@@ -35,6 +35,7 @@ struct hr_learn_fx {
 	uint32_t *oidx;
 	float *oval;
 	uint64_t kw[128];
+	float log1p_tab[64]; /* log1pf(i): counts are small integers */
 };
 
 static void kw_build(uint64_t *t);
@@ -45,7 +46,7 @@ void hr_learn_fconf_default(struct hr_learn_fconf *c)
 	c->word_ngrams = 2;
 	c->char_min = 3;
 	c->char_max = 5;
-	c->max_bytes = 4096;
+	c->max_bytes = 1024;
 	c->dense_weight = 1.0f;
 }
 
@@ -69,6 +70,8 @@ struct hr_learn_fx *hr_learn_fx_new(struct hr_arena *a, const struct hr_learn_fc
 	fx->oidx = hr_arena_alloc(a, (fx->cap + HR_LEARN_DENSE) * sizeof *fx->oidx);
 	fx->oval = hr_arena_alloc(a, (fx->cap + HR_LEARN_DENSE) * sizeof *fx->oval);
 	kw_build(fx->kw);
+	for (int i = 0; i < 64; i++)
+		fx->log1p_tab[i] = log1pf((float)i);
 	if (!fx->acc || !fx->stamp || !fx->touched || !fx->norm || !fx->oidx || !fx->oval)
 		return NULL;
 	return fx;
@@ -289,7 +292,9 @@ void hr_learn_features(struct hr_learn_fx *fx, const char *text, size_t n,
 		float a = fx->acc[fx->touched[i]];
 		if (a == 0)
 			continue;
-		float v = a > 0 ? log1pf(a) : -log1pf(-a);
+		float abs_a = a > 0 ? a : -a;
+		float l = abs_a < 64 ? fx->log1p_tab[(int)abs_a] : log1pf(abs_a);
+		float v = a > 0 ? l : -l;
 		fx->oidx[o] = fx->touched[i];
 		fx->oval[o] = v;
 		ss += (double)v * v;

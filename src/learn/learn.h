@@ -78,7 +78,7 @@ struct hr_learn_fconf {
 	float dense_weight;    /* scale of the dense block against the hashed one */
 };
 
-/* hash_bits 14, words 1-2, chars 3-5, the first 4096 bytes, dense weight 1. */
+/* hash_bits 14, words 1-2, chars 3-5, the first 1024 bytes, dense weight 1. */
 void hr_learn_fconf_default(struct hr_learn_fconf *c);
 
 /* A sparse feature vector: idx < (1 << hash_bits) + HR_LEARN_DENSE, distinct, in the order
