@@ -724,10 +724,10 @@ static int two_model(struct evalctx *e, json_t *j)
 	}
 	json_object_set_new(j, "n", json_integer((json_int_t)n));
 	json_object_set_new(j, "weak", json_pack("{s:s, s:o, s:o}", "model",
-	                                         d->models[hr_learn_row_pick(&d->rows[0], e->wi, e->n_wi) >= 0 ? hr_learn_row_pick(&d->rows[0], e->wi, e->n_wi) : e->wi[0]],
+	                                         d->models[e->wi[0]],
 	                                         "quality", num(wq), "cost", costs ? num(mcw) : json_null()));
 	json_object_set_new(j, "strong", json_pack("{s:s, s:o, s:o}", "model",
-	                                           d->models[hr_learn_row_pick(&d->rows[0], e->si, e->n_si) >= 0 ? hr_learn_row_pick(&d->rows[0], e->si, e->n_si) : e->si[0]],
+	                                           d->models[e->si[0]],
 	                                           "quality", num(sq), "cost", costs ? num(mcs) : json_null()));
 	json_object_set_new(j, "apgr", num(apgr));
 	json_object_set_new(j, "apgr_exact", num(apgr_exact));
@@ -972,7 +972,7 @@ static int cmd_eval(int argc, char **argv)
 		double c = 0;
 		size_t nc = 0;
 		for (size_t i = 0; i < d.n_rows; i++)
-			if ((o.cv ? !e.is_eval[i] || true : true) && d.rows[i].out[k].has_cost)
+			if (e.is_eval[i] && d.rows[i].out[k].has_cost)
 				c += d.rows[i].out[k].cost, nc++;
 		long out_k = m ? hr_learn_model_output(m, d.models[k]) : -1;
 		if (!nc || (!o.cv && out_k < 0))

@@ -231,6 +231,8 @@ static void model_round_trip(void **state)
 	assert_memory_equal(l->data_sha256, d.sha256, 32);
 	assert_int_equal(l->hp.seed, 3);
 	assert_string_equal(l->outs[1].model, "s");
+	hr_learn_model_free(l);
+	l = NULL;
 	hr_buf_release(&b2);
 
 	/* corrupt files: each a clear error, never a crash */
