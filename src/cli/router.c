@@ -109,8 +109,25 @@ static void help_eval(void)
 /* ---- options ---- */
 
 enum {
-	O_WEAK = 256, O_STRONG, O_TARGET, O_BAR, O_SEED, O_EPOCHS, O_LR, O_L2, O_BITS, O_CHARS,
-	O_WORDS, O_MAXB, O_DW, O_HOLD, O_CV, O_FOLDS, O_EXTRA, O_TASK, O_JSON
+	O_WEAK = 256,
+	O_STRONG,
+	O_TARGET,
+	O_BAR,
+	O_SEED,
+	O_EPOCHS,
+	O_LR,
+	O_L2,
+	O_BITS,
+	O_CHARS,
+	O_WORDS,
+	O_MAXB,
+	O_DW,
+	O_HOLD,
+	O_CV,
+	O_FOLDS,
+	O_EXTRA,
+	O_TASK,
+	O_JSON
 };
 
 static bool parse_num(const char *s, double lo, double hi, double *v)
@@ -125,23 +142,30 @@ static bool parse_num(const char *s, double lo, double hi, double *v)
 
 static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bool train)
 {
-	static const struct option lo[] = {
-	    {"data", required_argument, NULL, 'd'},    {"out", required_argument, NULL, 'o'},
-	    {"router", required_argument, NULL, 'r'},  {"help", no_argument, NULL, 'h'},
-	    {"weak", required_argument, NULL, O_WEAK}, {"strong", required_argument, NULL, O_STRONG},
-	    {"target", required_argument, NULL, O_TARGET}, {"bar", required_argument, NULL, O_BAR},
-	    {"seed", required_argument, NULL, O_SEED}, {"epochs", required_argument, NULL, O_EPOCHS},
-	    {"lr", required_argument, NULL, O_LR},     {"l2", required_argument, NULL, O_L2},
-	    {"hash-bits", required_argument, NULL, O_BITS},
-	    {"chars", required_argument, NULL, O_CHARS},
-	    {"words", required_argument, NULL, O_WORDS},
-	    {"max-bytes", required_argument, NULL, O_MAXB},
-	    {"dense-weight", required_argument, NULL, O_DW},
-	    {"holdout", required_argument, NULL, O_HOLD}, {"cv", required_argument, NULL, O_CV},
-	    {"folds", required_argument, NULL, O_FOLDS},
-	    {"train-extra", required_argument, NULL, O_EXTRA},
-	    {"task", required_argument, NULL, O_TASK}, {"json", no_argument, NULL, O_JSON},
-	    {NULL, 0, NULL, 0}};
+	static const struct option lo[] = {{"data", required_argument, NULL, 'd'},
+	                                   {"out", required_argument, NULL, 'o'},
+	                                   {"router", required_argument, NULL, 'r'},
+	                                   {"help", no_argument, NULL, 'h'},
+	                                   {"weak", required_argument, NULL, O_WEAK},
+	                                   {"strong", required_argument, NULL, O_STRONG},
+	                                   {"target", required_argument, NULL, O_TARGET},
+	                                   {"bar", required_argument, NULL, O_BAR},
+	                                   {"seed", required_argument, NULL, O_SEED},
+	                                   {"epochs", required_argument, NULL, O_EPOCHS},
+	                                   {"lr", required_argument, NULL, O_LR},
+	                                   {"l2", required_argument, NULL, O_L2},
+	                                   {"hash-bits", required_argument, NULL, O_BITS},
+	                                   {"chars", required_argument, NULL, O_CHARS},
+	                                   {"words", required_argument, NULL, O_WORDS},
+	                                   {"max-bytes", required_argument, NULL, O_MAXB},
+	                                   {"dense-weight", required_argument, NULL, O_DW},
+	                                   {"holdout", required_argument, NULL, O_HOLD},
+	                                   {"cv", required_argument, NULL, O_CV},
+	                                   {"folds", required_argument, NULL, O_FOLDS},
+	                                   {"train-extra", required_argument, NULL, O_EXTRA},
+	                                   {"task", required_argument, NULL, O_TASK},
+	                                   {"json", no_argument, NULL, O_JSON},
+	                                   {NULL, 0, NULL, 0}};
 	memset(o, 0, sizeof *o);
 	hr_learn_fconf_default(&o->fc);
 	hr_learn_hparams_default(&o->hp);
@@ -217,8 +241,9 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
 			char tail;
 			if (sscanf(optarg, "%u-%u%c", &a, &b, &tail) != 2 ||
 			    !((a == 0 && b == 0) || (a >= 1 && a <= b && b <= 5)))
-				return hr_cli_usage_error(cmd, "--chars is MIN-MAX, 1 <= MIN <= MAX "
-				                               "<= 5, or 0-0 for none");
+				return hr_cli_usage_error(cmd,
+				                          "--chars is MIN-MAX, 1 <= MIN <= MAX "
+				                          "<= 5, or 0-0 for none");
 			o->fc.char_min = a;
 			o->fc.char_max = b;
 			o->set_fc = true;
@@ -232,13 +257,15 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
 			break;
 		case O_MAXB:
 			if (!parse_num(optarg, 16, 1 << 20, &v) || v != floor(v))
-				return hr_cli_usage_error(cmd, "--max-bytes is an integer 16..1048576");
+				return hr_cli_usage_error(cmd,
+				                          "--max-bytes is an integer 16..1048576");
 			o->fc.max_bytes = (unsigned)v;
 			o->set_fc = true;
 			break;
 		case O_DW:
 			if (!parse_num(optarg, 0, 1000, &v))
-				return hr_cli_usage_error(cmd, "--dense-weight is a number in [0, 1000]");
+				return hr_cli_usage_error(
+				    cmd, "--dense-weight is a number in [0, 1000]");
 			o->fc.dense_weight = (float)v;
 			o->set_fc = true;
 			break;
@@ -311,8 +338,9 @@ static int read_data(const char *cmd, struct hr_arena *a, const struct opts *o,
 		fprintf(stderr, "hearth %s: %s", cmd,
 		        err.ptr ? err.ptr : (rc == HR_ENOMEM ? "out of memory\n" : "failed\n"));
 		if (rc == HR_EINVAL)
-			fprintf(stderr, "hint: the format is in docs/router.md (`make routing-data` "
-			                "converts the public sets)\n");
+			fprintf(stderr,
+			        "hint: the format is in docs/router.md (`make routing-data` "
+			        "converts the public sets)\n");
 	}
 	hr_buf_release(&err);
 	return rc;
@@ -364,8 +392,7 @@ static int cmd_train(int argc, char **argv)
 	if (rc == 0)
 		rc = hr_learn_model_save(m, o.out, &err);
 	if (rc < 0) {
-		fprintf(stderr, "hearth router train: %s",
-		        err.ptr ? err.ptr : "out of memory\n");
+		fprintf(stderr, "hearth router train: %s", err.ptr ? err.ptr : "out of memory\n");
 	} else {
 		char h[17];
 		hex8(d.sha256, h);
@@ -418,17 +445,17 @@ struct evalctx {
 	const char *weak, *strong;
 	long wi[MAX_ALIASES], si[MAX_ALIASES];
 	size_t n_wi, n_si;
-	bool two;                  /* two-model figures */
-	size_t *mm;                /* many-model: data indices of the models routed among */
+	bool two;   /* two-model figures */
+	size_t *mm; /* many-model: data indices of the models routed among */
 	size_t n_mm;
-	double *gain;              /* [n_rows] P(strong needed) */
-	double *probs;             /* [n_rows][n_mm] */
-	double *mcost;             /* [n_mm] mean cost per prompt (training rows) */
+	double *gain;  /* [n_rows] P(strong needed) */
+	double *probs; /* [n_rows][n_mm] */
+	double *mcost; /* [n_mm] mean cost per prompt (training rows) */
 };
 
 /* Gain score from a model: its gain output, or P(strong good)(1 - P(weak good)). */
-static bool gain_source(const struct hr_learn_model *m, const struct evalctx *e, long *g,
-                        long *pw, long *ps)
+static bool gain_source(const struct hr_learn_model *m, const struct evalctx *e, long *g, long *pw,
+                        long *ps)
 {
 	*g = hr_learn_model_gain(m);
 	*pw = *ps = -1;
@@ -565,8 +592,8 @@ static int run_cv(struct evalctx *e, const struct hr_learn_fconf *fc,
 				break;
 			}
 	}
-	struct hr_learn_output gout = {.kind = HR_LEARN_OUT_GAIN, .weak = e->weak,
-	                               .strong = e->strong};
+	struct hr_learn_output gout = {
+	    .kind = HR_LEARN_OUT_GAIN, .weak = e->weak, .strong = e->strong};
 	struct hr_learn_output *mouts = hr_arena_calloc(e->a, (e->n_mm + 1) * sizeof *mouts);
 	if (!mouts)
 		return HR_ENOMEM;
@@ -637,7 +664,8 @@ static int two_model(struct evalctx *e, json_t *j)
 		if (!e->is_eval[i])
 			continue;
 		const struct hr_learn_row *r = &d->rows[i];
-		long a = hr_learn_row_pick(r, e->wi, e->n_wi), b = hr_learn_row_pick(r, e->si, e->n_si);
+		long a = hr_learn_row_pick(r, e->wi, e->n_wi),
+		     b = hr_learn_row_pick(r, e->si, e->n_si);
 		if (a < 0 || b < 0)
 			continue;
 		s[n] = e->gain[i];
@@ -723,12 +751,12 @@ static int two_model(struct evalctx *e, json_t *j)
 		aiq_single = hr_learn_aiq(single, 2, cmax, e->a);
 	}
 	json_object_set_new(j, "n", json_integer((json_int_t)n));
-	json_object_set_new(j, "weak", json_pack("{s:s, s:o, s:o}", "model",
-	                                         d->models[e->wi[0]],
-	                                         "quality", num(wq), "cost", costs ? num(mcw) : json_null()));
-	json_object_set_new(j, "strong", json_pack("{s:s, s:o, s:o}", "model",
-	                                           d->models[e->si[0]],
-	                                           "quality", num(sq), "cost", costs ? num(mcs) : json_null()));
+	json_object_set_new(j, "weak",
+	                    json_pack("{s:s, s:o, s:o}", "model", d->models[e->wi[0]], "quality",
+	                              num(wq), "cost", costs ? num(mcw) : json_null()));
+	json_object_set_new(j, "strong",
+	                    json_pack("{s:s, s:o, s:o}", "model", d->models[e->si[0]], "quality",
+	                              num(sq), "cost", costs ? num(mcs) : json_null()));
 	json_object_set_new(j, "apgr", num(apgr));
 	json_object_set_new(j, "apgr_exact", num(apgr_exact));
 	json_object_set_new(j, "random_apgr", num(rnd));
@@ -745,18 +773,19 @@ static int two_model(struct evalctx *e, json_t *j)
 		json_object_set_new(j, "aiq", num(aiq));
 		json_object_set_new(j, "aiq_best_single_mix", num(aiq_single));
 		json_object_set_new(j, "cost_share_at_95",
-		                    isfinite(at95) && best_c > 0 ? num(at95 / best_c) : json_null());
+		                    isfinite(at95) && best_c > 0 ? num(at95 / best_c)
+		                                                 : json_null());
 	}
 	if (!e->o->json) {
-		printf("\n  two models: weak %.4f, strong %.4f, oracle %.4f (n = %zu)\n", wq, sq, oq,
-		       n);
+		printf("\n  two models: weak %.4f, strong %.4f, oracle %.4f (n = %zu)\n", wq, sq,
+		       oq, n);
 		printf("  APGR       %.4f   (exact curve %.4f; random %.4f; oracle %.4f)\n", apgr,
 		       apgr_exact, rnd, orc);
 		printf("  CPT(50%%)   %.1f%% of calls to the strong model   (exact %.1f%%; random "
 		       "50.0%%; oracle %.1f%%)\n",
 		       cpt50, cpt50x, orc50);
-		printf("  CPT(80%%)   %.1f%%   (exact %.1f%%; random 80.0%%; oracle %.1f%%)\n", cpt80,
-		       cpt80x, orc80);
+		printf("  CPT(80%%)   %.1f%%   (exact %.1f%%; random 80.0%%; oracle %.1f%%)\n",
+		       cpt80, cpt80x, orc80);
 		if (costs)
 			printf("  AIQ        %.4f   (weak/strong mix %.4f)\n", aiq, aiq_single);
 	}
@@ -799,7 +828,8 @@ static int many_models(struct evalctx *e, json_t *j)
 		oq += r->out[e->mm[best]].score;
 		oc += r->out[e->mm[best]].cost;
 		for (unsigned t = 0; t < N_SWEEP; t++) {
-			size_t k = hr_learn_pick(&e->probs[i * K], e->mcost, K, (double)t / (N_SWEEP - 1));
+			size_t k =
+			    hr_learn_pick(&e->probs[i * K], e->mcost, K, (double)t / (N_SWEEP - 1));
 			q[t] += r->out[e->mm[k]].score;
 			cost[t] += r->out[e->mm[k]].cost;
 			calls[t * K + k]++;
@@ -823,9 +853,10 @@ static int many_models(struct evalctx *e, json_t *j)
 	if (!ops)
 		return HR_ENOMEM;
 	if (!e->o->json)
-		printf("\n  operating points (the cheapest model whose P(score >= bar) >= threshold)\n"
-		       "  %-10s %9s %12s  %s\n",
-		       "threshold", "quality", "cost/prompt", "most calls");
+		printf(
+		    "\n  operating points (the cheapest model whose P(score >= bar) >= threshold)\n"
+		    "  %-10s %9s %12s  %s\n",
+		    "threshold", "quality", "cost/prompt", "most calls");
 	for (unsigned t = 0; t < N_SWEEP; t++) {
 		q[t] /= (double)n;
 		cost[t] /= (double)n;
@@ -838,17 +869,19 @@ static int many_models(struct evalctx *e, json_t *j)
 		size_t top = 0;
 		for (size_t k = 0; k < K; k++) {
 			if (calls[t * K + k])
-				json_object_set_new(share, d->models[e->mm[k]],
-				                    json_real((double)calls[t * K + k] / (double)n));
+				json_object_set_new(
+				    share, d->models[e->mm[k]],
+				    json_real((double)calls[t * K + k] / (double)n));
 			if (calls[t * K + k] > calls[t * K + top])
 				top = k;
 		}
-		json_array_append_new(ops, json_pack("{s:o, s:o, s:o, s:o}", "threshold",
-		                                     num((double)t / (N_SWEEP - 1)), "quality",
-		                                     num(q[t]), "cost", num(cost[t]), "calls", share));
+		json_array_append_new(ops,
+		                      json_pack("{s:o, s:o, s:o, s:o}", "threshold",
+		                                num((double)t / (N_SWEEP - 1)), "quality",
+		                                num(q[t]), "cost", num(cost[t]), "calls", share));
 		if (!e->o->json && t % 4 == 0)
-			printf("  %-10.3f %9.4f    $%.6f  %s %.0f%%\n", (double)t / (N_SWEEP - 1), q[t],
-			       cost[t], d->models[e->mm[top]],
+			printf("  %-10.3f %9.4f    $%.6f  %s %.0f%%\n", (double)t / (N_SWEEP - 1),
+			       q[t], cost[t], d->models[e->mm[top]],
 			       100.0 * (double)calls[t * K + top] / (double)n);
 	}
 	for (size_t k = 0; k < K; k++) {
@@ -860,16 +893,16 @@ static int many_models(struct evalctx *e, json_t *j)
 	double aiq_single = hr_learn_aiq(pts + N_SWEEP, K, cmax, e->a);
 	json_t *singles = json_array();
 	for (size_t k = 0; k < K; k++)
-		json_array_append_new(singles, json_pack("{s:s, s:o, s:o}", "model",
-		                                         d->models[e->mm[k]], "quality", num(ms[k]),
-		                                         "cost", num(mc[k])));
+		json_array_append_new(singles,
+		                      json_pack("{s:s, s:o, s:o}", "model", d->models[e->mm[k]],
+		                                "quality", num(ms[k]), "cost", num(mc[k])));
 	json_object_set_new(j, "models", singles);
 	json_object_set_new(j, "n_many", json_integer((json_int_t)n));
 	json_object_set_new(j, "aiq", num(aiq));
 	json_object_set_new(j, "aiq_best_single_mix", num(aiq_single));
-	json_object_set_new(j, "best_model", json_pack("{s:s, s:o, s:o}", "model",
-	                                               d->models[e->mm[bi]], "quality",
-	                                               num(ms[bi]), "cost", num(mc[bi])));
+	json_object_set_new(j, "best_model",
+	                    json_pack("{s:s, s:o, s:o}", "model", d->models[e->mm[bi]], "quality",
+	                              num(ms[bi]), "cost", num(mc[bi])));
 	json_object_set_new(j, "cost_share_at_95",
 	                    isfinite(at95) && mc[bi] > 0 ? num(at95 / mc[bi]) : json_null());
 	json_object_set_new(j, "oracle_quality", num(oq));
@@ -880,7 +913,8 @@ static int many_models(struct evalctx *e, json_t *j)
 		printf("  best single model  %-34s quality %.4f at $%.6f\n", d->models[e->mm[bi]],
 		       ms[bi], mc[bi]);
 		printf("  oracle             %-34s quality %.4f at $%.6f\n", "", oq, oc);
-		printf("  AIQ                %.4f   (best single-model mix %.4f)\n", aiq, aiq_single);
+		printf("  AIQ                %.4f   (best single-model mix %.4f)\n", aiq,
+		       aiq_single);
 		if (isfinite(at95))
 			printf("  at >= 95%% of %s's quality: %.1f%% of its cost (quality %.4f at "
 			       "$%.6f)\n",
@@ -978,7 +1012,7 @@ static int cmd_eval(int argc, char **argv)
 		if (!nc || (!o.cv && out_k < 0))
 			continue;
 		e.mcost[e.n_mm] = !o.cv && m->outs[out_k].mean_cost >= 0 ? m->outs[out_k].mean_cost
-		                                                        : c / (double)nc;
+		                                                         : c / (double)nc;
 		e.mm[e.n_mm++] = k;
 	}
 	if (e.n_mm < 3)
@@ -1038,15 +1072,17 @@ static int cmd_eval(int argc, char **argv)
 		if (o.cv)
 			printf("router     cross-validated: %u folds holding out whole tasks (%zu "
 			       "tasks), %s\n",
-			       folds, ntasks, o.router ? "settings of --router" : "default settings");
+			       folds, ntasks,
+			       o.router ? "settings of --router" : "default settings");
 		else
 			printf("router     %s\n", mpath);
 	}
 	json_object_set_new(j, "n", json_integer((json_int_t)n_eval));
 	json_object_set_new(j, "data_sha256_prefix", json_string(h));
 	if (o.cv)
-		json_object_set_new(j, "cv", json_pack("{s:s, s:i, s:I}", "by", "task", "folds",
-		                                       (int)folds, "tasks", (json_int_t)ntasks));
+		json_object_set_new(j, "cv",
+		                    json_pack("{s:s, s:i, s:I}", "by", "task", "folds", (int)folds,
+		                              "tasks", (json_int_t)ntasks));
 	if (e.n_mm && many_models(&e, j) < 0) {
 		json_decref(j);
 		goto out;

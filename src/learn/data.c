@@ -102,9 +102,10 @@ static int parse_outcome(struct reader *r, const char *file, size_t line, const 
 			o->present = true;
 		} else if (strcmp(k, "cost") == 0) {
 			if (!number(x, &o->cost) || o->cost < 0)
-				return fail(r, file, line, HR_EINVAL,
-				            "outcomes.\"%.100s\".cost must be a number >= 0 (dollars)",
-				            model);
+				return fail(
+				    r, file, line, HR_EINVAL,
+				    "outcomes.\"%.100s\".cost must be a number >= 0 (dollars)",
+				    model);
 			o->has_cost = true;
 		} else if (strcmp(k, "latency_ms") == 0) {
 			if (!number(x, &o->latency_ms) || o->latency_ms < 0)
@@ -171,7 +172,8 @@ static int parse_line(struct reader *r, const char *file, size_t line, const cha
 	if (task && !json_is_null(task) &&
 	    (!json_is_string(task) || json_string_length(task) == 0 ||
 	     memchr(json_string_value(task), '\0', json_string_length(task)))) {
-		rc = fail(r, file, line, HR_EINVAL, "\"task\" must be a non-empty string when given");
+		rc = fail(r, file, line, HR_EINVAL,
+		          "\"task\" must be a non-empty string when given");
 		goto out;
 	}
 	if (!json_is_object(outs) || json_object_size(outs) == 0) {
@@ -202,7 +204,8 @@ static int parse_line(struct reader *r, const char *file, size_t line, const cha
 	json_object_foreach(outs, k, v)
 	{
 		if (*k == '\0') {
-			rc = fail(r, file, line, HR_EINVAL, "a model name in \"outcomes\" is empty");
+			rc =
+			    fail(r, file, line, HR_EINVAL, "a model name in \"outcomes\" is empty");
 			goto out;
 		}
 		if ((rc = parse_outcome(r, file, line, k, v, &pd->o[pd->n])) < 0)
@@ -366,8 +369,8 @@ int hr_learn_data_read(struct hr_arena *a, const char *const *files, size_t n_fi
 		if (!name)
 			return HR_ENOMEM;
 		if ((rc = slurp(files[i], &b, HR_LEARN_MAX_FILE_BYTES, err)) == 0) {
-			crypto_hash_sha256_update(&r.sha, (const unsigned char *)(b.ptr ? b.ptr : ""),
-			                          b.len);
+			crypto_hash_sha256_update(
+			    &r.sha, (const unsigned char *)(b.ptr ? b.ptr : ""), b.len);
 			rc = parse_bytes(&r, name, b.ptr ? b.ptr : "", b.len);
 		}
 		hr_buf_release(&b);

@@ -14,14 +14,34 @@
 #include "router/router.h"
 
 const char *const hr_learn_dense_names[HR_LEARN_DENSE] = {
-    "bias",         "log_chars",   "log_words",     "code_fence",   "code_lines",
-    "code_punct",   "code_words",  "digit_share",   "math_ops",     "latex",
-    "list_lines",   "questions",   "multi_choice",  "lang_other",   "lang_en",
-    "log_lines",    "word_len",    "upper_share",   "nonascii",     "long_words",
+    "bias",       "log_chars",  "log_words",    "code_fence", "code_lines",
+    "code_punct", "code_words", "digit_share",  "math_ops",   "latex",
+    "list_lines", "questions",  "multi_choice", "lang_other", "lang_en",
+    "log_lines",  "word_len",   "upper_share",  "nonascii",   "long_words",
 };
 
-enum { D_BIAS, D_CHARS, D_WORDS, D_FENCE, D_CODE, D_PUNCT, D_CODEW, D_DIGITS, D_MATH, D_LATEX,
-       D_LIST, D_QUEST, D_MC, D_LOTHER, D_LEN, D_LINES, D_WLEN, D_UPPER, D_NONASCII, D_LONGW };
+enum {
+	D_BIAS,
+	D_CHARS,
+	D_WORDS,
+	D_FENCE,
+	D_CODE,
+	D_PUNCT,
+	D_CODEW,
+	D_DIGITS,
+	D_MATH,
+	D_LATEX,
+	D_LIST,
+	D_QUEST,
+	D_MC,
+	D_LOTHER,
+	D_LEN,
+	D_LINES,
+	D_WLEN,
+	D_UPPER,
+	D_NONASCII,
+	D_LONGW
+};
 
 struct hr_learn_fx {
 	struct hr_learn_fconf c;
@@ -109,10 +129,10 @@ static bool is_word_byte(unsigned char c)
 }
 
 static const char *const code_words[] = {
-    "def",  "return", "function", "int",    "void",  "class", "import",  "include",
-    "printf", "const", "var",     "let",    "elif",  "lambda", "struct", "public",
-    "static", "self",  "null",    "none",   "true",  "false", "println", "async",
-    "await",  "fn",    "func",    "println", "string", "bool", "char",   "std"};
+    "def",    "return", "function", "int",     "void",   "class",  "import",  "include",
+    "printf", "const",  "var",      "let",     "elif",   "lambda", "struct",  "public",
+    "static", "self",   "null",     "none",    "true",   "false",  "println", "async",
+    "await",  "fn",     "func",     "println", "string", "bool",   "char",    "std"};
 
 static uint64_t fnv(const unsigned char *p, size_t n)
 {
@@ -152,8 +172,8 @@ static float lg(double x, double scale)
 
 /* Counts over the head (norm: lowercased, collapsed) and the raw head. */
 struct counts {
-	size_t words, long_words, word_bytes, code_words, digits, math, latex, punct, quest,
-	    lists, lines, mc, upper, nonascii, letters;
+	size_t words, long_words, word_bytes, code_words, digits, math, latex, punct, quest, lists,
+	    lines, mc, upper, nonascii, letters;
 	bool fence;
 };
 
@@ -172,9 +192,14 @@ static void raw_counts(const unsigned char *p, size_t n, struct counts *k)
 		else if (c >= 0x80)
 			k->nonascii++;
 		switch (c) {
-		case '+': case '*': case '/': case '=': case '^': case '<': case '>': case '%':
-			k->math++;
-			break;
+		case '+':
+		case '*':
+		case '/':
+		case '=':
+		case '^':
+		case '<':
+		case '>':
+		case '%': k->math++; break;
 		case '-':
 			if (i + 1 < n && p[i + 1] >= '0' && p[i + 1] <= '9')
 				k->math++;
@@ -184,7 +209,9 @@ static void raw_counts(const unsigned char *p, size_t n, struct counts *k)
 				k->latex++;
 			break;
 		case '$': k->latex++; break;
-		case '{': case '}': case ';': k->punct++; break;
+		case '{':
+		case '}':
+		case ';': k->punct++; break;
 		case '?': k->quest++; break;
 		case '`':
 			if (i + 2 < n && p[i + 1] == '`' && p[i + 2] == '`')
@@ -232,7 +259,8 @@ void hr_learn_features(struct hr_learn_fx *fx, const char *text, size_t n,
 	bool sp = true;
 	for (size_t i = 0; i < head; i++) {
 		unsigned char ch = p[i];
-		if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r' || ch == '\f' || ch == '\v') {
+		if (ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r' || ch == '\f' ||
+		    ch == '\v') {
 			if (!sp)
 				fx->norm[m++] = ' ';
 			sp = true;
@@ -313,8 +341,7 @@ void hr_learn_features(struct hr_learn_fx *fx, const char *text, size_t n,
 	struct hr_part part = {.type = HR_PART_TEXT,
 	                       .text = {text, head < LANG_BYTES ? head : LANG_BYTES}};
 	struct hr_msg msg = {.role = HR_ROLE_USER, .parts = &part, .n_parts = 1};
-	struct hr_chat_req rq = {.msgs = &msg, .n_msgs = 1, .max_tokens = -1,
-	                         .prompt_bytes = n};
+	struct hr_chat_req rq = {.msgs = &msg, .n_msgs = 1, .max_tokens = -1, .prompt_bytes = n};
 	struct hr_features rf;
 	hr_features_of(&rq, false, &rf);
 	size_t words_all = k.words;

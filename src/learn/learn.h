@@ -70,12 +70,12 @@ long hr_learn_row_pick(const struct hr_learn_row *r, const long *idx, size_t n);
 #define HR_LEARN_DENSE 20 /* dense signals after the hashed space (index 0 is the bias) */
 
 struct hr_learn_fconf {
-	unsigned hash_bits;    /* hashed space of 2^hash_bits slots (10..22) */
-	unsigned word_ngrams;  /* 1: unigrams; 2: and bigrams */
-	unsigned char_min;     /* character n-grams of lowercased text, char_min..char_max */
-	unsigned char_max;     /* 0: none; at most 5 */
-	unsigned max_bytes;    /* only the first max_bytes of the prompt feed the n-grams */
-	float dense_weight;    /* scale of the dense block against the hashed one */
+	unsigned hash_bits;   /* hashed space of 2^hash_bits slots (10..22) */
+	unsigned word_ngrams; /* 1: unigrams; 2: and bigrams */
+	unsigned char_min;    /* character n-grams of lowercased text, char_min..char_max */
+	unsigned char_max;    /* 0: none; at most 5 */
+	unsigned max_bytes;   /* only the first max_bytes of the prompt feed the n-grams */
+	float dense_weight;   /* scale of the dense block against the hashed one */
 };
 
 /* hash_bits 14, words 1-2, chars 3-5, the first 1024 bytes, dense weight 1. */
@@ -120,9 +120,9 @@ enum hr_learn_target {
 struct hr_learn_hparams {
 	uint64_t seed;
 	unsigned epochs;
-	double lr;     /* Adagrad step */
-	double l2;     /* L2 per example on the weights touched */
-	double bar;    /* a score >= bar is a good answer */
+	double lr;  /* Adagrad step */
+	double l2;  /* L2 per example on the weights touched */
+	double bar; /* a score >= bar is a good answer */
 	enum hr_learn_target target;
 };
 
@@ -144,8 +144,8 @@ struct hr_learn_model {
 	struct hr_learn_hparams hp;
 	struct hr_learn_output *outs;
 	size_t n_outs;
-	size_t dim;     /* (1 << hash_bits) + HR_LEARN_DENSE */
-	float *w;       /* [n_outs][dim] */
+	size_t dim; /* (1 << hash_bits) + HR_LEARN_DENSE */
+	float *w;   /* [n_outs][dim] */
 	unsigned char data_sha256[32];
 	size_t n_train; /* rows trained on */
 };
@@ -153,10 +153,9 @@ struct hr_learn_model {
 /* Trains on rows[i] for the i with use[i] true (use NULL: all). outs: the outputs wanted
  * (copied). Returns 0 with *out (its own arena; free with hr_learn_model_free), HR_EINVAL
  * with a message in err (no row has the outputs' models), or HR_ENOMEM. */
-int hr_learn_train(const struct hr_learn_data *d, const bool *use,
-                   const struct hr_learn_fconf *fc, const struct hr_learn_hparams *hp,
-                   const struct hr_learn_output *outs, size_t n_outs,
-                   struct hr_learn_model **out, struct hr_buf *err);
+int hr_learn_train(const struct hr_learn_data *d, const bool *use, const struct hr_learn_fconf *fc,
+                   const struct hr_learn_hparams *hp, const struct hr_learn_output *outs,
+                   size_t n_outs, struct hr_learn_model **out, struct hr_buf *err);
 void hr_learn_model_free(struct hr_learn_model *m);
 
 /* The outputs for one prompt: probs[n_outs]. fx: made with the model's fc. */
@@ -191,8 +190,8 @@ struct hr_learn_pt {
  * scores: one point per distinct score (tied prompts move together; the straight line
  * between points is the expectation of breaking ties at random). Points out[0..n_pts), from
  * x = 0 to x = 1; out needs n + 1 slots. Returns the number of points. */
-size_t hr_learn_curve_exact(const double *score, const double *weak, const double *strong,
-                            size_t n, struct hr_learn_pt *out, struct hr_arena *a);
+size_t hr_learn_curve_exact(const double *score, const double *weak, const double *strong, size_t n,
+                            struct hr_learn_pt *out, struct hr_arena *a);
 /* RouteLLM's curve (routellm/evals/benchmarks.py): thresholds at the bins + 1 quantile edges
  * of the scores (linear interpolation), strong when score >= threshold (> for the last);
  * points sorted by x. out needs bins + 1 slots. Returns the number of points. */

@@ -20,8 +20,8 @@ static int by_score_desc(const void *x, const void *y)
 	return a->i < b->i ? -1 : a->i > b->i;
 }
 
-size_t hr_learn_curve_exact(const double *score, const double *weak, const double *strong,
-                            size_t n, struct hr_learn_pt *out, struct hr_arena *a)
+size_t hr_learn_curve_exact(const double *score, const double *weak, const double *strong, size_t n,
+                            struct hr_learn_pt *out, struct hr_arena *a)
 {
 	if (n == 0)
 		return 0;
@@ -66,8 +66,7 @@ static int by_x(const void *x, const void *y)
 }
 
 size_t hr_learn_curve_routellm(const double *score, const double *weak, const double *strong,
-                               size_t n, unsigned bins, struct hr_learn_pt *out,
-                               struct hr_arena *a)
+                               size_t n, unsigned bins, struct hr_learn_pt *out, struct hr_arena *a)
 {
 	if (n == 0 || bins == 0)
 		return 0;
@@ -108,8 +107,7 @@ double hr_learn_apgr(const struct hr_learn_pt *c, size_t n, double weak_q, doubl
 	return (area - weak_q * span) / (strong_q * span - weak_q * span);
 }
 
-double hr_learn_cpt(const struct hr_learn_pt *c, size_t n, double weak_q, double strong_q,
-                    double p)
+double hr_learn_cpt(const struct hr_learn_pt *c, size_t n, double weak_q, double strong_q, double p)
 {
 	if (n == 0)
 		return NAN;

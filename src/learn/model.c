@@ -114,10 +114,9 @@ static int copy_outputs(struct hr_learn_model *m, const struct hr_learn_output *
 	return 0;
 }
 
-int hr_learn_train(const struct hr_learn_data *d, const bool *use,
-                   const struct hr_learn_fconf *fc, const struct hr_learn_hparams *hp,
-                   const struct hr_learn_output *outs, size_t n_outs,
-                   struct hr_learn_model **out, struct hr_buf *err)
+int hr_learn_train(const struct hr_learn_data *d, const bool *use, const struct hr_learn_fconf *fc,
+                   const struct hr_learn_hparams *hp, const struct hr_learn_output *outs,
+                   size_t n_outs, struct hr_learn_model **out, struct hr_buf *err)
 {
 	*out = NULL;
 	if (n_outs == 0 || n_outs > HR_LEARN_MAX_MODELS + 1) {
@@ -148,19 +147,21 @@ int hr_learn_train(const struct hr_learn_data *d, const bool *use,
 				goto fail;
 			}
 		} else {
-			rv[o].n_weak = x->weak ? hr_learn_names_resolve(d, x->weak, rv[o].weak,
-			                                                MAX_ALIASES)
-			                       : 0;
-			rv[o].n_strong = x->strong ? hr_learn_names_resolve(d, x->strong,
-			                                                    rv[o].strong, MAX_ALIASES)
-			                           : 0;
+			rv[o].n_weak =
+			    x->weak ? hr_learn_names_resolve(d, x->weak, rv[o].weak, MAX_ALIASES)
+			            : 0;
+			rv[o].n_strong =
+			    x->strong
+			        ? hr_learn_names_resolve(d, x->strong, rv[o].strong, MAX_ALIASES)
+			        : 0;
 			if (!rv[o].n_weak || !rv[o].n_strong) {
-				hr_buf_addf(err,
-				            "train: the data has no model named %s '%s'; the data's "
-				            "models are listed by `hearth router eval --data FILE`\n",
-				            !rv[o].n_weak ? "by --weak" : "by --strong",
-				            !rv[o].n_weak ? (x->weak ? x->weak : "")
-				                          : (x->strong ? x->strong : ""));
+				hr_buf_addf(
+				    err,
+				    "train: the data has no model named %s '%s'; the data's "
+				    "models are listed by `hearth router eval --data FILE`\n",
+				    !rv[o].n_weak ? "by --weak" : "by --strong",
+				    !rv[o].n_weak ? (x->weak ? x->weak : "")
+				                  : (x->strong ? x->strong : ""));
 				rc = HR_EINVAL;
 				goto fail;
 			}
@@ -306,12 +307,14 @@ static json_t *to_json(const struct hr_learn_model *m)
 		const struct hr_learn_output *x = &m->outs[o];
 		if (x->kind == HR_LEARN_OUT_MODEL)
 			json_array_append_new(
-			    outs, json_pack("{s:s, s:s, s:o, s:o}", "kind", "model", "model",
-			                    x->model, "mean_score", real(x->mean_score), "mean_cost",
-			                    x->mean_cost < 0 ? json_null() : real(x->mean_cost)));
+			    outs,
+			    json_pack("{s:s, s:s, s:o, s:o}", "kind", "model", "model", x->model,
+			              "mean_score", real(x->mean_score), "mean_cost",
+			              x->mean_cost < 0 ? json_null() : real(x->mean_cost)));
 		else
-			json_array_append_new(outs, json_pack("{s:s, s:s, s:s}", "kind", "gain",
-			                                      "weak", x->weak, "strong", x->strong));
+			json_array_append_new(outs,
+			                      json_pack("{s:s, s:s, s:s}", "kind", "gain", "weak",
+			                                x->weak, "strong", x->strong));
 	}
 	/* weights: base64 of little-endian float32, one string per output */
 	json_t *wd = json_array();
@@ -349,11 +352,11 @@ static json_t *to_json(const struct hr_learn_model *m)
 	    (int)m->fc.hash_bits, "word_ngrams", (int)m->fc.word_ngrams, "char_ngrams",
 	    (int)m->fc.char_min, (int)m->fc.char_max, "max_bytes", (int)m->fc.max_bytes,
 	    "dense_weight", real(m->fc.dense_weight), "dense", dense, "hashing",
-	    "fnv1a64 words, splitmix64 finaliser, signed, log1p counts, l2-normalised",
-	    "training", "data_sha256", hex, "rows", (json_int_t)m->n_train, "seed",
-	    (json_int_t)m->hp.seed, "epochs", (int)m->hp.epochs, "lr", real(m->hp.lr), "l2",
-	    real(m->hp.l2), "bar", real(m->hp.bar), "target", target_names[m->hp.target],
-	    "optimizer", "adagrad, logistic loss", "outputs", outs, "weights", "encoding",
+	    "fnv1a64 words, splitmix64 finaliser, signed, log1p counts, l2-normalised", "training",
+	    "data_sha256", hex, "rows", (json_int_t)m->n_train, "seed", (json_int_t)m->hp.seed,
+	    "epochs", (int)m->hp.epochs, "lr", real(m->hp.lr), "l2", real(m->hp.l2), "bar",
+	    real(m->hp.bar), "target", target_names[m->hp.target], "optimizer",
+	    "adagrad, logistic loss", "outputs", outs, "weights", "encoding",
 	    "base64 float32 little-endian, [output][dim]", "dim", (json_int_t)m->dim, "data", wd);
 }
 
@@ -475,7 +478,8 @@ static int from_json(json_t *j, const char *name, struct hr_learn_model *m, stru
 	json_int_t cmin = json_integer_value(json_array_get(cr, 0));
 	json_int_t cmax = json_integer_value(json_array_get(cr, 1));
 	if (!((cmin == 0 && cmax == 0) || (cmin >= 1 && cmin <= cmax && cmax <= 5)))
-		return bad(err, name, "features.char_ngrams must be [0, 0] or 1 <= min <= max <= 5");
+		return bad(err, name,
+		           "features.char_ngrams must be [0, 0] or 1 <= min <= max <= 5");
 	m->fc.char_min = (unsigned)cmin;
 	m->fc.char_max = (unsigned)cmax;
 	if (!get_int(f, "max_bytes", 16, 1 << 20, &v))
@@ -554,7 +558,8 @@ static int from_json(json_t *j, const char *name, struct hr_learn_model *m, stru
 			q->strong = get_str(m->a, jo, "strong");
 			q->mean_cost = -1;
 			if (!q->weak || !q->strong)
-				return bad(err, name, "an output of kind gain needs weak and strong");
+				return bad(err, name,
+				           "an output of kind gain needs weak and strong");
 		} else {
 			return bad(err, name, "an output's kind must be model or gain");
 		}
@@ -579,15 +584,18 @@ static int from_json(json_t *j, const char *name, struct hr_learn_model *m, stru
 		                      json_string_length(e), NULL, &got, NULL,
 		                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 		    got != m->dim * 4)
-			return bad(err, name, "weights.data: an output's weights are not base64 of "
-			                      "dim float32 values (truncated or corrupt)");
+			return bad(err, name,
+			           "weights.data: an output's weights are not base64 of "
+			           "dim float32 values (truncated or corrupt)");
 		float *ow = m->w + o * m->dim;
 		for (size_t k = 0; k < m->dim; k++) {
 			uint32_t u = (uint32_t)bytes[4 * k] | (uint32_t)bytes[4 * k + 1] << 8 |
-			             (uint32_t)bytes[4 * k + 2] << 16 | (uint32_t)bytes[4 * k + 3] << 24;
+			             (uint32_t)bytes[4 * k + 2] << 16 |
+			             (uint32_t)bytes[4 * k + 3] << 24;
 			memcpy(&ow[k], &u, 4);
 			if (!isfinite(ow[k]) || fabsf(ow[k]) > 1e6f)
-				return bad(err, name, "weights.data holds a weight that is not finite");
+				return bad(err, name,
+				           "weights.data holds a weight that is not finite");
 		}
 	}
 	return 0;

@@ -273,8 +273,7 @@ static void model_round_trip(void **state)
 	char *q = strchr(strchr(w + 9, '"') + 1, '"'); /* the first string's closing quote */
 	memmove(q - 1, q, strlen(q) + 1);
 	hr_buf_reset(&err);
-	assert_int_equal(hr_learn_model_parse("m.json", b.ptr, strlen(b.ptr), &l, &err),
-	                 HR_EINVAL);
+	assert_int_equal(hr_learn_model_parse("m.json", b.ptr, strlen(b.ptr), &l, &err), HR_EINVAL);
 	assert_non_null(strstr(err.ptr, "weights"));
 	hr_buf_release(&b);
 	hr_learn_model_free(m);
@@ -330,7 +329,8 @@ static void metrics_hull_aiq(void **state)
 {
 	(void)state;
 	struct hr_arena *a = hr_arena_create(0);
-	const struct hr_learn_cq p[] = {{1, 0.5}, {2, 0.8}, {3, 0.85}, {4, 0.7}, {2, 0.6}, {1.5, 0.5}};
+	const struct hr_learn_cq p[] = {{1, 0.5}, {2, 0.8}, {3, 0.85},
+	                                {4, 0.7}, {2, 0.6}, {1.5, 0.5}};
 	struct hr_learn_cq h[6];
 	size_t n = hr_learn_hull(p, 6, h, a);
 	assert_int_equal(n, 3);
