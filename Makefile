@@ -151,13 +151,41 @@ $(BUILD)/bench/detect_bench: bench/detect_bench.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-.PHONY: pii-eval bench-detect
+$(BUILD)/bench/router_bench: bench/router_bench.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+.PHONY: pii-eval bench-detect bench-router router-model router-eval
 ## pii-eval: precision/recall of the data-policy detectors per type, on both splits
 pii-eval: $(BUILD)/bench/pii_eval
 	./$(BUILD)/bench/pii_eval $(PII_DATA) $(PII_EVAL_ARGS)
 ## bench-detect: the detectors' time on a 1 KB prompt against a strlen/memchr baseline
 bench-detect: $(BUILD)/bench/detect_bench
 	./$(BUILD)/bench/detect_bench
+
+## bench-router: the learned router's decision time on a ~1,000-token prompt against a
+## lowercase + word-split baseline (docs/router.md)
+bench-router: $(BUILD)/bench/router_bench
+	./$(BUILD)/bench/router_bench $(ROUTER_MODEL)
+
+## router-model: rebuild the shipped default router model, bit for bit, from the public
+## routing data (make routing-data; docs/router.md)
+ROUTER_MODEL ?= share/router/default.json
+ROUTER_WEAK   := mistralai/Mixtral-8x7B-Instruct-v0.1,mistralai/mixtral-8x7b-chat
+ROUTER_STRONG := gpt-4-1106-preview
+ROUTER_TRAIN_ARGS ?= --target weak-fails --seed 1 --epochs 4 --hash-bits 14
+router-model: $(BIN)
+	$(MAKE) routing-data
+	./$(BIN) router train --data $(BUILD)/routing-data/mmlu.jsonl \
+	  --data $(BUILD)/routing-data/mtbench.jsonl --data $(BUILD)/routing-data/routerbench.jsonl \
+	  --weak $(ROUTER_WEAK) --strong $(ROUTER_STRONG) $(ROUTER_TRAIN_ARGS) --out $(ROUTER_MODEL)
+
+## router-eval: the issue's figures: cross-validation by held-out task on MMLU and RouterBench
+router-eval: $(BIN)
+	$(MAKE) routing-data
+	./$(BIN) router eval --cv task --data $(BUILD)/routing-data/mmlu.jsonl $(ROUTER_TRAIN_ARGS)
+	./$(BIN) router eval --cv task --data $(BUILD)/routing-data/routerbench.jsonl \
+	  --weak mistralai/mixtral-8x7b-chat --strong gpt-4-1106-preview $(ROUTER_TRAIN_ARGS)
 
 ## bench: the gateway benchmark (nginx + wrk on loopback); see docs/performance.md
 bench:
@@ -194,5 +222,8 @@ help:
 	@echo "make loadtest 200 clients x 30 s while one provider fails half its calls; 0 failures"
 	@echo "make valgrind e2e suite with the server under valgrind"
 	@echo "make routing-data  public routing sets -> outcome JSONL in build/routing-data"
+	@echo "make router-model  rebuild share/router/default.json bit for bit from that data"
+	@echo "make router-eval   the learned router cross-validated by held-out task"
+	@echo "make bench-router  the learned router's decision time on a ~1,000-token prompt"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
