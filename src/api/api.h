@@ -9,6 +9,7 @@ struct hr_store;
 struct hr_usage_writer;
 struct hr_breakers;
 struct hr_gates;
+struct hr_learn_model;
 
 /* Shared by every worker; set up by `hearth serve` before the server starts. */
 struct hr_api {
@@ -16,6 +17,9 @@ struct hr_api {
 	struct hr_usage_writer *writer;
 	struct hr_breakers *breakers; /* one circuit breaker per model, across reloads */
 	struct hr_gates *gates;       /* one concurrency gate per model, across reloads */
+	/* the learned router's model (router.model, loaded at start), or NULL: learned tasks
+	 * then keep their listed order */
+	const struct hr_learn_model *router_model;
 };
 
 /* The server's request handler (hr_request_handler). */

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "governance/detect.h"
 #include "governance/policy.h"
+#include "learn/learn.h"
 #include "storage/usage.h"
 
 static bool sensitive_header(struct hr_req *rq)
@@ -98,6 +99,30 @@ void hr_api_live(struct hr_req *rq, struct hr_live *out)
 	out->get = live_get;
 }
 
+/* The learned router's P(a strong model is needed) for the request's last user message
+ * (the turn being answered, as RouteLLM routes). Returns 0, or -1 when there is no text. */
+static int learned_p(struct hr_req *rq, const struct hr_chat_req *creq, double *p)
+{
+	const struct hr_learn_model *m = rq->api->router_model;
+	const struct hr_str *text = NULL;
+	for (size_t i = creq->n_msgs; i-- > 0 && !text;)
+		if (creq->msgs[i].role == HR_ROLE_USER)
+			for (size_t j = 0; j < creq->msgs[i].n_parts; j++)
+				if (creq->msgs[i].parts[j].type == HR_PART_TEXT &&
+				    creq->msgs[i].parts[j].text.len) {
+					text = &creq->msgs[i].parts[j].text;
+					break;
+				}
+	long gain = hr_learn_model_gain(m);
+	struct hr_learn_fx *fx = text && gain >= 0 ? hr_learn_fx_new(rq->arena, &m->fc) : NULL;
+	double *probs = fx ? hr_arena_alloc(rq->arena, m->n_outs * sizeof *probs) : NULL;
+	if (!probs)
+		return -1;
+	hr_learn_predict(m, fx, text->ptr, text->len, probs);
+	*p = probs[gain];
+	return 0;
+}
+
 static int failed(struct hr_plan_fail *fail, enum hr_plan_stage stage, int err)
 {
 	fail->stage = stage;
@@ -171,6 +196,9 @@ int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_feat
 	struct hr_live live;
 	hr_api_live(rq, &live);
 	rc = hr_route_plan(rq->arena, c, &rin, &live, plan, &fail->msg);
+	if (rc == 0 && plan->strategy == HR_STRAT_LEARNED && rq->api->router_model &&
+	    learned_p(rq, creq, &f->p_strong) == 0)
+		rc = hr_route_plan(rq->arena, c, &rin, &live, plan, &fail->msg);
 	if (rc == HR_ENOMODEL) {
 		fail->msg = models_msg(rq, creq->model);
 		fail->param = "model";

@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "router/router.h"
 #include "cli/cli.h"
+#include "learn/learn.h"
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/err.h"
@@ -182,6 +183,34 @@ static void print_help(void)
 	    "requests in flight, then stops.\n");
 }
 
+/* The learned router's model (router.model). A missing or broken file is not fatal: tasks
+ * with strategy learned keep their listed order, and the log says so once. */
+static struct hr_learn_model *load_router_model(const struct hr_conf *c)
+{
+	bool wanted = false;
+	for (size_t i = 0; i < c->n_tasks; i++)
+		wanted |= c->tasks[i].strategy == HR_STRAT_LEARNED;
+	if (!wanted || !c->router.model)
+		return NULL;
+	struct hr_learn_model *m = NULL;
+	struct hr_buf err = HR_BUF_INIT(4096);
+	if (hr_learn_model_load(c->router.model, &m, &err) < 0 || hr_learn_model_gain(m) < 0) {
+		HR_LOG_WARN(
+		    MAIN,
+		    "the learned router's model '%s' cannot be used (%s): tasks with strategy "
+		    "learned keep their candidates' listed order; build it with `make "
+		    "router-model` or set router.model",
+		    c->router.model, err.ptr ? err.ptr : "it has no strong-model output");
+		hr_learn_model_free(m);
+		m = NULL;
+	} else {
+		HR_LOG_INFO(MAIN, "learned router: model '%s' (%zu rows trained on)",
+		            c->router.model, m->n_train);
+	}
+	hr_buf_release(&err);
+	return m;
+}
+
 int hr_cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -234,6 +263,8 @@ int hr_cmd_serve(int argc, char **argv)
 	struct hr_breaker_conf bc = {0}; /* the defaults */
 	api.breakers = hr_breakers_new(&bc);
 	api.gates = hr_gates_new();
+	struct hr_learn_model *router_model = load_router_model(c);
+	api.router_model = router_model;
 	if (!api.breakers || !api.gates) {
 		fprintf(stderr, "hearth: out of memory\n");
 		api.store->ops->close(api.store);
@@ -302,6 +333,7 @@ int hr_cmd_serve(int argc, char **argv)
 	api.store->ops->close(api.store);
 	hr_breakers_free(api.breakers);
 	hr_gates_free(api.gates);
+	hr_learn_model_free(router_model);
 	unlink(pidfile);
 	free(data_dir);
 	hr_conf_publish(NULL);

@@ -158,6 +158,9 @@ static const struct conf_row rows[] = {
     {"policy.patterns", T_STR_LIST, "[]", S_ROOT, offsetof(struct hr_conf, policy.patterns),
      offsetof(struct hr_conf, policy.n_patterns), C_OTHER, 64, 64, F_NODEF, NULL,
      "patterns found as class pattern: # a digit, @ a letter, ? either, e.g. PRJ-####"},
+    R_ROOT("router.model", T_STR, "share/router/default.json", router.model, 0, 0, NULL,
+           "the learned router's model file (hearth router train); relative paths from the "
+           "working directory"),
     R_ROOT("limits.max_messages", T_INT, "4096", limits.max_messages, 1, 1000000, NULL,
            "most messages in one chat request"),
     R_ROOT("limits.max_tools", T_INT, "512", limits.max_tools, 1, 100000, NULL,
@@ -237,6 +240,9 @@ static const struct conf_row rows[] = {
            check_choices,
            "strategy cascade: the checks a whole answer must pass, else the next candidate "
            "is asked: empty, refused, truncated, json (valid JSON when JSON was asked for)"),
+    R_TASK("tasks.<name>.threshold", T_RATIO, "0.5", threshold, 0, 0, 0, NULL,
+           "strategy learned: the predicted P(a strong model is needed) from which the "
+           "priciest candidate goes first; below it, the cheapest"),
     R_TASK("tasks.<name>.local_only", T_BOOL, "false", local_only, 0, 0, 0, NULL,
            "never send the task to a cloud provider, fallbacks included"),
     R_TASK("tasks.<name>.timeout_ms", T_MS, "0", timeout_ms, 0, MS_MAX, 0, NULL,
@@ -269,8 +275,8 @@ static const struct conf_row rows[] = {
 };
 #define N_ROWS (sizeof rows / sizeof rows[0])
 
-static const char *const sections[] = {"server",    "log",    "storage", "limits", "policy",
-                                       "providers", "models", "tasks",   "rules"};
+static const char *const sections[] = {"server", "log",       "storage", "limits", "policy",
+                                       "router", "providers", "models",  "tasks",  "rules"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 /* The one place that knows the provider kinds, until the registry (hr_provider_find) is
@@ -1877,7 +1883,8 @@ static void load_tree(struct ld *ld, const struct node *root)
 			else
 				conf_err(ld, &o, shown,
 				         "unknown section; use server, log, storage, "
-				         "limits, policy, providers, models, tasks or rules");
+				         "limits, policy, router, providers, models, tasks "
+				         "or rules");
 			continue;
 		}
 		if (seen_sect[s]) {

@@ -83,6 +83,7 @@ struct hr_conf_task {
 	enum hr_strategy strategy;
 	double quality_target; /* 0..1; cascade and learned use it; default 0 */
 	int checks;            /* cascade: enum hr_check bits; default all */
+	double threshold;      /* learned: P(strong needed) from which the priciest goes first */
 	bool local_only;       /* never a cloud provider, on any path, fallbacks included */
 	long timeout_ms;       /* per attempt, whole call; 0 = the provider's own */
 	int max_retries;       /* per candidate on a retryable error, before any byte; default 1 */
@@ -142,6 +143,10 @@ struct hr_conf {
 		const char **patterns; /* policy.patterns: class pattern */
 		size_t n_patterns;
 	} policy;
+
+	struct {
+		const char *model; /* the learned router's model file; default the shipped one */
+	} router;
 
 	struct hr_conf_provider *providers;
 	size_t n_providers;

@@ -234,6 +234,7 @@ void hr_features_of(const struct hr_chat_req *rq, bool sensitive, struct hr_feat
 	memset(f, 0, sizeof *f);
 	f->sensitive = sensitive;
 	f->max_tokens = rq->max_tokens >= 0 ? rq->max_tokens : -1;
+	f->p_strong = -1; /* the learned router's, filled in by its caller when a task asks */
 	f->est_tokens = hr_tokens_estimate(rq->prompt_bytes);
 	for (size_t i = 0; i < rq->n_msgs && !f->has_images; i++)
 		for (size_t j = 0; j < rq->msgs[i].n_parts; j++)

@@ -36,12 +36,14 @@ struct plan_ctx {
 	const struct hr_live *live;
 	struct hr_plan *out;
 	bool task_local_only;
+	enum hr_strategy order; /* how candidates sort: the strategy, or learned's choice */
+	bool desc;
 	struct cand ok[HR_MAX_TASK_CANDIDATES], full[HR_MAX_TASK_CANDIDATES];
 	size_t n_ok, n_full;
 	size_t skip_idx[HR_MAX_TASK_CANDIDATES]; /* out->skipped[i]'s place in the list */
 };
 
-static const struct hr_features no_features = {.max_tokens = -1};
+static const struct hr_features no_features = {.max_tokens = -1, .p_strong = -1};
 
 /* The task named name[0..len), scanned in c->tasks (the loader's own lookup may not exist
  * yet in every build). Returns: borrowed from c; NULL if absent. */
@@ -103,11 +105,12 @@ static void add_skip(struct plan_ctx *x, const struct hr_conf_model *m, size_t i
 	p->n_skipped++;
 }
 
-/* Whether a should come before b under strategy s (strict: equal keys keep listed order). */
-static bool before(enum hr_strategy s, const struct cand *a, const struct cand *b)
+/* Whether a should come before b under strategy s (strict: equal keys keep listed order).
+ * desc: the price order reversed (learned, strong model first). */
+static bool before(enum hr_strategy s, bool desc, const struct cand *a, const struct cand *b)
 {
 	switch (s) {
-	case HR_STRAT_CHEAPEST: return price(a->m) < price(b->m);
+	case HR_STRAT_CHEAPEST: return desc ? price(a->m) > price(b->m) : price(a->m) < price(b->m);
 	case HR_STRAT_BALANCED:
 		/* a.inflight / a.weight < b.inflight / b.weight, without dividing */
 		return (double)a->inflight * b->weight < (double)b->inflight * a->weight;
@@ -125,10 +128,11 @@ static bool before(enum hr_strategy s, const struct cand *a, const struct cand *
 /* Inserts c into v (n entries, sorted by strategy s, then listed order) after every entry
  * that does not sort after it, so the sort is stable. When v is full the last entry falls
  * off, or c itself does (only the built-in auto, which may see more models than that). */
-static void insert_sorted(enum hr_strategy s, struct cand *v, size_t *n, const struct cand *c)
+static void insert_sorted(enum hr_strategy s, bool desc, struct cand *v, size_t *n,
+                          const struct cand *c)
 {
 	size_t i = *n;
-	while (i > 0 && before(s, c, &v[i - 1]))
+	while (i > 0 && before(s, desc, c, &v[i - 1]))
 		i--;
 	if (i == HR_MAX_TASK_CANDIDATES)
 		return;
@@ -152,9 +156,9 @@ static void consider(struct plan_ctx *x, const struct hr_conf_model *m, size_t i
 	struct cand c = {m, idx, weight > 0 ? weight : 1.0, lv.inflight > 0 ? lv.inflight : 0};
 	if (lv.max_concurrency > 0 && lv.inflight >= lv.max_concurrency &&
 	    lv.queued >= lv.max_queue)
-		insert_sorted(x->out->strategy, x->full, &x->n_full, &c);
+		insert_sorted(x->order, x->desc, x->full, &x->n_full, &c);
 	else
-		insert_sorted(x->out->strategy, x->ok, &x->n_ok, &c);
+		insert_sorted(x->order, x->desc, x->ok, &x->n_ok, &c);
 }
 
 /* ---- which task ---- */
@@ -326,6 +330,20 @@ int hr_route_plan(struct hr_arena *a, const struct hr_conf *c, const struct hr_r
 	struct plan_ctx ctx = {.f = f, .live = live, .out = out};
 	struct plan_ctx *x = &ctx;
 	x->task_local_only = w.t && w.t->local_only;
+	x->order = out->strategy;
+	out->p_strong = -1;
+	if (out->strategy == HR_STRAT_LEARNED) {
+		/* the learned router's prediction orders by price: the cheapest first while a
+		 * strong model is unlikely to be needed, the priciest first when it is; without a
+		 * prediction (no model loaded) the candidates stay as listed */
+		x->order = HR_STRAT_ORDERED;
+		if (f->p_strong >= 0) {
+			out->p_strong = f->p_strong;
+			out->strong_first = f->p_strong >= (w.t ? w.t->threshold : 0.5);
+			x->order = HR_STRAT_CHEAPEST;
+			x->desc = out->strong_first;
+		}
+	}
 
 	if (w.model) {
 		consider(x, w.model, 0, 1.0);
@@ -373,7 +391,7 @@ static const char *strategy_name(enum hr_strategy s)
 	case HR_STRAT_CHEAPEST: return "cheapest";
 	case HR_STRAT_BALANCED: return "balanced";
 	case HR_STRAT_CASCADE: return "cascade";
-	case HR_STRAT_LEARNED: return "learned (not trained: ordered)";
+	case HR_STRAT_LEARNED: return "learned";
 	}
 	return "ordered";
 }
@@ -414,6 +432,11 @@ int hr_route_explain(const struct hr_plan *p, long chosen, size_t max, struct hr
 	}
 	if (rc == 0)
 		rc = hr_buf_addf(&b, "; strategy=%s", strategy_name(p->strategy));
+	if (rc == 0 && p->strategy == HR_STRAT_LEARNED)
+		rc = p->p_strong >= 0
+		         ? hr_buf_addf(&b, ":p_strong=%.2f:%s", p->p_strong,
+		                       p->strong_first ? "strong_first" : "cheap_first")
+		         : hr_buf_addstr(&b, ":no_model:ordered");
 	if (rc == 0 && chosen >= 0 && (size_t)chosen < p->n && p->cands[chosen]) {
 		rc = hr_buf_addstr(&b, "; model=");
 		if (rc == 0)

@@ -22,6 +22,7 @@ struct hr_features {
 	bool has_images, needs_tools, json_mode, contains_code;
 	bool sensitive;       /* data-policy class: only local providers may see it */
 	const char *language; /* ISO 639-1 guess ("en", "de", ...), or NULL */
+	double p_strong;      /* the learned router's P(a strong model is needed); -1 unknown */
 };
 
 /* Features of a canonical chat request. sensitive comes from the policy layer (a detector;
@@ -73,6 +74,8 @@ struct hr_plan {
 	enum hr_route_via via;
 	size_t rule; /* HR_VIA_RULE: its index */
 	enum hr_strategy strategy;
+	double p_strong;              /* learned: the prediction the order followed; -1 none */
+	bool strong_first;            /* learned: p_strong >= the task's threshold */
 	bool local_only;              /* the task's, or forced by a sensitive request */
 	const struct hr_conf_task *t; /* NULL for a plain model and the built-in auto */
 	const struct hr_conf_model *cands[HR_MAX_TASK_CANDIDATES]; /* first tried first */

@@ -164,3 +164,35 @@ def test_route_why_tells_how_a_past_request_was_routed(hearth_factory, kind_fake
     p = h.cli("route", "why", "req_nope")
     assert p.returncode == 1 and "no request 'req_nope'" in p.stderr, p.stderr
     assert h.cli("route", "why").returncode == 2
+
+
+@pytest.mark.parametrize("threshold,first", [(0.0, "cloud-echo"), (1.0, "local-echo")])
+def test_learned_orders_by_the_prediction(hearth_factory, kind_fakes, threshold, first):
+    from helpers import REPO
+    tasks = {"l": {"candidates": ["cheap-cloud", "cloud-echo", "local-echo"],
+                   "strategy": "learned", "threshold": threshold}}
+
+    def mutate(cfg):
+        routing_config(kind_fakes, tasks)(cfg)
+        cfg["router"] = {"model": str(REPO / "share" / "router" / "default.json")}
+    h = hearth_factory(mutate=mutate)
+    j = explain(h, "task:l", "Prove that there are infinitely many primes.").json()
+    assert names(j["candidates"])[0] == first, j
+    assert "strategy=learned:p_strong=0." in j["route"], j
+    # the answer follows the same plan
+    r = http_request(h.port, "POST", "/v1/chat/completions",
+                     chat_body("task:l", "Prove that there are infinitely many primes."))
+    assert r.status == 200 and r.header("X-Hearth-Model") == first, r
+
+
+def test_learned_without_a_model_keeps_the_listed_order(hearth_factory, kind_fakes):
+    tasks = {"l": {"candidates": ["cloud-echo", "local-echo"], "strategy": "learned"}}
+
+    def mutate(cfg):
+        routing_config(kind_fakes, tasks)(cfg)
+        cfg["router"] = {"model": "/nonexistent/router.json"}
+    h = hearth_factory(mutate=mutate)
+    j = explain(h, "task:l", "hi").json()
+    assert names(j["candidates"]) == ["cloud-echo", "local-echo"], j
+    assert "strategy=learned:no_model:ordered" in j["route"], j
+    assert "learned router's model '/nonexistent/router.json' cannot be used" in h.stderr_text()

@@ -387,8 +387,8 @@ static const struct {
     {TR_BASE "tasks: [a]\n", "t.yaml:8: tasks: expected a mapping, got a list; write one entry "
                              "per task name\n"},
     {"taks: {}\n", "t.yaml:1: taks: unknown section; did you mean 'tasks'?\n"},
-    {"x: 1\n", "t.yaml:1: x: unknown section; use server, log, storage, limits, policy, providers, "
-               "models, tasks or rules\n"},
+    {"x: 1\n", "t.yaml:1: x: unknown section; use server, log, storage, limits, policy, router, "
+               "providers, models, tasks or rules\n"},
     /* rules */
     {TR_TASK "rules:\n  task: s\n",
      "t.yaml:12: rules: expected a list, got a mapping; write one '- task: <name>' item per "
@@ -1256,6 +1256,7 @@ static const char *const all_keys[] = {
     "policy.keyword",
     "policy.pattern",
     "policy.on_error",
+    "router.model",
     "policy.keywords",
     "policy.patterns",
     "limits.max_messages",
@@ -1290,6 +1291,7 @@ static const char *const all_keys[] = {
     "tasks.<name>.weights",
     "tasks.<name>.quality_target",
     "tasks.<name>.checks",
+    "tasks.<name>.threshold",
     "tasks.<name>.local_only",
     "tasks.<name>.timeout_ms",
     "tasks.<name>.max_retries",

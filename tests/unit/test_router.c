@@ -84,6 +84,7 @@ static int setup(void **state)
 	model("claude", true, 3, 15, 200000, true, true, false, false);
 	model("embed", false, 0, 0, 8192, false, false, false, true);
 	fx.f.max_tokens = -1;
+	fx.f.p_strong = -1;
 	fx.a = hr_arena_create(0);
 	return fx.a ? 0 : -1;
 }
@@ -301,15 +302,39 @@ static void test_cascade_local_first(void **state)
 	assert_string_equal(explain(0, 512), "task=t; via=task; strategy=cascade; model=llama3");
 }
 
-static void test_learned_is_ordered(void **state)
+static void test_learned(void **state)
 {
 	(void)state;
-	task("t", HR_STRAT_LEARNED, false, "gpt-4o", "llama3", "gpt-4o-mini", NULL);
+	struct hr_conf_task *t =
+	    task("t", HR_STRAT_LEARNED, false, "gpt-4o", "llama3", "gpt-4o-mini", NULL);
+	t->threshold = 0.5;
+	/* no prediction (no model loaded): as listed, and the explanation says why */
 	assert_int_equal(plan("task:t"), 0);
 	assert_string_equal(cands(), "gpt-4o,llama3,gpt-4o-mini");
+	assert_string_equal(explain(1, 512),
+	                    "task=t; via=task; strategy=learned:no_model:ordered; model=llama3");
+	/* a strong model unlikely to be needed: the cheapest first */
+	fx.f.p_strong = 0.2;
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "llama3,gpt-4o-mini,gpt-4o");
+	assert_true(fx.p.p_strong == 0.2 && !fx.p.strong_first);
 	assert_string_equal(
-	    explain(1, 512),
-	    "task=t; via=task; strategy=learned (not trained: ordered); model=llama3");
+	    explain(0, 512),
+	    "task=t; via=task; strategy=learned:p_strong=0.20:cheap_first; model=llama3");
+	/* likely needed (at the threshold counts): the priciest first */
+	fx.f.p_strong = 0.5;
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "gpt-4o,gpt-4o-mini,llama3");
+	assert_true(fx.p.strong_first);
+	/* the task's threshold decides */
+	t->threshold = 0.9;
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "llama3,gpt-4o-mini,gpt-4o");
+	/* constraints still hold: sensitive keeps only the local one, whatever the prediction */
+	fx.f.p_strong = 0.99;
+	fx.f.sensitive = true;
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "llama3");
 }
 
 /* ---- constraints ---- */
@@ -1415,7 +1440,7 @@ int main(void)
 	    T(test_balanced_inflight_and_weights),
 	    T(test_balanced_ties_and_default_weights),
 	    T(test_cascade_local_first),
-	    T(test_learned_is_ordered),
+	    T(test_learned),
 	    T(test_constraints_table),
 	    T(test_embedding_model_in_a_task),
 	    T(test_local_only_task),
