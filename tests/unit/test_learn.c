@@ -367,6 +367,38 @@ static void metrics_random_oracle(void **state)
 	hr_arena_destroy(a);
 }
 
+/* The task oracle: scores = each task's mean gain. W/S gains are 1 0 0 1. Tasks x x y y:
+ * both means .5, all tied, the random router (APGR .5); tasks x y y x: means 1 and 0, the
+ * oracle itself (.75). A NULL task is a group of its own. */
+static void metrics_task_oracle(void **state)
+{
+	(void)state;
+	struct hr_arena *a = hr_arena_create(0);
+	const double gain[4] = {1, 0, 0, 1};
+	double m[4];
+	struct hr_learn_pt c[5];
+	const char *t1[4] = {"x", "x", "y", "y"};
+	assert_int_equal(hr_learn_group_mean(gain, t1, 4, m, a), 0);
+	NEAR(m[0], 0.5), NEAR(m[3], 0.5);
+	size_t n = hr_learn_curve_exact(m, W, S, 4, c, a);
+	NEAR(hr_learn_apgr(c, n, 0.25, 0.75), 0.5);
+	const char *t2[4] = {"x", "y", "y", "x"};
+	hr_learn_group_mean(gain, t2, 4, m, a);
+	NEAR(m[0], 1), NEAR(m[1], 0), NEAR(m[2], 0), NEAR(m[3], 1);
+	n = hr_learn_curve_exact(m, W, S, 4, c, a);
+	NEAR(hr_learn_apgr(c, n, 0.25, 0.75), 0.75);
+	/* three groups, one of them NULL: x = {0}, NULL = {1, 3}, y = {2} */
+	const char *t3[4] = {"x", NULL, "y", NULL};
+	hr_learn_group_mean(gain, t3, 4, m, a);
+	NEAR(m[0], 1), NEAR(m[1], 0.5), NEAR(m[2], 0), NEAR(m[3], 0.5);
+	/* points (0,.25) (.25,.5) (.75,.75) (1,.75): area .09375+.3125+.1875 = .59375
+	 * -> APGR (.59375 - .25) / .5 = .6875 */
+	n = hr_learn_curve_exact(m, W, S, 4, c, a);
+	assert_int_equal(n, 4);
+	NEAR(hr_learn_apgr(c, n, 0.25, 0.75), 0.6875);
+	hr_arena_destroy(a);
+}
+
 static void metrics_hull_aiq(void **state)
 {
 	(void)state;
@@ -404,6 +436,7 @@ int main(void)
 	    cmocka_unit_test(model_round_trip),
 	    cmocka_unit_test(metrics_random_oracle),
 	    cmocka_unit_test(metrics_hull_aiq),
+	    cmocka_unit_test(metrics_task_oracle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
