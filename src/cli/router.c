@@ -795,8 +795,9 @@ static int two_model(struct evalctx *e, json_t *j)
 		       cpt50, cpt50x, orc50);
 		printf("  CPT(80%%)   %.1f%%   (exact %.1f%%; random 80.0%%; oracle %.1f%%)\n",
 		       cpt80, cpt80x, orc80);
-		printf("  task oracle %.4f   (APGR with each prompt scored by its task's mean gain)\n",
-		       torc);
+		printf(
+		    "  task oracle %.4f   (APGR with each prompt scored by its task's mean gain)\n",
+		    torc);
 		if (costs)
 			printf("  AIQ        %.4f   (weak/strong mix %.4f)\n", aiq, aiq_single);
 	}
