@@ -180,12 +180,14 @@ router-model: $(BIN)
 	  --data $(BUILD)/routing-data/mtbench.jsonl --data $(BUILD)/routing-data/routerbench.jsonl \
 	  --weak $(ROUTER_WEAK) --strong $(ROUTER_STRONG) $(ROUTER_TRAIN_ARGS) --out $(ROUTER_MODEL)
 
-## router-eval: the issue's figures: cross-validation by held-out task on MMLU and RouterBench
+## router-eval: the issue's figures: cross-validation by held-out task on MMLU, RouterBench and
+## MT-Bench
 router-eval: $(BIN)
 	$(MAKE) routing-data
 	./$(BIN) router eval --cv task --data $(BUILD)/routing-data/mmlu.jsonl $(ROUTER_TRAIN_ARGS)
 	./$(BIN) router eval --cv task --data $(BUILD)/routing-data/routerbench.jsonl \
 	  --weak mistralai/mixtral-8x7b-chat --strong gpt-4-1106-preview $(ROUTER_TRAIN_ARGS)
+	./$(BIN) router eval --cv task --data $(BUILD)/routing-data/mtbench.jsonl $(ROUTER_TRAIN_ARGS)
 
 ## bench: the gateway benchmark (nginx + wrk on loopback); see docs/performance.md
 bench:

@@ -655,9 +655,11 @@ static int two_model(struct evalctx *e, json_t *j)
 	double *cs = hr_arena_alloc(e->a, d->n_rows * sizeof *cs);
 	double *zero = hr_arena_calloc(e->a, d->n_rows * sizeof *zero);
 	double *gap = hr_arena_alloc(e->a, d->n_rows * sizeof *gap);
+	double *tmean = hr_arena_alloc(e->a, d->n_rows * sizeof *tmean);
+	const char **task = hr_arena_alloc(e->a, d->n_rows * sizeof *task);
 	struct hr_learn_pt *c = hr_arena_alloc(e->a, (d->n_rows + 1) * sizeof *c);
 	struct hr_learn_pt rl[RL_BINS + 1];
-	if (!s || !w || !st || !cw || !cs || !zero || !gap || !c)
+	if (!s || !w || !st || !cw || !cs || !zero || !gap || !tmean || !task || !c)
 		return HR_ENOMEM;
 	bool costs = true;
 	for (size_t i = 0; i < d->n_rows; i++) {
@@ -672,6 +674,7 @@ static int two_model(struct evalctx *e, json_t *j)
 		w[n] = r->out[a].score;
 		st[n] = r->out[b].score;
 		gap[n] = st[n] - w[n];
+		task[n] = r->task;
 		costs = costs && r->out[a].has_cost && r->out[b].has_cost;
 		cw[n] = r->out[a].cost;
 		cs[n] = r->out[b].cost;
@@ -694,6 +697,11 @@ static int two_model(struct evalctx *e, json_t *j)
 	nc = hr_learn_curve_exact(gap, w, st, n, c, e->a);
 	double orc = hr_learn_apgr(c, nc, wq, sq);
 	double orc50 = hr_learn_cpt(c, nc, wq, sq, 0.5), orc80 = hr_learn_cpt(c, nc, wq, sq, 0.8);
+	/* the task oracle: each prompt scored by its task's mean gain on these rows */
+	if (hr_learn_group_mean(gap, task, n, tmean, e->a) < 0)
+		return HR_ENOMEM;
+	nc = hr_learn_curve_exact(tmean, w, st, n, c, e->a);
+	double torc = hr_learn_apgr(c, nc, wq, sq);
 	double oq = 0;
 	for (size_t i = 0; i < n; i++)
 		oq += w[i] > st[i] ? w[i] : st[i];
@@ -761,6 +769,7 @@ static int two_model(struct evalctx *e, json_t *j)
 	json_object_set_new(j, "apgr_exact", num(apgr_exact));
 	json_object_set_new(j, "random_apgr", num(rnd));
 	json_object_set_new(j, "oracle_apgr", num(orc));
+	json_object_set_new(j, "task_oracle_apgr", num(torc));
 	json_object_set_new(j, "cpt50", num(cpt50));
 	json_object_set_new(j, "cpt80", num(cpt80));
 	json_object_set_new(j, "cpt50_exact", num(cpt50x));
@@ -786,6 +795,9 @@ static int two_model(struct evalctx *e, json_t *j)
 		       cpt50, cpt50x, orc50);
 		printf("  CPT(80%%)   %.1f%%   (exact %.1f%%; random 80.0%%; oracle %.1f%%)\n",
 		       cpt80, cpt80x, orc80);
+		printf(
+		    "  task oracle %.4f   (APGR with each prompt scored by its task's mean gain)\n",
+		    torc);
 		if (costs)
 			printf("  AIQ        %.4f   (weak/strong mix %.4f)\n", aiq, aiq_single);
 	}

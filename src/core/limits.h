@@ -40,7 +40,7 @@
 /* The learned router's inputs (not configurable; outside data, so capped):
  * an outcome file, one of its lines, its rows, the models of one set, and a model file. */
 #define HR_LEARN_MAX_FILE_BYTES  (1024u * 1024 * 1024)
-#define HR_LEARN_MAX_LINE_BYTES  (4u * 1024 * 1024)
+#define HR_LEARN_MAX_LINE_BYTES  (1024u * 1024)
 #define HR_LEARN_MAX_ROWS        2000000
 #define HR_LEARN_MAX_MODELS      64
 #define HR_LEARN_MAX_MODEL_BYTES (256u * 1024 * 1024)

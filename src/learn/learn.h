@@ -207,6 +207,14 @@ double hr_learn_apgr(const struct hr_learn_pt *c, size_t n, double weak_q, doubl
 double hr_learn_cpt(const struct hr_learn_pt *c, size_t n, double weak_q, double strong_q,
                     double p);
 
+/* The per-group mean of v: out[i] = the mean of v[j] over every j with the same group as i
+ * (groups compared as strings; NULL is a group of its own). Scored with the gains
+ * (strong - weak) it is the *task oracle*: the best router that knows only each prompt's
+ * task, the ceiling of what telling tasks apart can give. out has n slots. Returns 0 or
+ * HR_ENOMEM. */
+int hr_learn_group_mean(const double *v, const char *const *group, size_t n, double *out,
+                        struct hr_arena *a);
+
 /* A (cost, quality) point; AIQ is RouterBench's: the area under the non-decreasing upper
  * convex hull of the points, extended flat to c_max, divided by c_max (the cost range
  * [0, c_max] shared by the routers compared). */

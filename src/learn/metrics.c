@@ -3,8 +3,10 @@
  * non-decreasing convex hull and AIQ, and the many-model decision rule. docs/router.md gives
  * the definitions and where they come from. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "learn/learn.h"
 
 struct sortkey {
@@ -182,6 +184,50 @@ double hr_learn_aiq(const struct hr_learn_cq *pts, size_t n, double c_max, struc
 		area += (h[i].cost - h[i - 1].cost) * (h[i].q + h[i - 1].q) / 2.0;
 	area += (c_max - h[k - 1].cost) * h[k - 1].q;
 	return area / c_max;
+}
+
+struct groupkey {
+	const char *g;
+	size_t i;
+};
+
+static int by_group(const void *x, const void *y)
+{
+	const struct groupkey *a = x, *b = y;
+	int c = (a->g == NULL) - (b->g == NULL);
+	if (c == 0 && a->g)
+		c = strcmp(a->g, b->g);
+	if (c != 0)
+		return c;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+static int same_group(const char *x, const char *y)
+{
+	return x == y || (x && y && strcmp(x, y) == 0);
+}
+
+int hr_learn_group_mean(const double *v, const char *const *group, size_t n, double *out,
+                        struct hr_arena *a)
+{
+	if (n == 0)
+		return 0;
+	struct groupkey *k = hr_arena_alloc(a, n * sizeof *k);
+	if (!k)
+		return HR_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		k[i] = (struct groupkey){group[i], i};
+	qsort(k, n, sizeof *k, by_group);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		double sum = 0;
+		while (j < n && same_group(k[i].g, k[j].g))
+			sum += v[k[j++].i];
+		for (size_t m = i; m < j; m++)
+			out[k[m].i] = sum / (double)(j - i);
+		i = j;
+	}
+	return 0;
 }
 
 size_t hr_learn_pick(const double *p, const double *cost, size_t n_models, double threshold)

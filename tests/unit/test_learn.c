@@ -11,11 +11,13 @@
 #include <math.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "learn/learn.h"
 
 #define NEAR(a, b) assert_true(fabs((a) - (b)) < 1e-9)
@@ -85,6 +87,46 @@ static void data_rejects(void **state)
 		hr_buf_release(&err);
 		hr_arena_destroy(a);
 	}
+}
+
+/* One line over HR_LEARN_MAX_LINE_BYTES is refused with its file:line; a valid line of
+ * exactly the cap is read. */
+static void data_line_cap(void **state)
+{
+	(void)state;
+	const char *head = "{\"id\":\"a\",\"outcomes\":{\"m\":{\"score\":1}},\"prompt\":\"";
+	size_t cap = HR_LEARN_MAX_LINE_BYTES, hl = strlen(head);
+	char *in = malloc(2 * cap + 8);
+	assert_non_null(in);
+	/* line 1 of exactly cap bytes, then line 2 of cap + 1 */
+	for (int line = 0; line < 2; line++) {
+		char *p = in + (line ? cap + 1 : 0);
+		size_t len = cap + (size_t)line;
+		memcpy(p, head, hl);
+		memset(p + hl, 'x', len - hl - 2);
+		memcpy(p + len - 2, "\"}", 2);
+		if (line == 1)
+			p[7] = 'b'; /* id "b": not a duplicate */
+		p[len] = '\n';
+	}
+	for (int k = 0; k < 2; k++) {
+		struct hr_arena *a = hr_arena_create(0);
+		struct hr_buf err = HR_BUF_INIT(4096);
+		struct hr_learn_data d;
+		size_t n = k == 0 ? cap + 1 : 2 * cap + 3;
+		int rc = hr_learn_data_parse(a, "t", in, n, &d, &err);
+		if (k == 0) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(d.n_rows, 1);
+		} else {
+			assert_int_equal(rc, HR_ETOOBIG);
+			assert_non_null(err.ptr);
+			assert_non_null(strstr(err.ptr, "t:2: line longer than 1048576 bytes"));
+		}
+		hr_buf_release(&err);
+		hr_arena_destroy(a);
+	}
+	free(in);
 }
 
 /* ---- features ---- */
@@ -325,6 +367,38 @@ static void metrics_random_oracle(void **state)
 	hr_arena_destroy(a);
 }
 
+/* The task oracle: scores = each task's mean gain. W/S gains are 1 0 0 1. Tasks x x y y:
+ * both means .5, all tied, the random router (APGR .5); tasks x y y x: means 1 and 0, the
+ * oracle itself (.75). A NULL task is a group of its own. */
+static void metrics_task_oracle(void **state)
+{
+	(void)state;
+	struct hr_arena *a = hr_arena_create(0);
+	const double gain[4] = {1, 0, 0, 1};
+	double m[4];
+	struct hr_learn_pt c[5];
+	const char *t1[4] = {"x", "x", "y", "y"};
+	assert_int_equal(hr_learn_group_mean(gain, t1, 4, m, a), 0);
+	NEAR(m[0], 0.5), NEAR(m[3], 0.5);
+	size_t n = hr_learn_curve_exact(m, W, S, 4, c, a);
+	NEAR(hr_learn_apgr(c, n, 0.25, 0.75), 0.5);
+	const char *t2[4] = {"x", "y", "y", "x"};
+	hr_learn_group_mean(gain, t2, 4, m, a);
+	NEAR(m[0], 1), NEAR(m[1], 0), NEAR(m[2], 0), NEAR(m[3], 1);
+	n = hr_learn_curve_exact(m, W, S, 4, c, a);
+	NEAR(hr_learn_apgr(c, n, 0.25, 0.75), 0.75);
+	/* three groups, one of them NULL: x = {0}, NULL = {1, 3}, y = {2} */
+	const char *t3[4] = {"x", NULL, "y", NULL};
+	hr_learn_group_mean(gain, t3, 4, m, a);
+	NEAR(m[0], 1), NEAR(m[1], 0.5), NEAR(m[2], 0), NEAR(m[3], 0.5);
+	/* points (0,.25) (.25,.5) (.75,.75) (1,.75): area .09375+.3125+.1875 = .59375
+	 * -> APGR (.59375 - .25) / .5 = .6875 */
+	n = hr_learn_curve_exact(m, W, S, 4, c, a);
+	assert_int_equal(n, 4);
+	NEAR(hr_learn_apgr(c, n, 0.25, 0.75), 0.6875);
+	hr_arena_destroy(a);
+}
+
 static void metrics_hull_aiq(void **state)
 {
 	(void)state;
@@ -356,11 +430,13 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(data_reads),
 	    cmocka_unit_test(data_rejects),
+	    cmocka_unit_test(data_line_cap),
 	    cmocka_unit_test(features_deterministic),
 	    cmocka_unit_test(training_deterministic),
 	    cmocka_unit_test(model_round_trip),
 	    cmocka_unit_test(metrics_random_oracle),
 	    cmocka_unit_test(metrics_hull_aiq),
+	    cmocka_unit_test(metrics_task_oracle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
