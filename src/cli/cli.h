@@ -34,6 +34,7 @@ int hr_cmd_reload(int argc, char **argv);
 int hr_cmd_config(int argc, char **argv);
 int hr_cmd_models(int argc, char **argv);
 int hr_cmd_route(int argc, char **argv);
+int hr_cmd_audit(int argc, char **argv);
 int hr_cmd_router(int argc, char **argv);
 
 /* serve.c: providers found on this machine when no config file is given (OPENAI_API_KEY,

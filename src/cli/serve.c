@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -146,14 +147,29 @@ static int load(struct hr_conf **out)
 	return HR_EXIT_OK;
 }
 
+/* A change of configuration goes into the audit log (what was asked and what happened). */
+static void audit_reload(struct hr_server *srv, const char *path, const char *outcome)
+{
+	struct hr_api *api = hr_server_user(srv);
+	struct hr_audit_event ev = {.ts_ms = (int64_t)time(NULL) * 1000,
+	                            .actor = "signal",
+	                            .action = "config.reload",
+	                            .object = path ? path : "(defaults)",
+	                            .detail = outcome};
+	if (api && api->store && api->store->ops->audit_append(api->store, &ev) < 0)
+		HR_LOG_ERROR(MAIN, "the reload could not be written to the audit log");
+}
+
 static void on_reload(struct hr_server *srv)
 {
 	struct hr_conf *c = NULL;
 	if (load(&c) != HR_EXIT_OK) {
 		HR_LOG_ERROR(MAIN, "reload refused: the new configuration is not valid (details "
 		                   "above); the old one keeps serving");
+		audit_reload(srv, hr_cli_config_path(conf_flag), "refused: not valid");
 		return;
 	}
+	audit_reload(srv, c->path, "applied");
 	struct hr_conf *old = hr_conf_current();
 	if (strcmp(old->server.host, c->server.host) != 0 || old->server.port != c->server.port ||
 	    strcmp(old->storage.data_dir, c->storage.data_dir) != 0)

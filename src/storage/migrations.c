@@ -34,6 +34,17 @@ const struct hr_migration hr_migrations[] = {
      "ALTER TABLE usage_records ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"},
     {3, "data policy: what the detectors found in each request (classes and counts)",
      "ALTER TABLE usage_records ADD COLUMN policy TEXT;"},
+    {4, "the audit log: append-only, each event's hash covers the previous hash",
+     "CREATE TABLE audit_events ("
+     " seq INTEGER PRIMARY KEY,"
+     " ts_ms INTEGER NOT NULL,"
+     " actor TEXT NOT NULL,"
+     " action TEXT NOT NULL,"
+     " object TEXT NOT NULL,"
+     " detail TEXT NOT NULL,"
+     " prev_hash TEXT NOT NULL,"
+     " hash TEXT NOT NULL"
+     ");"},
 };
 
 const size_t hr_migrations_count = sizeof hr_migrations / sizeof hr_migrations[0];

@@ -582,6 +582,8 @@ static int step_once(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+static int audit_append_locked(struct sq_store *s, struct hr_audit_event *ev);
+
 static int sq_usage_insert(struct hr_store *base, struct hr_usage *const *recs, size_t n)
 {
 	struct sq_store *s = (struct sq_store *)base;
@@ -603,6 +605,18 @@ static int sq_usage_insert(struct hr_store *base, struct hr_usage *const *recs, 
 		bind_usage(s->ins, recs[i]);
 		rc = sqlite3_step(s->ins);
 		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+		if (rc == SQLITE_OK && recs[i]->policy) { /* a data-policy decision is audited */
+			char detail[512];
+			snprintf(detail, sizeof detail, "%s -> HTTP %d", recs[i]->policy,
+			         recs[i]->status);
+			struct hr_audit_event ev = {.ts_ms = recs[i]->ts_ms,
+			                            .actor =
+			                                recs[i]->key_id ? recs[i]->key_id : "-",
+			                            .action = "policy.decision",
+			                            .object = recs[i]->request_id,
+			                            .detail = detail};
+			rc = audit_append_locked(s, &ev);
+		}
 	}
 	sqlite3_reset(s->ins); /* no statement stays active when the transaction ends */
 	if (rc == SQLITE_OK && (rc = step_once(s->commit)) != SQLITE_OK)
@@ -720,6 +734,104 @@ static int sq_usage_get(struct hr_store *base, const char *request_id, struct hr
 	return ret;
 }
 
+/* ---- the audit log ---- */
+
+/* Appends ev in the open transaction (lock held): seq and prev_hash from the last event. */
+static int audit_append_locked(struct sq_store *s, struct hr_audit_event *ev)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(
+	    s->db, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", -1, &st, NULL);
+	ev->seq = 1;
+	memset(ev->prev_hash, '0', 64);
+	ev->prev_hash[64] = '\0';
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(st, 1);
+		ev->seq = sqlite3_column_int64(st, 0) + 1;
+		snprintf(ev->prev_hash, sizeof ev->prev_hash, "%s", h ? h : "");
+		rc = SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+	hr_audit_hash(ev, ev->prev_hash, ev->hash);
+	rc = sqlite3_prepare_v2(
+	    s->db,
+	    "INSERT INTO audit_events (seq, ts_ms, actor, action, object, detail,"
+	    " prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, ev->seq);
+		sqlite3_bind_int64(st, 2, ev->ts_ms);
+		sqlite3_bind_text(st, 3, ev->actor ? ev->actor : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, ev->action ? ev->action : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, ev->object ? ev->object : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, ev->detail ? ev->detail : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, ev->prev_hash, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, ev->hash, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int sq_audit_append(struct hr_store *base, struct hr_audit_event *ev)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	if (s->readonly || !s->begin)
+		return HR_EIO;
+	pthread_mutex_lock(&s->lock);
+	int rc = step_once(s->begin);
+	if (rc == SQLITE_OK)
+		rc = audit_append_locked(s, ev);
+	if (rc == SQLITE_OK)
+		rc = step_once(s->commit);
+	if (rc != SQLITE_OK) {
+		HR_LOG_ERROR(STORE, "cannot append an audit event to '%s': %s", s->path,
+		             sqlite3_errmsg(s->db));
+		sq_rollback(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc == SQLITE_OK ? 0 : HR_EIO;
+}
+
+static int sq_audit_scan(struct hr_store *base, hr_audit_cb cb, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = NULL;
+	int ret = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db,
+	                            "SELECT seq, ts_ms, actor, action, object, detail, prev_hash,"
+	                            " hash FROM audit_events ORDER BY seq",
+	                            -1, &st, NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct hr_audit_event ev = {
+		    .seq = sqlite3_column_int64(st, 0),
+		    .ts_ms = sqlite3_column_int64(st, 1),
+		    .actor = (const char *)sqlite3_column_text(st, 2),
+		    .action = (const char *)sqlite3_column_text(st, 3),
+		    .object = (const char *)sqlite3_column_text(st, 4),
+		    .detail = (const char *)sqlite3_column_text(st, 5),
+		};
+		const char *ph = (const char *)sqlite3_column_text(st, 6);
+		const char *h = (const char *)sqlite3_column_text(st, 7);
+		snprintf(ev.prev_hash, sizeof ev.prev_hash, "%s", ph ? ph : "");
+		snprintf(ev.hash, sizeof ev.hash, "%s", h ? h : "");
+		if ((ret = cb(arg, &ev)) != 0)
+			break;
+		rc = SQLITE_OK;
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		HR_LOG_ERROR(STORE, "cannot read the audit log in '%s': %s", s->path,
+		             sqlite3_errmsg(s->db));
+		ret = HR_EIO;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret < 0 ? ret : 0;
+}
+
 static int sq_schema_version(struct hr_store *base)
 {
 	return ((struct sq_store *)base)->version;
@@ -732,5 +844,7 @@ const struct hr_store_ops hr_store_sqlite = {
     .usage_insert = sq_usage_insert,
     .usage_summary = sq_usage_summary,
     .usage_get = sq_usage_get,
+    .audit_append = sq_audit_append,
+    .audit_scan = sq_audit_scan,
     .schema_version = sq_schema_version,
 };

@@ -49,6 +49,23 @@ struct hr_usage_row {
 };
 typedef int (*hr_usage_row_cb)(void *arg, const struct hr_usage_row *row);
 
+/* One event of the audit log: append-only, hash-chained (docs/storage.md). Strings are
+ * borrowed by the ops; NULL is stored as the empty string. */
+struct hr_audit_event {
+	int64_t seq;   /* 1, 2, ...: given by the store */
+	int64_t ts_ms; /* Unix ms */
+	const char *actor, *action, *object, *detail;
+	char prev_hash[65], hash[65]; /* SHA-256, lowercase hex: given by the store */
+};
+typedef int (*hr_audit_cb)(void *arg, const struct hr_audit_event *ev);
+
+/* What hearth audit verify found: ok, or the first event that breaks the chain. */
+struct hr_audit_verdict {
+	int64_t events;  /* events checked */
+	int64_t bad_seq; /* 0 when the chain holds; else the first seq that does not */
+	const char *why; /* static: "edited", "missing or reordered", ... */
+};
+
 struct hr_store;
 
 struct hr_store_ops {
@@ -64,11 +81,22 @@ struct hr_store_ops {
 	/* The record of one request into *out (owned by the caller: hr_usage_free). Returns 0,
 	 * HR_ENOTFOUND when there is none, or HR_EIO. */
 	int (*usage_get)(struct hr_store *s, const char *request_id, struct hr_usage **out);
+	/* Appends ev to the audit log (seq, prev_hash and hash are filled in). 0 or HR_EIO. */
+	int (*audit_append)(struct hr_store *s, struct hr_audit_event *ev);
+	/* Every event in seq order to cb (the store locked: cb must not call back). */
+	int (*audit_scan)(struct hr_store *s, hr_audit_cb cb, void *arg);
 	/* Schema version after migrations. */
 	int (*schema_version)(struct hr_store *s);
 };
 
 extern const struct hr_store_ops hr_store_sqlite;
+
+/* The hash of an event after prev_hex (64 hex; 64 zeros before the first), into out. */
+void hr_audit_hash(const struct hr_audit_event *ev, const char *prev_hex, char out[65]);
+/* Walks the whole chain. Returns 0 with v filled (v->bad_seq 0: intact), or HR_EIO. The last
+ * events removed together leave a shorter, intact chain: compare v->events with an exported
+ * copy to see that. */
+int hr_audit_verify(struct hr_store *s, struct hr_audit_verdict *v);
 
 /* Opens the store for data_dir with the default backend. */
 int hr_store_open(struct hr_store **out, const char *data_dir, bool readonly, struct hr_buf *err);

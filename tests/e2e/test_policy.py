@@ -146,3 +146,38 @@ def test_with_every_class_allowed_nothing_is_recorded(make):
     r = chat(h, "task:mixed", "card %s mail %s" % (CARD, EMAIL))
     assert r.status == 200 and r.header("X-Hearth-Model") == "cloud-echo", r
     assert h.record(r.header("X-Request-Id"))["policy"] is None
+
+
+def test_decisions_and_reloads_are_audited_and_tampering_shows(make):
+    import signal
+    from helpers import wait_until
+    h = make({"card": "block", "email": "local_only"})
+    r1 = chat(h, "task:mixed", "card " + CARD)
+    r2 = chat(h, "task:mixed", "mail " + EMAIL)
+    assert r1.status == 400 and r2.status == 200
+    assert h.record(r2.header("X-Request-Id")) is not None
+    h.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: "configuration reloaded" in h.stderr_text(), 10)
+
+    def export():
+        p = h.cli("audit", "export")
+        assert p.returncode == 0, p.stderr
+        return [json.loads(line) for line in p.stdout.splitlines()]
+    evs = wait_until(lambda: len(export()) >= 3 and export(), 10)
+    by = {(e["action"], e["object"]): e for e in evs}
+    assert by[("policy.decision", r1.header("X-Request-Id"))]["detail"] == "card:1 -> HTTP 400"
+    assert by[("policy.decision", r2.header("X-Request-Id"))]["detail"] == "email:1 -> HTTP 200"
+    assert any(e["action"] == "config.reload" and e["detail"] == "applied" for e in evs), evs
+    assert [e["seq"] for e in evs] == list(range(1, len(evs) + 1))
+    assert CARD not in json.dumps(evs) and EMAIL not in json.dumps(evs)
+    p = h.cli("audit", "verify")
+    assert p.returncode == 0 and "the chain holds" in p.stdout, (p.stdout, p.stderr)
+    # someone edits the record of a decision directly in the database
+    db = sqlite3.connect(str(h.root / "data" / "hearth.db"))
+    db.execute("UPDATE audit_events SET detail = 'email:1 -> HTTP 200' WHERE seq = 1")
+    db.commit()
+    db.close()
+    p = h.cli("audit", "verify", "--json")
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    v = json.loads(p.stdout)
+    assert v["ok"] is False and v["bad_seq"] == 1 and "edited" in v["why"], v

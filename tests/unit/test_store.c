@@ -439,6 +439,91 @@ static void test_usage_get(void **state)
 	s->ops->close(s);
 }
 
+/* Appends n events "e1".."en" and checks the chain holds. */
+static void audit_fill(struct hr_store *s, int n)
+{
+	char detail[16];
+	for (int i = 1; i <= n; i++) {
+		snprintf(detail, sizeof detail, "e%d", i);
+		struct hr_audit_event ev = {.ts_ms = DAY1 + i,
+		                            .actor = "admin",
+		                            .action = "config.reload",
+		                            .object = "hearth.yaml",
+		                            .detail = detail};
+		assert_int_equal(s->ops->audit_append(s, &ev), 0);
+		assert_int_equal(ev.seq, i);
+	}
+	struct hr_audit_verdict v;
+	assert_int_equal(hr_audit_verify(s, &v), 0);
+	assert_int_equal(v.events, n);
+	assert_int_equal(v.bad_seq, 0);
+}
+
+static int64_t verify_bad(struct hr_store *s, const char **why)
+{
+	struct hr_audit_verdict v;
+	assert_int_equal(hr_audit_verify(s, &v), 0);
+	*why = v.why;
+	return v.bad_seq;
+}
+
+static void test_audit_chain_detects_tampering(void **state)
+{
+	struct fix *f = *state;
+	struct hr_store *s = open_ok(f, false);
+	const char *why = NULL;
+	audit_fill(s, 4);
+	/* edited */
+	sql_exec(f->db, "UPDATE audit_events SET detail = 'e2 (quietly)' WHERE seq = 2");
+	assert_int_equal(verify_bad(s, &why), 2);
+	assert_string_equal(why, "the event was edited");
+	sql_exec(f->db, "UPDATE audit_events SET detail = 'e2' WHERE seq = 2");
+	assert_int_equal(verify_bad(s, &why), 0);
+	/* any field counts: the time */
+	sql_exec(f->db, "UPDATE audit_events SET ts_ms = ts_ms + 1 WHERE seq = 3");
+	assert_int_equal(verify_bad(s, &why), 3);
+	sql_exec(f->db, "UPDATE audit_events SET ts_ms = ts_ms - 1 WHERE seq = 3");
+	/* reordered: two events swap places */
+	sql_exec(f->db, "UPDATE audit_events SET seq = -2 WHERE seq = 2;"
+	                "UPDATE audit_events SET seq = 2 WHERE seq = 3;"
+	                "UPDATE audit_events SET seq = 3 WHERE seq = -2");
+	assert_int_equal(verify_bad(s, &why), 2);
+	sql_exec(f->db, "UPDATE audit_events SET seq = -2 WHERE seq = 2;"
+	                "UPDATE audit_events SET seq = 2 WHERE seq = 3;"
+	                "UPDATE audit_events SET seq = 3 WHERE seq = -2");
+	assert_int_equal(verify_bad(s, &why), 0);
+	/* removed */
+	sql_exec(f->db, "DELETE FROM audit_events WHERE seq = 2");
+	assert_int_equal(verify_bad(s, &why), 3);
+	assert_string_equal(why, "an event before it is missing, or the events were reordered");
+	/* renumbered after a removal: the links still do not match */
+	sql_exec(f->db, "UPDATE audit_events SET seq = seq - 1 WHERE seq > 2");
+	assert_int_equal(verify_bad(s, &why), 2);
+	s->ops->close(s);
+}
+
+static void test_policy_decisions_are_audited(void **state)
+{
+	struct fix *f = *state;
+	struct hr_store *s = open_ok(f, false);
+	struct hr_usage *a = hr_usage_new("req-a"), *b = hr_usage_new("req-b");
+	hr_usage_set(&a->policy, "card:1");
+	a->status = 400;
+	struct hr_usage *batch[] = {a, b};
+	assert_int_equal(s->ops->usage_insert(s, batch, 2), 0);
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM audit_events WHERE"
+	                                " action = 'policy.decision' AND object = 'req-a'"
+	                                " AND detail = 'card:1 -> HTTP 400'"),
+	                 1);
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM audit_events"), 1);
+	struct hr_audit_verdict v;
+	assert_int_equal(hr_audit_verify(s, &v), 0);
+	assert_int_equal(v.bad_seq, 0);
+	hr_usage_free(a);
+	hr_usage_free(b);
+	s->ops->close(s);
+}
+
 static int64_t total_requests(struct hr_store *s)
 {
 	struct rows rs = {0};
@@ -587,6 +672,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_insert_and_summary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_usage_get, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_audit_chain_detects_tampering, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_policy_decisions_are_audited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_insert_binds_every_field, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_readonly_beside_writer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoints_beside_writer, setup, teardown),
