@@ -32,18 +32,6 @@ static const char *via_name(enum hr_route_via v)
 	return "?";
 }
 
-static const char *strategy_name(enum hr_strategy s)
-{
-	switch (s) {
-	case HR_STRAT_ORDERED: return "ordered";
-	case HR_STRAT_CHEAPEST: return "cheapest";
-	case HR_STRAT_BALANCED: return "balanced";
-	case HR_STRAT_CASCADE: return "cascade";
-	case HR_STRAT_LEARNED: return "learned";
-	}
-	return "?";
-}
-
 static json_t *features_json(const struct hr_features *f)
 {
 	return json_pack(
@@ -104,7 +92,7 @@ void hr_api_route_explain(struct hr_req *rq)
 	    "{s:s, s:s, s:o, s:s, s:b, s:o, s:o, s:o, s:s?}", "task", plan.task ? plan.task : "",
 	    "via", via_name(plan.via), "rule",
 	    plan.via == HR_VIA_RULE ? json_integer((json_int_t)plan.rule) : json_null(), "strategy",
-	    strategy_name(plan.strategy), "local_only", plan.local_only, "features",
+	    hr_route_strategy_name(plan.strategy), "local_only", plan.local_only, "features",
 	    features_json(&f), "candidates", cands ? cands : json_null(), "skipped",
 	    skips ? skips : json_null(), "route", er == 0 && route.ptr ? route.ptr : NULL);
 	hr_buf_release(&route);

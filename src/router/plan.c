@@ -384,7 +384,7 @@ int hr_route_plan(struct hr_arena *a, const struct hr_conf *c, const struct hr_r
 
 /* ---- the explanation ---- */
 
-static const char *strategy_name(enum hr_strategy s)
+const char *hr_route_strategy_name(enum hr_strategy s)
 {
 	switch (s) {
 	case HR_STRAT_ORDERED: return "ordered";
@@ -431,7 +431,7 @@ int hr_route_explain(const struct hr_plan *p, long chosen, size_t max, struct hr
 		}
 	}
 	if (rc == 0)
-		rc = hr_buf_addf(&b, "; strategy=%s", strategy_name(p->strategy));
+		rc = hr_buf_addf(&b, "; strategy=%s", hr_route_strategy_name(p->strategy));
 	if (rc == 0 && p->strategy == HR_STRAT_LEARNED)
 		rc = p->p_strong >= 0
 		         ? hr_buf_addf(&b, ":p_strong=%.2f:%s", p->p_strong,

@@ -96,6 +96,8 @@ int hr_route_plan(struct hr_arena *a, const struct hr_conf *c, const struct hr_r
  * skipped=gpt-4o:cloud model for a local-only task,qwen:breaker open". Printable ASCII,
  * capped at max bytes (the list is cut with "..."). Returns 0 or HR_ENOMEM. */
 int hr_route_explain(const struct hr_plan *p, long chosen, size_t max, struct hr_buf *out);
+/* "ordered", "cheapest", "balanced", "cascade", "learned". Static. */
+const char *hr_route_strategy_name(enum hr_strategy s);
 
 /* ---- circuit breaker, one per model (deployment); thread-safe ---- */
 

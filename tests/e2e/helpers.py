@@ -531,3 +531,16 @@ def recv_until_close(s, timeout):
 def status_of(raw):
     m = re.match(rb"HTTP/1\.[01] (\d{3})", raw)
     return int(m.group(1)) if m else None
+
+
+def everything_written(h):
+    """All hearth wrote: its log and every row of every table of its database, as one text
+    (for checks that a secret or a personal value never reached either)."""
+    parts = [h.stderr_text()]
+    db = sqlite3.connect(str(h.root / "data" / "hearth.db"))
+    try:
+        for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            parts += [json.dumps(row) for row in db.execute("SELECT * FROM %s" % name)]
+    finally:
+        db.close()
+    return "\n".join(parts)

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from helpers import chat_body, http_request
+from helpers import everything_written, chat_body, http_request
 from test_routing import routing_config
 
 CARD = "4111 1111 1111 1111"  # a test card number: Luhn-valid
@@ -34,16 +34,6 @@ def make(hearth_factory, kind_fakes):
 def chat(h, model, text, headers=None):
     return http_request(h.port, "POST", "/v1/chat/completions", chat_body(model, text),
                         headers=headers)
-
-
-def everything_written(h):
-    """The server's log and every row of its database, as one text."""
-    parts = [h.stderr_text()]
-    db = sqlite3.connect(str(h.root / "data" / "hearth.db"))
-    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        parts += [json.dumps(row) for row in db.execute("SELECT * FROM %s" % name)]
-    db.close()
-    return "\n".join(parts)
 
 
 def test_a_blocked_class_is_refused_without_calling_a_model(make, kind_fakes):

@@ -6,21 +6,12 @@ import json
 import signal
 import sqlite3
 
-from helpers import SSE, chat_body, http_request, wait_until
+from helpers import everything_written, SSE, chat_body, http_request, wait_until
 from test_routing import CLOUD, routing_config
 
 CLIENT_KEY = "hk-decoy-client-5e1f0c2a9b7d4e3f8a6c"
 PROVIDER_KEY = "sk-decoy-provider-9d8c7b6a5f4e3d2c1b0a"
 DECOYS = (CLIENT_KEY, PROVIDER_KEY, CLIENT_KEY[8:], PROVIDER_KEY[8:])
-
-
-def everything_written(h):
-    parts = [h.stderr_text()]
-    db = sqlite3.connect(str(h.root / "data" / "hearth.db"))
-    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
-        parts += [json.dumps(row) for row in db.execute("SELECT * FROM %s" % name)]
-    db.close()
-    return "\n".join(parts)
 
 
 def test_no_key_is_ever_written_or_echoed(hearth_factory, kind_fakes):
