@@ -4,7 +4,6 @@
 # then every byte hearth wrote (its log and every table) is searched for them.
 import json
 import signal
-import sqlite3
 
 from helpers import everything_written, SSE, chat_body, http_request, wait_until
 from test_routing import CLOUD, routing_config
