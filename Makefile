@@ -147,11 +147,11 @@ PII_DATA ?= ../shared/data/pii/presidio-synth-dev.json
 $(BUILD)/bench/pii_eval: bench/pii_eval.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
-$(BUILD)/bench/detect_bench: bench/detect_bench.c $(LIB)
+$(BUILD)/bench/detect_bench: bench/detect_bench.c bench/machine.h $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-$(BUILD)/bench/router_bench: bench/router_bench.c $(LIB)
+$(BUILD)/bench/router_bench: bench/router_bench.c bench/machine.h $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 

@@ -9,6 +9,8 @@
 
 #include "governance/detect.h"
 
+#include "machine.h"
+
 static const char prompt_seed[] =
     "Hi, I'm writing about my order. My name is Sarah Connor and I moved last month, so please "
     "update the shipping address to 1668 Glyn Street, Apt. 4, Springfield, IL 62704. You can "
@@ -29,24 +31,6 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static void machine(void)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256], model[200] = "unknown";
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, "model name", 10) == 0) {
-			const char *p = strchr(line, ':');
-			if (p) {
-				snprintf(model, sizeof model, "%s", p + 2);
-				model[strcspn(model, "\n")] = 0;
-			}
-			break;
-		}
-	if (f)
-		fclose(f);
-	printf("machine: %s, %ld cores\n", model, sysconf(_SC_NPROCESSORS_ONLN));
-}
-
 int main(void)
 {
 	char text[1024 + 1];
@@ -62,7 +46,7 @@ int main(void)
 	volatile size_t sink = 0;
 	const int iters = 20000;
 	int rc = 0;
-	machine();
+	bench_machine();
 	for (int round = 0; round < 3; round++) {
 		double t0 = now_ns();
 		for (int i = 0; i < iters; i++) {

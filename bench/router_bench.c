@@ -14,6 +14,8 @@
 #include "core/buf.h"
 #include "learn/learn.h"
 
+#include "machine.h"
+
 static const char seed_text[] =
     "I am working on a data pipeline in Python and I need help. The function below reads a CSV "
     "file of orders, groups them by customer and computes the total per month, but it is slow "
@@ -30,24 +32,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void machine(void)
-{
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	char line[256], model[200] = "unknown";
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, "model name", 10) == 0) {
-			const char *p = strchr(line, ':');
-			if (p) {
-				snprintf(model, sizeof model, "%s", p + 2);
-				model[strcspn(model, "\n")] = 0;
-			}
-			break;
-		}
-	if (f)
-		fclose(f);
-	printf("machine: %s, %ld cores\n", model, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 /* The baseline: lowercase the prompt and count its words (what any text feature must do). */
@@ -91,7 +75,7 @@ int main(int argc, char **argv)
 	double *p = hr_arena_alloc(a, m->n_outs * sizeof *p);
 	if (!fx || !p)
 		return 1;
-	machine();
+	bench_machine();
 	printf("model: %s (2^%u hashed features, chars %u-%u, words 1-%u, first %u bytes; %zu "
 	       "output%s)\nprompt: %d bytes (~%d tokens)\n",
 	       path, m->fc.hash_bits, m->fc.char_min, m->fc.char_max, m->fc.word_ngrams,

@@ -70,20 +70,10 @@ int hr_cmd_audit(int argc, char **argv)
 	}
 	if (optind != argc)
 		return hr_cli_usage_error("audit", "unexpected argument");
-	struct hr_conf *c = NULL;
-	if (hr_cli_load_conf(cfg, &c) != HR_EXIT_OK)
-		return HR_EXIT_FAIL;
 	struct hr_store *s = NULL;
-	struct hr_buf err = HR_BUF_INIT(4096);
-	int rc = hr_store_open(&s, c->storage.data_dir, true, &err);
-	hr_conf_release(c);
-	if (rc < 0) {
-		fprintf(stderr, "hearth audit: %s\n",
-		        err.ptr ? err.ptr : "cannot open the storage");
-		hr_buf_release(&err);
+	if (hr_cli_open_store("audit", cfg, &s) != HR_EXIT_OK)
 		return HR_EXIT_FAIL;
-	}
-	hr_buf_release(&err);
+	int rc;
 	if (!verify) {
 		rc = s->ops->audit_scan(s, emit, NULL);
 		s->ops->close(s);

@@ -73,11 +73,6 @@ static void print_help(void)
 	       "HEARTH_API_KEY, when set, is sent as the bearer key.\n");
 }
 
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-	return hr_buf_add(arg, p, size * n) < 0 ? 0 : size * n;
-}
-
 /* The first model the server lists, or NULL. Returns: malloc'd. */
 static char *first_model(const char *url)
 {
@@ -88,7 +83,7 @@ static char *first_model(const char *url)
 	struct curl_slist *h = hr_cli_client_headers();
 	curl_easy_setopt(e, CURLOPT_URL, u);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hr_cli_collect);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
 	char *name = NULL;

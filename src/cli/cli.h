@@ -7,6 +7,7 @@
 
 struct hr_conf;
 struct curl_slist;
+struct hr_store;
 
 enum { HR_EXIT_OK = 0, HR_EXIT_FAIL = 1, HR_EXIT_USAGE = 2 };
 
@@ -25,6 +26,13 @@ struct curl_slist *hr_cli_client_headers(void);
 /* The server's base URL into out: url when given, else http://<server.host>:<server.port>
  * of the config (flag --config, $HEARTH_CONFIG, ./hearth.yaml). Returns HR_EXIT_*. */
 int hr_cli_server_url(const char *url, const char *config, char *out, size_t cap);
+
+/* A curl write callback appending to the struct hr_buf at buf (its cap ends the transfer). */
+size_t hr_cli_collect(char *p, size_t size, size_t n, void *buf);
+/* The storage of the config (flag, $HEARTH_CONFIG, ./hearth.yaml), opened read-only into
+ * *out (close with (*out)->ops->close). Prints "hearth <cmd>: why" on failure. Returns
+ * HR_EXIT_*. */
+int hr_cli_open_store(const char *cmd, const char *config, struct hr_store **out);
 
 int hr_cmd_serve(int argc, char **argv);
 int hr_cmd_chat(int argc, char **argv);

@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/conf.h"
+#include "storage/store.h"
 
 const char *hr_cli_config_path(const char *flag)
 {
@@ -70,4 +71,24 @@ int hr_cli_server_url(const char *url, const char *config, char *out, size_t cap
 	snprintf(out, cap, "http://%s:%d", c->server.host, c->server.port);
 	hr_conf_release(c);
 	return HR_EXIT_OK;
+}
+
+size_t hr_cli_collect(char *p, size_t size, size_t n, void *buf)
+{
+	return hr_buf_add(buf, p, size * n) < 0 ? 0 : size * n;
+}
+
+int hr_cli_open_store(const char *cmd, const char *config, struct hr_store **out)
+{
+	struct hr_conf *c = NULL;
+	if (hr_cli_load_conf(config, &c) != HR_EXIT_OK)
+		return HR_EXIT_FAIL;
+	struct hr_buf err = HR_BUF_INIT(4096);
+	int rc = hr_store_open(out, c->storage.data_dir, true, &err);
+	hr_conf_release(c);
+	if (rc < 0)
+		fprintf(stderr, "hearth %s: %s\n", cmd,
+		        err.ptr ? err.ptr : "cannot open the storage");
+	hr_buf_release(&err);
+	return rc < 0 ? HR_EXIT_FAIL : HR_EXIT_OK;
 }

@@ -75,11 +75,6 @@ static int list(const struct hr_conf *c, bool json)
 	return HR_EXIT_OK;
 }
 
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-	return hr_buf_add(arg, p, size * n) < 0 ? 0 : size * n;
-}
-
 /* YAML needs quotes for names such as "llama3.2:latest" (the colon). */
 static void yaml_key(const char *s)
 {
@@ -124,7 +119,7 @@ static int import(const struct hr_conf *c, const char *id)
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hr_cli_collect);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, p->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, p->connect_timeout_ms + 30000L);

@@ -36,11 +36,6 @@ static void print_help(void)
 	       "printed), or the server could not be asked; 2 usage error.\n");
 }
 
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-	return hr_buf_add(arg, p, size * n) < 0 ? 0 : size * n;
-}
-
 static int read_stdin(struct hr_buf *b)
 {
 	char chunk[65536];
@@ -191,7 +186,7 @@ static int explain(int argc, char **argv)
 		curl_easy_setopt(e, CURLOPT_URL, u);
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hr_cli_collect);
 		curl_easy_setopt(e, CURLOPT_WRITEDATA, &out);
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
 		r = curl_easy_perform(e);
@@ -258,20 +253,10 @@ static int why(int argc, char **argv)
 	if (optind != argc - 1)
 		return hr_cli_usage_error("route why", "give one request id (X-Request-Id)");
 	const char *id = argv[optind];
-	struct hr_conf *c = NULL;
-	if (hr_cli_load_conf(cfg, &c) != HR_EXIT_OK)
-		return HR_EXIT_FAIL;
 	struct hr_store *s = NULL;
-	struct hr_buf err = HR_BUF_INIT(4096);
-	int rc = hr_store_open(&s, c->storage.data_dir, true, &err);
-	hr_conf_release(c);
-	if (rc < 0) {
-		fprintf(stderr, "hearth route why: %s\n",
-		        err.ptr ? err.ptr : "cannot open the storage");
-		hr_buf_release(&err);
+	if (hr_cli_open_store("route why", cfg, &s) != HR_EXIT_OK)
 		return HR_EXIT_FAIL;
-	}
-	hr_buf_release(&err);
+	int rc;
 	struct hr_usage *u = NULL;
 	rc = s->ops->usage_get(s, id, &u);
 	s->ops->close(s);

@@ -24,11 +24,6 @@
 
 static const char *conf_flag; /* the --config given, kept for reloads */
 
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-	return hr_buf_add(arg, p, size * n) < 0 ? 0 : size * n;
-}
-
 /* GET url with a short timeout; returns the parsed JSON or NULL. */
 static json_t *probe(const char *url)
 {
@@ -42,7 +37,7 @@ static json_t *probe(const char *url)
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 800L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 300L);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hr_cli_collect);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
 	if (curl_easy_perform(e) == CURLE_OK &&
 	    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200)

@@ -1101,87 +1101,34 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 	return false;
 }
 
-/* server.api_keys: a list of secret references. */
-static bool set_secret_list(struct ld *ld, const struct conf_row *r, void *base,
-                            const struct node *v, const char *key)
-{
-	struct origin o = {v->line, NULL};
-	const char ***arr = (const char ***)((unsigned char *)base + r->off);
-	size_t *n_arr = (size_t *)((unsigned char *)base + r->off2);
-	size_t n = 0;
-	bool ok = true;
-
-	if (node_null(v))
-		return true;
-	if (v->kind != N_SEQ) {
-		conf_err(ld, &o, key,
-		         "expected a list, got %s; write '- env:NAME' items, one per "
-		         "line",
-		         node_what(v));
-		return false;
-	}
-	for (const struct node *it = v->first; it; it = it->next)
-		n++;
-	if (n > (size_t)r->max) {
-		conf_err(ld, &o, key, "more than %lld keys; use fewer", r->max);
-		return false;
-	}
-	const char **a = hr_arena_calloc(ld->c->arena, (n ? n : 1) * sizeof *a);
-	if (!a) {
-		conf_oom(ld);
-		return false;
-	}
-	n = 0;
-	size_t idx = 0;
-	for (const struct node *it = v->first; it; it = it->next, idx++) {
-		char ikey[SHOW_CAP * 2 + 48];
-		struct origin io = {it->line, NULL};
-		snprintf(ikey, sizeof ikey, "%s[%zu]", key, idx);
-		if (it->kind != N_SCALAR || node_null(it)) {
-			conf_err(ld, &io, ikey,
-			         "expected a secret reference, got %s; write "
-			         "env:NAME or file:/path",
-			         node_null(it) ? "nothing" : node_what(it));
-			ok = false;
-			continue;
-		}
-		if (!interpolate(ld, &io, ikey, it->val, it->len)) {
-			ok = false;
-			continue;
-		}
-		const char *sv = secret_resolve(ld, &io, ikey, ld->val.ptr);
-		if (!sv) {
-			ok = false;
-			continue;
-		}
-		a[n++] = sv;
-	}
-	*arr = a;
-	*n_arr = n;
-	return ok;
-}
-
-/* A list of plain strings (policy.keywords): each non-empty, at most r->min bytes; at most
+/* A list of strings: server.api_keys (T_SECRET_LIST: each a secret reference, resolved) or
+ * policy.keywords/patterns (T_STR_LIST: each non-empty, at most r->min bytes). At most
  * r->max items. */
-static bool set_str_list(struct ld *ld, const struct conf_row *r, void *base, const struct node *v,
-                         const char *key)
+static bool set_list(struct ld *ld, const struct conf_row *r, void *base, const struct node *v,
+                     const char *key)
 {
+	bool secrets = r->type == T_SECRET_LIST;
 	struct origin o = {v->line, NULL};
 	const char ***arr = (const char ***)((unsigned char *)base + r->off);
 	size_t *n_arr = (size_t *)((unsigned char *)base + r->off2);
 	size_t n = 0, idx = 0;
 	bool ok = true;
+
 	if (node_null(v))
 		return true;
 	if (v->kind != N_SEQ) {
-		conf_err(ld, &o, key, "expected a list, got %s; write [a, b] or '- a' items",
-		         node_what(v));
+		conf_err(ld, &o, key, "expected a list, got %s; %s", node_what(v),
+		         secrets ? "write '- env:NAME' items, one per line"
+		                 : "write [a, b] or '- a' items");
 		return false;
 	}
 	for (const struct node *it = v->first; it; it = it->next)
 		n++;
 	if (n > (size_t)r->max) {
-		conf_err(ld, &o, key, "%zu items; at most %lld", n, r->max);
+		if (secrets)
+			conf_err(ld, &o, key, "more than %lld keys; use fewer", r->max);
+		else
+			conf_err(ld, &o, key, "%zu items; at most %lld", n, r->max);
 		return false;
 	}
 	const char **a = hr_arena_calloc(ld->c->arena, (n ? n : 1) * sizeof *a);
@@ -1194,9 +1141,12 @@ static bool set_str_list(struct ld *ld, const struct conf_row *r, void *base, co
 		char ikey[SHOW_CAP * 2 + 48];
 		struct origin io = {it->line, NULL};
 		snprintf(ikey, sizeof ikey, "%s[%zu]", key, idx);
-		if (it->kind != N_SCALAR || node_null(it) || it->len == 0) {
-			conf_err(ld, &io, ikey, "expected a non-empty string, got %s",
-			         node_null(it) || it->len == 0 ? "nothing" : node_what(it));
+		bool empty = node_null(it) || (!secrets && it->len == 0);
+		if (it->kind != N_SCALAR || empty) {
+			conf_err(ld, &io, ikey, "expected %s, got %s%s",
+			         secrets ? "a secret reference" : "a non-empty string",
+			         empty ? "nothing" : node_what(it),
+			         secrets ? "; write env:NAME or file:/path" : "");
 			ok = false;
 			continue;
 		}
@@ -1204,15 +1154,21 @@ static bool set_str_list(struct ld *ld, const struct conf_row *r, void *base, co
 			ok = false;
 			continue;
 		}
-		if (ld->val.len > (size_t)r->min) {
+		const char *sv;
+		if (secrets) {
+			sv = secret_resolve(ld, &io, ikey, ld->val.ptr);
+		} else if (ld->val.len > (size_t)r->min) {
 			conf_err(ld, &io, ikey, "%zu bytes; at most %lld", ld->val.len, r->min);
-			ok = false;
-			continue;
-		}
-		if (!(a[n++] = hr_arena_strndup(ld->c->arena, ld->val.ptr, ld->val.len))) {
+			sv = NULL;
+		} else if (!(sv = hr_arena_strndup(ld->c->arena, ld->val.ptr, ld->val.len))) {
 			conf_oom(ld);
 			return false;
 		}
+		if (!sv) {
+			ok = false;
+			continue;
+		}
+		a[n++] = sv;
 	}
 	*arr = a;
 	*n_arr = n;
@@ -1387,10 +1343,8 @@ static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const 
 {
 	struct origin o = {v->line, NULL};
 
-	if (r->type == T_SECRET_LIST)
-		return set_secret_list(ld, r, base, v, key);
-	if (r->type == T_STR_LIST)
-		return set_str_list(ld, r, base, v, key);
+	if (r->type == T_SECRET_LIST || r->type == T_STR_LIST)
+		return set_list(ld, r, base, v, key);
 	if (r->type == T_MODEL_LIST)
 		return set_model_list(ld, r, base, v, key);
 	if (r->type == T_WEIGHTS)
