@@ -10,6 +10,7 @@ struct hr_usage_writer;
 struct hr_breakers;
 struct hr_gates;
 struct hr_learn_model;
+struct hr_learn_live;
 
 /* Shared by every worker; set up by `hearth serve` before the server starts. */
 struct hr_api {
@@ -20,6 +21,8 @@ struct hr_api {
 	/* the learned router's model (router.model, loaded at start), or NULL: learned tasks
 	 * then keep their listed order */
 	const struct hr_learn_model *router_model;
+	/* learning online: promotions, shadow jobs, the internal token (api/shadow.h) */
+	struct hr_learn_live *learn;
 };
 
 /* The server's request handler (hr_request_handler). */

@@ -14,6 +14,7 @@
 #include "api/handlers.h"
 #include "api/plan.h"
 #include "api/req.h"
+#include "api/shadow.h"
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/err.h"
@@ -70,6 +71,10 @@ struct chat {
 	double spent; /* cost of answers the cascade's checks turned down */
 
 	/* the concurrency gate of the candidate being tried */
+	/* learning online: this answer is shadowed (hr_learn_sampled), so its text is kept */
+	bool shadow;
+	struct hr_buf text;
+
 	const char *slot;             /* the model whose slot this request holds, or NULL */
 	const char *queued_on;        /* the model in whose queue it waits, or NULL */
 	struct hr_gate_waiter waiter; /* its place in that queue */
@@ -97,6 +102,26 @@ static void sse_release_cb(void *p)
 static bool is_2xx(long s)
 {
 	return s >= 200 && s < 300;
+}
+
+/* A shadowed answer's text, for the judge (what does not fit is left out). */
+static void keep_text(struct chat *ch, const struct hr_str *t)
+{
+	if (ch->shadow && t->len)
+		(void)hr_buf_add(&ch->text, t->ptr, t->len);
+}
+
+/* The answer reached the client whole: what learning online takes from it. */
+static void answered(struct chat *ch)
+{
+	struct hr_learn_answer a = {.t = ch->plan.t,
+	                            .model = ch->m ? ch->m->name : NULL,
+	                            .creq = &ch->creq,
+	                            .text = ch->text.ptr,
+	                            .text_len = ch->text.len,
+	                            .shadow = ch->shadow};
+	if (a.t && (a.shadow || a.t->keep_prompts))
+		hr_learn_answered(ch->rq, &a);
 }
 
 /* Fills the usage record from what we know; returns the cost. */
@@ -213,7 +238,7 @@ static void answer(struct chat *ch)
 	/* a cascade with a candidate left reads the whole answer to check it */
 	bool check = ch->plan.strategy == HR_STRAT_CASCADE && ch->cand + 1 < ch->plan.n &&
 	             ch->plan.t && ch->plan.t->checks;
-	int err = ch->ops == &hr_provider_openai && ch->passthrough && !check
+	int err = ch->ops == &hr_provider_openai && ch->passthrough && !check && !ch->shadow
 	              ? hr_openai_decode_summary(rq->arena, body, ch->body.len, &res, &msg)
 	              : ch->ops->decode_chat(rq->arena, body, ch->body.len, &res, &msg);
 	if (err < 0) {
@@ -232,6 +257,10 @@ static void answer(struct chat *ch)
 	const char *failed = check ? check_answer(ch, &res) : NULL;
 	if (failed && escalate(ch, failed))
 		return;
+	for (size_t i = 0; i < res.n_parts; i++)
+		if (res.parts[i].type == HR_PART_TEXT)
+			keep_text(ch, &res.parts[i].text);
+	answered(ch);
 	if (ch->passthrough) {
 		cost_header(ch, cost);
 		hr_req_respond(rq, 200, "application/json", &ch->body);
@@ -527,6 +556,7 @@ static void finish(struct chat *ch, int rc)
 			return;
 		}
 	}
+	answered(ch);
 	hr_buf_addf(&tail, ": x-hearth-cost=%.8f\n%s\n", cost,
 	            ch->usage.present ? "" : ": x-hearth-usage=estimated\n");
 	if (rq->dialect == HR_DIALECT_OPENAI)
@@ -617,6 +647,14 @@ static int openai_event(struct chat *ch, const char *data, size_t data_len)
 		ch->finished = true;
 	}
 	ch->completion_bytes += ev.delta_bytes;
+	if (ch->shadow && ev.delta_bytes) { /* the summary has no text: decode it for the judge */
+		ch->evs.n = 0;
+		if (ch->ops->decode_stream(ch->rq->arena, &ch->dec, NULL, data, data_len, &ch->evs,
+		                           &msg) == 0)
+			for (size_t i = 0; i < ch->evs.n; i++)
+				if (ch->evs.v[i].type == HR_SEV_TEXT)
+					keep_text(ch, &ch->evs.v[i].text);
+	}
 	if (ev.usage_only && !ch->creq.include_usage)
 		return 0; /* hearth asked for it; the client did not */
 	return forward_chunk(ch, NULL, 0, data, data_len);
@@ -654,6 +692,9 @@ static int canonical_event(struct chat *ch, const char *event, size_t event_len,
 		switch (ev->type) {
 		case HR_SEV_USAGE: merge_usage(&ch->usage, &ev->usage); break;
 		case HR_SEV_TEXT:
+			keep_text(ch, &ev->text);
+			ch->completion_bytes += ev->text.len;
+			break;
 		case HR_SEV_TOOL_ARGS: ch->completion_bytes += ev->text.len; break;
 		case HR_SEV_FINISH:
 			ch->finished = true;
@@ -900,6 +941,7 @@ static int start_attempt(struct chat *ch)
 	const struct hr_conf *c = rq->conf;
 	const struct hr_conf_model *m = ch->plan.cands[ch->cand];
 	const struct hr_provider_ops *ops = hr_provider_find(m->provider->kind);
+	hr_buf_reset(&ch->text); /* a cascade's turned-down answer is not the one judged */
 	if (!ops) {
 		ch->last_err = HR_ECONF,
 		ch->last_msg = "the model's provider kind is not supported";
@@ -1051,6 +1093,16 @@ static void chat_begin(struct hr_req *rq)
 	ch->cand = 0;
 	if (rc < 0) {
 		hr_req_error(rq, rc, pf.msg, NULL);
+		return;
+	}
+	if (rq->origin && rq->usage && hr_usage_set(&rq->usage->task, rq->parent_task) < 0) {
+		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
+		return;
+	}
+	ch->shadow = hr_learn_sampled(rq, ch->plan.t);
+	hr_buf_init(&ch->text, HR_SHADOW_TEXT_MAX);
+	if (hr_arena_defer(rq->arena, release_cb, &ch->text) < 0) {
+		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 		return;
 	}
 	ch->answer_id = hr_arena_printf(rq->arena, "%s%s",

@@ -9,6 +9,7 @@
 
 #include "api/api.h"
 #include "api/plan.h"
+#include "api/shadow.h"
 #include "api/req.h"
 #include "core/arena.h"
 #include "core/buf.h"
@@ -93,10 +94,17 @@ static void live_get(void *ctx, const struct hr_conf_model *m, struct hr_model_l
 	out->max_queue = m->max_queue;
 }
 
+static const char *live_promoted(void *ctx, const char *task, char *buf, size_t cap)
+{
+	const struct hr_api *api = ctx;
+	return hr_learn_promoted(api->learn, task, buf, cap) ? buf : NULL;
+}
+
 void hr_api_live(struct hr_req *rq, struct hr_live *out)
 {
 	out->ctx = rq->api;
 	out->get = live_get;
+	out->promoted = live_promoted;
 }
 
 /* The learned router's P(a strong model is needed) for the request's last user message

@@ -34,6 +34,9 @@ struct hr_req {
 	bool finishing;          /* the answer is decided; waiting for the usage commit */
 	bool client_gone;
 	struct hr_usage *usage; /* NULL for endpoints without records */
+	/* hearth's own calls (shadow evaluation, X-Hearth-Internal): "shadow" or "judge", the
+	 * client request they evaluate and its task; all NULL for a client's request */
+	const char *origin, *parent_id, *parent_task;
 	/* Set by a handler with work in flight: called once if the client goes away before
 	 * the answer is decided; it must end the request (usually hr_req_respond). */
 	void (*on_client_gone)(struct hr_req *rq);

@@ -11,9 +11,11 @@
 #include "api/api.h"
 #include "api/handlers.h"
 #include "api/req.h"
+#include "api/shadow.h"
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "http/server.h"
 #include "storage/store.h"
@@ -35,6 +37,7 @@ static const struct hr_route routes[] = {
     {EVHTTP_REQ_POST, "/v1/embeddings", AUTH_API, true, hr_api_embeddings, HR_DIALECT_OPENAI},
     {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/v1/models", AUTH_API, false, hr_api_models,
      HR_DIALECT_OPENAI},
+    {EVHTTP_REQ_POST, "/v1/feedback", AUTH_API, false, hr_api_feedback, HR_DIALECT_OPENAI},
     {EVHTTP_REQ_POST, "/api/v1/route/explain", AUTH_API, false, hr_api_route_explain,
      HR_DIALECT_OPENAI},
     {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", AUTH_NONE, false, hr_api_healthz,
@@ -205,7 +208,27 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 		hr_usage_set(&rq->usage->endpoint, r->path);
 		rq->usage->ttfb_ms = -1;
 	}
-	if (r->auth == AUTH_API) {
+	struct evkeyvalq *hdrs = evhttp_request_get_input_headers(ev);
+	const char *internal = evhttp_find_header(hdrs, "X-Hearth-Internal");
+	if (internal) { /* hearth's own call (shadow evaluation), from this process */
+		if (!is_loopback(ev) || !hr_learn_internal_ok(rq->api->learn, internal)) {
+			hr_req_error(rq, HR_EAUTH,
+			             "X-Hearth-Internal is for hearth's own calls; remove the header",
+			             NULL);
+			return;
+		}
+		const char *o = evhttp_find_header(hdrs, "X-Hearth-Origin");
+		const char *p = evhttp_find_header(hdrs, "X-Hearth-Parent");
+		const char *t = evhttp_find_header(hdrs, "X-Hearth-Parent-Task");
+		rq->origin = o && strcmp(o, "judge") == 0 ? "judge" : "shadow";
+		rq->parent_id = p ? hr_arena_strndup(a, p, strnlen(p, 64)) : NULL;
+		rq->parent_task = t ? hr_arena_strndup(a, t, strnlen(t, HR_NAME_MAX)) : NULL;
+		if (rq->usage && (hr_usage_set(&rq->usage->origin, rq->origin) < 0 ||
+		                  hr_usage_set(&rq->usage->parent_id, rq->parent_id) < 0)) {
+			hr_req_error(rq, HR_ENOMEM, NULL, NULL);
+			return;
+		}
+	} else if (r->auth == AUTH_API) {
 		int rc = check_auth(rq);
 		if (rc == HR_EFORBIDDEN) {
 			hr_req_error(rq, rc,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/shadow.h"
 #include "router/router.h"
 #include "cli/cli.h"
 #include "learn/learn.h"
@@ -276,11 +277,13 @@ int hr_cmd_serve(int argc, char **argv)
 	api.gates = hr_gates_new();
 	struct hr_learn_model *router_model = load_router_model(c);
 	api.router_model = router_model;
-	if (!api.breakers || !api.gates) {
+	api.learn = hr_learn_live_new(api.store);
+	if (!api.breakers || !api.gates || !api.learn) {
 		fprintf(stderr, "hearth: out of memory\n");
 		api.store->ops->close(api.store);
 		hr_breakers_free(api.breakers);
 		hr_gates_free(api.gates);
+		hr_learn_live_free(api.learn);
 		hr_conf_release(c);
 		return HR_EXIT_FAIL;
 	}
@@ -289,6 +292,7 @@ int hr_cmd_serve(int argc, char **argv)
 		api.store->ops->close(api.store);
 		hr_breakers_free(api.breakers);
 		hr_gates_free(api.gates);
+		hr_learn_live_free(api.learn);
 		hr_conf_release(c);
 		return HR_EXIT_FAIL;
 	}
@@ -310,6 +314,7 @@ int hr_cmd_serve(int argc, char **argv)
 		api.store->ops->close(api.store);
 		hr_breakers_free(api.breakers);
 		hr_gates_free(api.gates);
+		hr_learn_live_free(api.learn);
 		hr_conf_publish(NULL);
 		free(data_dir);
 		return HR_EXIT_FAIL;
@@ -322,6 +327,7 @@ int hr_cmd_serve(int argc, char **argv)
 		fclose(pf);
 	}
 	c = hr_conf_current();
+	hr_learn_live_listen(api.learn, c->server.host, hr_server_port(srv));
 	bool loopback = strcmp(c->server.host, "127.0.0.1") == 0 ||
 	                strcmp(c->server.host, "::1") == 0 ||
 	                strcmp(c->server.host, "localhost") == 0;
@@ -344,6 +350,7 @@ int hr_cmd_serve(int argc, char **argv)
 	api.store->ops->close(api.store);
 	hr_breakers_free(api.breakers);
 	hr_gates_free(api.gates);
+	hr_learn_live_free(api.learn);
 	hr_learn_model_free(router_model);
 	unlink(pidfile);
 	free(data_dir);

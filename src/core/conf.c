@@ -40,6 +40,7 @@ enum conf_type {
 	T_WEIGHTS,     /* a YAML list of positive numbers (tasks.<name>.weights) */
 	T_RATIO,       /* a number in [0, 1] */
 	T_TASK,        /* name of a task under tasks:, or "auto" */
+	T_MODEL,       /* name of a chat model under models: */
 	T_LANG,        /* ISO 639-1 code: two lowercase letters */
 	T_SET,         /* names from choices, a YAML list or comma-separated; stored as bits */
 	T_STR_LIST,    /* a YAML list of non-empty strings of at most min bytes, max items */
@@ -74,6 +75,10 @@ static const char *const format_choices[] = {"text", "json", NULL};
 static const char *const locality_choices[] = {"local", "cloud", NULL};
 static const char *const strategy_choices[] = {"ordered", "cheapest", "balanced",
                                                "cascade", "learned",  NULL};
+static const char *const tier_choices[] = {"none", "small", "medium", "large", "frontier",
+                                           NULL};
+_Static_assert(HR_TIER_NONE == 0 && HR_TIER_FRONTIER == 4, "tier_choices order");
+_Static_assert(sizeof(enum hr_tier) == sizeof(int), "enums are stored as int");
 static const char *const action_choices[] = {"allow", "local_only", "block", NULL};
 _Static_assert(HR_POLICY_ALLOW == 0 && HR_POLICY_LOCAL_ONLY == 1 && HR_POLICY_BLOCK == 2,
                "action_choices order");
@@ -217,6 +222,10 @@ static const struct conf_row rows[] = {
             "queue is full the task's next candidate takes the request"),
     R_MODEL("models.<name>.queue_timeout_ms", T_MS, "30000", queue_timeout_ms, 1, MS_MAX, 0,
             "longest wait in the queue, in milliseconds; then the next candidate"),
+    {"models.<name>.tier", T_ENUM, "(by price)", S_MODEL, offsetof(struct hr_conf_model, tier),
+     0, C_OTHER, 0, 0, F_NODEF, tier_choices,
+     "how strong the model is, for the learned router's shipped model: small, medium, "
+     "large or frontier; unset, price ranks the candidates"},
     R_MODEL("models.<name>.tools", T_BOOL, "true", tools, 0, 0, 0,
             "the model can call tools; false refuses requests with tools"),
     R_MODEL("models.<name>.vision", T_BOOL, "true", vision, 0, 0, 0,
@@ -243,6 +252,37 @@ static const struct conf_row rows[] = {
     R_TASK("tasks.<name>.threshold", T_RATIO, "0.5", threshold, 0, 0, 0, NULL,
            "strategy learned: the predicted P(a strong model is needed) from which the "
            "priciest candidate goes first; below it, the cheapest"),
+    R_TASK("tasks.<name>.reference", T_MODEL, "(the priciest candidate)", reference, 0, 0,
+           F_NODEF, NULL,
+           "the model whose answers set the bar: shadow evaluation compares the challenger "
+           "with it"),
+    R_TASK("tasks.<name>.challenger", T_MODEL, "(the cheapest other candidate)", challenger, 0,
+           0, F_NODEF, NULL,
+           "the model shadow evaluation puts to the test against the reference (usually the "
+           "local one); auto_promote moves it first"),
+    R_TASK("tasks.<name>.judge", T_MODEL, "(none)", judge, 0, 0, F_NODEF, NULL,
+           "the model that scores the two answers of a shadow evaluation; required when "
+           "shadow_sample is above 0"),
+    R_TASK("tasks.<name>.shadow_sample", T_RATIO, "0", shadow_sample, 0, 0, 0, NULL,
+           "share of the task's answered requests also sent to the other model of the "
+           "reference/challenger pair and judged, off the client's path; 0 = off"),
+    R_TASK("tasks.<name>.shadow_budget_usd", T_PRICE, "1", shadow_budget_usd, 0, 0, 0, NULL,
+           "most dollars per UTC day that shadow and judge calls of the task may cost"),
+    R_TASK("tasks.<name>.keep_prompts", T_BOOL, "false", keep_prompts, 0, 0, 0, NULL,
+           "store the last user message of every answered request (not only the shadowed "
+           "ones), so that POST /v1/feedback scores can train the router"),
+    R_TASK("tasks.<name>.auto_promote", T_BOOL, "false", auto_promote, 0, 0, 0, NULL,
+           "move the challenger first once shadow evaluation proves it no worse than the "
+           "reference by more than promote_margin (and back when it proves worse); audited"),
+    R_TASK("tasks.<name>.promote_min_samples", T_INT, "50", promote_min_samples, 2, 1000000, 0,
+           NULL, "judged pairs needed before auto_promote may decide"),
+    R_TASK("tasks.<name>.promote_margin", T_RATIO, "0.05", promote_margin, 0, 0, 0, NULL,
+           "how much lower (0 to 1) the challenger's mean score may be than the reference's, "
+           "at 95% confidence, for it to be promoted"),
+    R_TASK("tasks.<name>.router_model", T_STR, "(router.model)", router_model, 0, 0, F_NODEF,
+           NULL,
+           "strategy learned: this task's own router model (hearth router train "
+           "--from-usage), instead of router.model"),
     R_TASK("tasks.<name>.local_only", T_BOOL, "false", local_only, 0, 0, 0, NULL,
            "never send the task to a cloud provider, fallbacks included"),
     R_TASK("tasks.<name>.timeout_ms", T_MS, "0", timeout_ms, 0, MS_MAX, 0, NULL,
@@ -882,6 +922,30 @@ static int set_bit(struct ld *ld, const struct conf_row *r, const char *name, si
 
 /* Converts s (NUL-terminated, n bytes) for row r and stores it into base. Returns false
  * when the value was rejected (reported at o under key). */
+/* The chat model named s[0..n) (models:, not an embedding model), or NULL with the error
+ * reported against key. */
+static const struct hr_conf_model *chat_model_ref(struct ld *ld, const struct origin *o,
+                                                  const char *key, const char *s, size_t n)
+{
+	char shown[SHOW_CAP], list[LIST_CAP];
+	const struct hr_conf_model *m = hr_conf_model_find(ld->c, s, n);
+	if (!m && chat_model_names(ld->c, list, sizeof list)[0])
+		conf_err(ld, o, key, "unknown model '%s'; models are: %s",
+		         show(shown, sizeof shown, s, n), list);
+	else if (!m)
+		conf_err(ld, o, key,
+		         "unknown model '%s'; no chat models are defined: add it under models:",
+		         show(shown, sizeof shown, s, n));
+	else if (m->embeddings)
+		conf_err(ld, o, key,
+		         "'%s' is an embedding model (models.%s.embeddings is true); a task "
+		         "serves chat requests: name chat models only",
+		         m->name, m->name);
+	else
+		return m;
+	return NULL;
+}
+
 static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, const char *s, size_t n,
                        const struct origin *o, const char *key)
 {
@@ -1047,6 +1111,12 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 		}
 		*(const char **)dst = copy;
 		return true;
+	case T_MODEL: {
+		const struct hr_conf_model *m = chat_model_ref(ld, o, key, s, n);
+		if (m)
+			*(const char **)dst = m->name;
+		return m != NULL;
+	}
 	case T_TASK: {
 		const struct hr_conf_task *t = hr_conf_task_find(ld->c, s, n);
 		if (t) {
@@ -1181,7 +1251,6 @@ static bool set_model_list(struct ld *ld, const struct conf_row *r, void *base,
                            const struct node *v, const char *key)
 {
 	struct origin o = {v->line, NULL};
-	char shown[SHOW_CAP], list[LIST_CAP];
 	const char ***arr = (const char ***)((unsigned char *)base + r->off);
 	size_t *n_arr = (size_t *)((unsigned char *)base + r->off2);
 	size_t n = 0;
@@ -1221,29 +1290,14 @@ static bool set_model_list(struct ld *ld, const struct conf_row *r, void *base,
 			ok = false;
 			continue;
 		}
-		const char *name = ld->val.ptr;
-		size_t nl = ld->val.len;
-		const struct hr_conf_model *m = hr_conf_model_find(ld->c, name, nl);
+		const struct hr_conf_model *m = chat_model_ref(ld, &io, key, ld->val.ptr, ld->val.len);
 		size_t j = 0;
 		while (m && j < n && strcmp(a[j], m->name) != 0)
 			j++;
-		if (!m && chat_model_names(ld->c, list, sizeof list)[0])
-			conf_err(ld, &io, key, "unknown model '%s'; models are: %s",
-			         show(shown, sizeof shown, name, nl), list);
-		else if (!m)
-			conf_err(ld, &io, key,
-			         "unknown model '%s'; no chat models are defined: add it "
-			         "under models:",
-			         show(shown, sizeof shown, name, nl));
-		else if (m->embeddings)
-			conf_err(ld, &io, key,
-			         "'%s' is an embedding model (models.%s.embeddings is true); a "
-			         "task serves chat requests: list chat models only",
-			         m->name, m->name);
-		else if (j < n)
+		if (m && j < n)
 			conf_err(ld, &io, key, "'%s' is listed twice; list each model once",
 			         m->name);
-		else {
+		else if (m) {
 			a[n++] = m->name;
 			continue;
 		}
@@ -1667,6 +1721,49 @@ static size_t seq_len(const struct node *v)
 	return n;
 }
 
+static double model_price(const struct hr_conf *c, const char *name)
+{
+	const struct hr_conf_model *m = hr_conf_model_find(c, name, strlen(name));
+	return m ? m->input_price_per_mtok + m->output_price_per_mtok : 0;
+}
+
+/* Shadow evaluation's pair: reference defaults to the priciest candidate (the first of
+ * equals), challenger to the cheapest other one; a judge is needed to shadow. */
+static void learn_check(struct ld *ld, const struct node *map, struct hr_conf_task *t,
+                        const char *prefix)
+{
+	char key[SHOW_CAP + 32];
+	const struct hr_conf *c = ld->c;
+	if (!t->reference)
+		for (size_t i = 0; i < t->n_candidates; i++)
+			if (!t->reference ||
+			    model_price(c, t->candidates[i]) > model_price(c, t->reference))
+				t->reference = t->candidates[i];
+	if (!t->challenger)
+		for (size_t i = 0; i < t->n_candidates; i++)
+			if (t->reference && strcmp(t->candidates[i], t->reference) != 0 &&
+			    (!t->challenger ||
+			     model_price(c, t->candidates[i]) < model_price(c, t->challenger)))
+				t->challenger = t->candidates[i];
+	const struct node *k = map_key(map, "challenger");
+	struct origin o = {k ? k->line : 0, NULL};
+	if (t->challenger && t->reference && strcmp(t->challenger, t->reference) == 0) {
+		snprintf(key, sizeof key, "%s.challenger", prefix);
+		conf_err(ld, &o, key,
+		         "'%s' is also the reference; name two different models to compare",
+		         t->challenger);
+	}
+	if (t->shadow_sample > 0 && (!t->judge || !t->challenger)) {
+		k = map_key(map, "shadow_sample");
+		o.line = k ? k->line : 0;
+		snprintf(key, sizeof key, "%s.shadow_sample", prefix);
+		conf_err(ld, &o, key,
+		         !t->judge ? "shadow evaluation needs a judge: add 'judge: <model>'"
+		                   : "shadow evaluation needs two models: add a second candidate "
+		                     "or 'challenger: <model>'");
+	}
+}
+
 /* The checks of one task that involve two keys (map is its mapping); balanced gets its
  * default weights. */
 static void task_check(struct ld *ld, const struct node *map, struct hr_conf_task *t,
@@ -1701,6 +1798,7 @@ static void task_check(struct ld *ld, const struct node *map, struct hr_conf_tas
 			w[i] = 1;
 		t->weights = w;
 	}
+	learn_check(ld, map, t, prefix);
 }
 
 static void load_tasks(struct ld *ld, const struct node *map)

@@ -31,6 +31,10 @@ struct hr_conf_provider {
 	bool detected;              /* added by detection, not from the file */
 };
 
+/* How strong a model is (models.<name>.tier): places it on the shipped router model's scale
+ * of prompt difficulty (docs/router.md). */
+enum hr_tier { HR_TIER_NONE, HR_TIER_SMALL, HR_TIER_MEDIUM, HR_TIER_LARGE, HR_TIER_FRONTIER };
+
 struct hr_conf_model {
 	const char *name;     /* what clients ask for */
 	const char *upstream; /* the provider's model id (defaults to name) */
@@ -44,6 +48,7 @@ struct hr_conf_model {
 	/* load: calls in flight at once (0 = no limit), waiters beyond that, their longest wait */
 	int max_concurrency, max_queue;
 	long queue_timeout_ms;
+	enum hr_tier tier; /* HR_TIER_NONE: unset (price stands in) */
 };
 
 /* What the data policy does with a request that contains a class (policy.<class>). */
@@ -59,7 +64,7 @@ enum hr_strategy {
 	HR_STRAT_CHEAPEST, /* by price (input + output per Mtok), capable ones only */
 	HR_STRAT_BALANCED, /* deployments of one model: least outstanding requests per weight */
 	HR_STRAT_CASCADE,  /* as listed, local first; escalate when an answer fails a check */
-	HR_STRAT_LEARNED,  /* the learned router's slot (later issue); ordered until then */
+	HR_STRAT_LEARNED,  /* by the learned router's prediction (docs/router.md) */
 };
 
 /* The answer checks of strategy cascade (tasks.<name>.checks), as bits. */
@@ -84,6 +89,17 @@ struct hr_conf_task {
 	double quality_target; /* 0..1; cascade and learned use it; default 0 */
 	int checks;            /* cascade: enum hr_check bits; default all */
 	double threshold;      /* learned: P(strong needed) from which the priciest goes first */
+	const char *router_model; /* learned: the task's own model file, or NULL */
+	/* shadow evaluation and learning online (src/api/shadow.c, docs/router.md) */
+	const char *reference;     /* the bar; default the priciest candidate */
+	const char *challenger;    /* put to the test; default the cheapest other candidate */
+	const char *judge;         /* scores both answers; NULL: no shadow evaluation */
+	double shadow_sample;      /* share of answered requests shadowed, 0..1 */
+	double shadow_budget_usd;  /* per UTC day, shadow + judge calls */
+	bool keep_prompts;         /* store every answered prompt (for feedback training) */
+	bool auto_promote;         /* challenger first once proven no worse */
+	int promote_min_samples;   /* judged pairs before deciding */
+	double promote_margin;     /* tolerated mean-score deficit at 95% confidence */
 	bool local_only;       /* never a cloud provider, on any path, fallbacks included */
 	long timeout_ms;       /* per attempt, whole call; 0 = the provider's own */
 	int max_retries;       /* per candidate on a retryable error, before any byte; default 1 */

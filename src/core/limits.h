@@ -32,6 +32,7 @@
 /* Longest wait before retrying the same candidate (a longer Retry-After: the next one). */
 #define HR_RETRY_MAX_WAIT_MS 5000
 
+#define HR_NAME_MAX 128 /* bytes of a provider, model or task name (conf.c checks it) */
 #define HR_MAX_PROVIDERS  256
 #define HR_MAX_MODELS     4096
 #define HR_MAX_API_KEYS   1024

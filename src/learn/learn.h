@@ -230,4 +230,36 @@ double hr_learn_aiq(const struct hr_learn_cq *pts, size_t n, double c_max, struc
  * threshold; when none, the one with the highest P. Returns its index. */
 size_t hr_learn_pick(const double *p, const double *cost, size_t n_models, double threshold);
 
+/* ---- learning online (src/learn/online.c) ----
+ * Paired scores of one task's shadow evaluations: the challenger's and the reference's score
+ * of the same prompt, from the same judge. Accumulated with Welford's method (stable). */
+struct hr_learn_pairs {
+	size_t n;
+	double mean_c, mean_r, mean_d; /* challenger, reference, difference c - r */
+	double m2_c, m2_r, m2_d;       /* sums of squared deviations */
+};
+void hr_learn_pairs_add(struct hr_learn_pairs *p, double challenger, double reference);
+
+/* Means with 95% confidence intervals (normal approximation, z = 1.96; half-widths 0 with
+ * fewer than 2 pairs). */
+struct hr_learn_pair_stats {
+	size_t n;
+	double challenger, challenger_ci, reference, reference_ci;
+	double diff, diff_lo, diff_hi; /* mean of challenger - reference, and its interval */
+};
+void hr_learn_pairs_stats(const struct hr_learn_pairs *p, struct hr_learn_pair_stats *out);
+
+/* auto_promote's test of non-inferiority: with at least min_samples pairs, PROMOTE when the
+ * interval's low end is >= -margin (no worse by more than margin), DEMOTE when its high end
+ * is < -margin (worse by more than margin), else UNDECIDED. */
+enum hr_learn_verdict { HR_LEARN_UNDECIDED, HR_LEARN_PROMOTE, HR_LEARN_DEMOTE };
+enum hr_learn_verdict hr_learn_promote_verdict(const struct hr_learn_pair_stats *s,
+                                               size_t min_samples, double margin);
+const char *hr_learn_verdict_name(enum hr_learn_verdict v);
+
+/* The judge's answer: the first JSON object in text with numbers "a" and "b" in 1..10,
+ * mapped to 0..1 as (s - 1) / 9 (MT-Bench's scale, as tools/routing-data maps it).
+ * Returns 0, or HR_EINVAL when there is none. */
+int hr_learn_judge_parse(const char *text, size_t n, double *a, double *b);
+
 #endif

@@ -13,12 +13,14 @@
  * The built-in auto (model "auto" with no task named auto) considers every non-embedding
  * model, cheapest first; it keeps the HR_MAX_TASK_CANDIDATES cheapest capable ones, and its
  * skip list keeps the first HR_MAX_TASK_CANDIDATES skips. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "router/router.h"
 
 #define MSG_MAX 4096
@@ -29,6 +31,8 @@ struct cand {
 	size_t idx;    /* position in the task's list (or in models: for the built-in auto) */
 	double weight; /* balanced */
 	int inflight;
+	double good; /* learned: predicted P(a good answer) */
+	bool meets;  /* learned: good > the task's target */
 };
 
 struct plan_ctx {
@@ -38,6 +42,9 @@ struct plan_ctx {
 	bool task_local_only;
 	enum hr_strategy order; /* how candidates sort: the strategy, or learned's choice */
 	bool desc;
+	/* learned with a prediction: P(strong needed), the quality to beat, and the priciest
+	 * candidate's price (an untiered model that dear counts as frontier, others as medium) */
+	double p_strong, target, top_price;
 	struct cand ok[HR_MAX_TASK_CANDIDATES], full[HR_MAX_TASK_CANDIDATES];
 	size_t n_ok, n_full;
 	size_t skip_idx[HR_MAX_TASK_CANDIDATES]; /* out->skipped[i]'s place in the list */
@@ -119,10 +126,39 @@ static bool before(enum hr_strategy s, bool desc, const struct cand *a, const st
 		bool lb = !b->m->provider || b->m->provider->locality == HR_LOCAL;
 		return la && !lb;
 	}
-	case HR_STRAT_ORDERED:
-	case HR_STRAT_LEARNED: return false;
+	case HR_STRAT_LEARNED:
+		/* those good enough first, cheapest first; then the likeliest, the dearer first */
+		if (a->meets != b->meets)
+			return a->meets;
+		if (a->meets)
+			return price(a->m) < price(b->m);
+		return a->good > b->good || (a->good == b->good && price(a->m) > price(b->m));
+	case HR_STRAT_ORDERED: return false;
 	}
 	return false;
+}
+
+/* The exponent e of P(good) = (1 - p_strong)^e per tier: a medium model is the shipped
+ * model's weak one (good when no strong model is needed), a frontier one its strong one
+ * (docs/router.md, "Tiers"). */
+static double tier_exponent(const struct plan_ctx *x, const struct hr_conf_model *m)
+{
+	switch (m->tier) {
+	case HR_TIER_SMALL: return 2;
+	case HR_TIER_MEDIUM: return 1;
+	case HR_TIER_LARGE: return 0.5;
+	case HR_TIER_FRONTIER: return 0;
+	case HR_TIER_NONE: break;
+	}
+	return price(m) >= x->top_price ? 0 : 1;
+}
+
+double hr_route_p_good(double p_strong, enum hr_tier tier)
+{
+	struct plan_ctx x = {.top_price = 1};
+	struct hr_conf_model m = {.tier = tier, .input_price_per_mtok = 0};
+	double e = tier_exponent(&x, &m);
+	return e == 0 ? 1 : pow(1 - p_strong, e);
 }
 
 /* Inserts c into v (n entries, sorted by strategy s, then listed order) after every entry
@@ -153,7 +189,13 @@ static void consider(struct plan_ctx *x, const struct hr_conf_model *m, size_t i
 		add_skip(x, m, idx, why);
 		return;
 	}
-	struct cand c = {m, idx, weight > 0 ? weight : 1.0, lv.inflight > 0 ? lv.inflight : 0};
+	struct cand c = {m, idx, weight > 0 ? weight : 1.0, lv.inflight > 0 ? lv.inflight : 0, 0,
+	                 false};
+	if (x->order == HR_STRAT_LEARNED) {
+		double e = tier_exponent(x, m);
+		c.good = e == 0 ? 1 : pow(1 - x->p_strong, e);
+		c.meets = c.good > x->target;
+	}
 	if (lv.max_concurrency > 0 && lv.inflight >= lv.max_concurrency &&
 	    lv.queued >= lv.max_queue)
 		insert_sorted(x->order, x->desc, x->full, &x->n_full, &c);
@@ -337,11 +379,18 @@ int hr_route_plan(struct hr_arena *a, const struct hr_conf *c, const struct hr_r
 		 * strong model is unlikely to be needed, the priciest first when it is; without a
 		 * prediction (no model loaded) the candidates stay as listed */
 		x->order = HR_STRAT_ORDERED;
-		if (f->p_strong >= 0) {
+		if (f->p_strong >= 0 && w.t) {
 			out->p_strong = f->p_strong;
-			out->strong_first = f->p_strong >= (w.t ? w.t->threshold : 0.5);
-			x->order = HR_STRAT_CHEAPEST;
-			x->desc = out->strong_first;
+			x->order = HR_STRAT_LEARNED;
+			x->p_strong = f->p_strong;
+			x->target = w.t->quality_target > 0 ? w.t->quality_target : 1 - w.t->threshold;
+			for (size_t i = 0; i < w.t->n_candidates && i < HR_MAX_TASK_CANDIDATES; i++) {
+				const char *name = w.t->candidates[i];
+				const struct hr_conf_model *m =
+				    name ? hr_conf_model_find(c, name, strlen(name)) : NULL;
+				if (m && price(m) > x->top_price)
+					x->top_price = price(m);
+			}
 		}
 	}
 
@@ -364,12 +413,28 @@ int hr_route_plan(struct hr_arena *a, const struct hr_conf *c, const struct hr_r
 				consider(x, &c->models[i], i, 1.0);
 	}
 
+	/* a challenger that shadow evaluation proved goes first (auto_promote) */
+	char pbuf[HR_NAME_MAX + 1];
+	const char *pm = w.t && w.t->auto_promote && live && live->promoted
+	                     ? live->promoted(live->ctx, w.t->name, pbuf, sizeof pbuf)
+	                     : NULL;
+	for (size_t i = 0; pm && i < x->n_ok; i++)
+		if (strcmp(x->ok[i].m->name, pm) == 0) {
+			struct cand first = x->ok[i];
+			memmove(&x->ok[1], &x->ok[0], i * sizeof x->ok[0]);
+			x->ok[0] = first;
+			out->promoted = first.m;
+			break;
+		}
+
 	if (x->n_ok > 0) {
 		for (size_t i = 0; i < x->n_full; i++)
 			add_skip(x, x->full[i].m, x->full[i].idx, "busy");
 		for (size_t i = 0; i < x->n_ok; i++)
 			out->cands[i] = x->ok[i].m;
 		out->n = x->n_ok;
+		for (size_t i = 1; i < x->n_ok && out->p_strong >= 0; i++)
+			out->strong_first |= price(x->ok[i].m) < price(x->ok[0].m);
 	} else {
 		for (size_t i = 0; i < x->n_full; i++)
 			out->cands[i] = x->full[i].m;
@@ -437,6 +502,11 @@ int hr_route_explain(const struct hr_plan *p, long chosen, size_t max, struct hr
 		         ? hr_buf_addf(&b, ":p_strong=%.2f:%s", p->p_strong,
 		                       p->strong_first ? "strong_first" : "cheap_first")
 		         : hr_buf_addstr(&b, ":no_model:ordered");
+	if (rc == 0 && p->promoted) {
+		rc = hr_buf_addstr(&b, ":promoted=");
+		if (rc == 0)
+			rc = add_safe(&b, p->promoted->name);
+	}
 	if (rc == 0 && chosen >= 0 && (size_t)chosen < p->n && p->cands[chosen]) {
 		rc = hr_buf_addstr(&b, "; model=");
 		if (rc == 0)

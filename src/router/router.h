@@ -42,6 +42,9 @@ struct hr_model_live {
 struct hr_live {
 	void *ctx;
 	void (*get)(void *ctx, const struct hr_conf_model *m, struct hr_model_live *out);
+	/* The model auto_promote moved first for task (copied into buf), or NULL; the member
+	 * may be NULL (no promotions). */
+	const char *(*promoted)(void *ctx, const char *task, char *buf, size_t cap);
 };
 
 /* How the task was chosen, for the explanation. */
@@ -75,8 +78,9 @@ struct hr_plan {
 	size_t rule; /* HR_VIA_RULE: its index */
 	enum hr_strategy strategy;
 	double p_strong;              /* learned: the prediction the order followed; -1 none */
-	bool strong_first;            /* learned: p_strong >= the task's threshold */
+	bool strong_first;            /* learned: a dearer candidate goes before a cheaper one */
 	bool local_only;              /* the task's, or forced by a sensitive request */
+	const struct hr_conf_model *promoted; /* auto_promote put it first; NULL none */
 	const struct hr_conf_task *t; /* NULL for a plain model and the built-in auto */
 	const struct hr_conf_model *cands[HR_MAX_TASK_CANDIDATES]; /* first tried first */
 	size_t n;
@@ -96,6 +100,10 @@ int hr_route_plan(struct hr_arena *a, const struct hr_conf *c, const struct hr_r
  * skipped=gpt-4o:cloud model for a local-only task,qwen:breaker open". Printable ASCII,
  * capped at max bytes (the list is cut with "..."). Returns 0 or HR_ENOMEM. */
 int hr_route_explain(const struct hr_plan *p, long chosen, size_t max, struct hr_buf *out);
+/* The learned strategy's P(a good answer) from a model of tier t when the shipped router
+ * model predicts P(a strong model is needed) = p_strong: (1 - p_strong)^e, e = 2 small,
+ * 1 medium, 0.5 large, 0 frontier (HR_TIER_NONE: as frontier). */
+double hr_route_p_good(double p_strong, enum hr_tier t);
 /* "ordered", "cheapest", "balanced", "cascade", "learned". Static. */
 const char *hr_route_strategy_name(enum hr_strategy s);
 

@@ -45,6 +45,34 @@ const struct hr_migration hr_migrations[] = {
      " prev_hash TEXT NOT NULL,"
      " hash TEXT NOT NULL"
      ");"},
+    {5, "learning online: kept prompts, judge and feedback scores, promotions; shadow calls",
+     "CREATE TABLE learn_samples ("
+     " request_id TEXT PRIMARY KEY,"
+     " ts_ms INTEGER NOT NULL,"
+     " task TEXT NOT NULL,"
+     " model TEXT NOT NULL,"
+     " prompt TEXT NOT NULL"
+     ");"
+     "CREATE INDEX learn_samples_task ON learn_samples (task, ts_ms);"
+     "CREATE TABLE learn_scores ("
+     " request_id TEXT NOT NULL,"
+     " task TEXT NOT NULL,"
+     " model TEXT NOT NULL,"
+     " source TEXT NOT NULL,"
+     " score REAL NOT NULL,"
+     " ts_ms INTEGER NOT NULL,"
+     " detail TEXT,"
+     " PRIMARY KEY (request_id, model, source)"
+     ");"
+     "CREATE INDEX learn_scores_task ON learn_scores (task, model);"
+     "CREATE TABLE task_promotions ("
+     " task TEXT PRIMARY KEY,"
+     " model TEXT NOT NULL,"
+     " ts_ms INTEGER NOT NULL,"
+     " detail TEXT NOT NULL"
+     ");"
+     "ALTER TABLE usage_records ADD COLUMN origin TEXT;"
+     "ALTER TABLE usage_records ADD COLUMN parent_id TEXT;"},
 };
 
 const size_t hr_migrations_count = sizeof hr_migrations / sizeof hr_migrations[0];

@@ -63,9 +63,9 @@ static const char usage_insert_sql[] =
     "INSERT INTO usage_records (request_id, ts_ms, key_id, model_asked, model_used, provider,"
     " endpoint, stream, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,"
     " tokens_estimated, cost_usd, latency_ms, ttfb_ms, status, error_code, finish_reason,"
-    " task, route, attempts, policy)"
+    " task, route, attempts, policy, origin, parent_id)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-    " ?18, ?19, ?20, ?21, ?22, ?23)";
+    " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 
 /* Portable SQL: integer division gives the UTC day number (ts_ms is Unix ms, >= 0); the
  * day is formatted in C. GROUP BY / ORDER BY by position work in SQLite and PostgreSQL. */
@@ -572,6 +572,8 @@ static void bind_usage(sqlite3_stmt *st, const struct hr_usage *u)
 	bind_text(st, 21, u->route);
 	sqlite3_bind_int(st, 22, u->attempts);
 	bind_text(st, 23, u->policy);
+	bind_text(st, 24, u->origin);
+	bind_text(st, 25, u->parent_id);
 }
 
 /* Runs a cached statement that returns no rows and resets it. Returns the SQLite code. */
@@ -676,8 +678,8 @@ static int sq_usage_summary(struct hr_store *base, int64_t since_ms, hr_usage_ro
 static const char usage_get_sql[] =
     "SELECT ts_ms, key_id, model_asked, model_used, provider, endpoint, stream, prompt_tokens,"
     " completion_tokens, cached_tokens, reasoning_tokens, tokens_estimated, cost_usd,"
-    " latency_ms, ttfb_ms, status, error_code, finish_reason, task, route, attempts, policy"
-    " FROM usage_records WHERE request_id = ?1";
+    " latency_ms, ttfb_ms, status, error_code, finish_reason, task, route, attempts, policy,"
+    " origin, parent_id FROM usage_records WHERE request_id = ?1";
 
 static int col_text(sqlite3_stmt *st, int i, char **field)
 {
@@ -716,7 +718,8 @@ static int sq_usage_get(struct hr_store *base, const char *request_id, struct hr
 		              col_text(st, 3, &u->model_used) | col_text(st, 4, &u->provider) |
 		              col_text(st, 5, &u->endpoint) | col_text(st, 16, &u->error_code) |
 		              col_text(st, 17, &u->finish_reason) | col_text(st, 18, &u->task) |
-		              col_text(st, 19, &u->route) | col_text(st, 21, &u->policy)
+		              col_text(st, 19, &u->route) | col_text(st, 21, &u->policy) |
+		              col_text(st, 22, &u->origin) | col_text(st, 23, &u->parent_id)
 		          ? HR_ENOMEM
 		          : 0;
 	} else if (rc == SQLITE_ROW) {
@@ -832,6 +835,245 @@ static int sq_audit_scan(struct hr_store *base, hr_audit_cb cb, void *arg)
 	return ret < 0 ? ret : 0;
 }
 
+/* ---- learning online (docs/router.md) ---- */
+
+/* Prepares sql under the lock (held by the caller); HR_EIO when readonly or it fails. */
+static int learn_prepare(struct sq_store *s, const char *sql, sqlite3_stmt **st, bool write)
+{
+	if (write && s->readonly)
+		return HR_EIO;
+	return sqlite3_prepare_v2(s->db, sql, -1, st, NULL) == SQLITE_OK ? 0 : HR_EIO;
+}
+
+/* Steps a prepared write, finalizes it, logs a failure as what. Lock held. */
+static int learn_write(struct sq_store *s, sqlite3_stmt *st, const char *what)
+{
+	int rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+	if (rc != SQLITE_DONE)
+		HR_LOG_ERROR(STORE, "cannot write %s to '%s': %s", what, s->path,
+		             s->readonly ? "opened readonly" : sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : HR_EIO;
+}
+
+static int sq_learn_sample_put(struct hr_store *base, const struct hr_learn_sample *smp)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (learn_prepare(s,
+	                  "INSERT INTO learn_samples (request_id, ts_ms, task, model, prompt)"
+	                  " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (request_id) DO NOTHING",
+	                  &st, true) == 0) {
+		bind_text(st, 1, smp->request_id);
+		sqlite3_bind_int64(st, 2, smp->ts_ms);
+		bind_text(st, 3, smp->task);
+		bind_text(st, 4, smp->model);
+		bind_text(st, 5, smp->prompt);
+	}
+	int ret = learn_write(s, st, "a learning sample");
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int sq_learn_score_put(struct hr_store *base, const char *request_id, const char *task,
+                              const struct hr_learn_score *sc, const char *detail, int64_t ts_ms)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (learn_prepare(s,
+	                  "INSERT INTO learn_scores (request_id, task, model, source, score, ts_ms,"
+	                  " detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+	                  " ON CONFLICT (request_id, model, source) DO UPDATE SET"
+	                  " score = excluded.score, ts_ms = excluded.ts_ms,"
+	                  " detail = excluded.detail",
+	                  &st, true) == 0) {
+		bind_text(st, 1, request_id);
+		bind_text(st, 2, task);
+		bind_text(st, 3, sc->model);
+		bind_text(st, 4, sc->source);
+		sqlite3_bind_double(st, 5, sc->score);
+		sqlite3_bind_int64(st, 6, ts_ms);
+		bind_text(st, 7, detail);
+	}
+	int ret = learn_write(s, st, "a learning score");
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* One row per (sample, score), grouped into samples in C. */
+static int sq_learn_scan(struct hr_store *base, const char *task, hr_learn_sample_cb cb, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = NULL;
+	struct hr_buf id = HR_BUF_INIT(64), tk = HR_BUF_INIT(4096), md = HR_BUF_INIT(4096),
+	              pr = HR_BUF_INIT(SIZE_MAX / 2);
+	struct hr_buf names = HR_BUF_INIT(HR_LEARN_MAX_SCORES * 4096);
+	struct hr_learn_sample cur = {0};
+	size_t name_off[HR_LEARN_MAX_SCORES];
+	const char *src[HR_LEARN_MAX_SCORES];
+	int ret = 0, rc;
+	bool have = false;
+
+	pthread_mutex_lock(&s->lock);
+	rc = sqlite3_prepare_v2(s->db,
+	                        "SELECT s.request_id, s.ts_ms, s.task, s.model, s.prompt, c.model,"
+	                        " c.source, c.score FROM learn_samples s JOIN learn_scores c"
+	                        " ON c.request_id = s.request_id"
+	                        " WHERE ?1 IS NULL OR s.task = ?1"
+	                        " ORDER BY s.ts_ms, s.request_id, c.model, c.source",
+	                        -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		bind_text(st, 1, task);
+	for (;;) {
+		rc = rc == SQLITE_OK ? sqlite3_step(st) : rc;
+		const char *rid = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+		bool next = rc != SQLITE_ROW || !have || !rid || strcmp(rid, id.ptr) != 0;
+		if (next && have) { /* the sample before is complete */
+			cur.request_id = id.ptr;
+			cur.task = tk.ptr;
+			cur.model = md.ptr;
+			cur.prompt = pr.ptr;
+			for (size_t i = 0; i < cur.n_scores; i++) {
+				cur.scores[i].model = names.ptr + name_off[i];
+				cur.scores[i].source = src[i];
+			}
+			if ((ret = cb(arg, &cur)) != 0)
+				break;
+			have = false;
+		}
+		if (rc != SQLITE_ROW)
+			break;
+		rc = SQLITE_OK;
+		if (!have) {
+			const char *t = (const char *)sqlite3_column_text(st, 2);
+			const char *m = (const char *)sqlite3_column_text(st, 3);
+			const char *p = (const char *)sqlite3_column_text(st, 4);
+			hr_buf_reset(&id);
+			hr_buf_reset(&tk);
+			hr_buf_reset(&md);
+			hr_buf_reset(&pr);
+			hr_buf_reset(&names);
+			memset(&cur, 0, sizeof cur);
+			cur.ts_ms = sqlite3_column_int64(st, 1);
+			if (hr_buf_addstr(&id, rid ? rid : "") < 0 || hr_buf_addstr(&tk, t ? t : "") < 0 ||
+			    hr_buf_addstr(&md, m ? m : "") < 0 ||
+			    hr_buf_add(&pr, p ? p : "", p ? (size_t)sqlite3_column_bytes(st, 4) : 0) < 0 ||
+			    hr_buf_add(&pr, "", 1) < 0) {
+				ret = HR_ENOMEM;
+				break;
+			}
+			pr.len--; /* the NUL stays after the text */
+			have = true;
+		}
+		const char *cm = (const char *)sqlite3_column_text(st, 5);
+		const char *cs = (const char *)sqlite3_column_text(st, 6);
+		if (cur.n_scores < HR_LEARN_MAX_SCORES && cm && cs) {
+			size_t i = cur.n_scores++;
+			name_off[i] = names.len;
+			src[i] = strcmp(cs, "feedback") == 0 ? "feedback" : "judge";
+			cur.scores[i].score = sqlite3_column_double(st, 7);
+			if (hr_buf_add(&names, cm, strlen(cm) + 1) < 0) {
+				ret = HR_ENOMEM;
+				break;
+			}
+		}
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		HR_LOG_ERROR(STORE, "cannot read learning samples in '%s': %s", s->path,
+		             sqlite3_errmsg(s->db));
+		ret = HR_EIO;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	hr_buf_release(&id);
+	hr_buf_release(&tk);
+	hr_buf_release(&md);
+	hr_buf_release(&pr);
+	hr_buf_release(&names);
+	return ret;
+}
+
+static int sq_promotion_set(struct hr_store *base, const struct hr_promotion *p)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (learn_prepare(s,
+	                  p->model ? "INSERT INTO task_promotions (task, model, ts_ms, detail)"
+	                             " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (task) DO UPDATE SET"
+	                             " model = excluded.model, ts_ms = excluded.ts_ms,"
+	                             " detail = excluded.detail"
+	                           : "DELETE FROM task_promotions WHERE task = ?1",
+	                  &st, true) == 0) {
+		bind_text(st, 1, p->task);
+		if (p->model) {
+			bind_text(st, 2, p->model);
+			sqlite3_bind_int64(st, 3, p->ts_ms);
+			bind_text(st, 4, p->detail ? p->detail : "");
+		}
+	}
+	int ret = learn_write(s, st, "a task promotion");
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int sq_promotion_scan(struct hr_store *base, hr_promotion_cb cb, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = NULL;
+	int ret = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(
+	    s->db, "SELECT task, model, ts_ms, detail FROM task_promotions ORDER BY task", -1, &st,
+	    NULL);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct hr_promotion p = {.task = (const char *)sqlite3_column_text(st, 0),
+		                         .model = (const char *)sqlite3_column_text(st, 1),
+		                         .ts_ms = sqlite3_column_int64(st, 2),
+		                         .detail = (const char *)sqlite3_column_text(st, 3)};
+		if (p.task && p.model && (ret = cb(arg, &p)) != 0)
+			break;
+		rc = SQLITE_OK;
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		HR_LOG_ERROR(STORE, "cannot read task promotions in '%s': %s", s->path,
+		             sqlite3_errmsg(s->db));
+		ret = HR_EIO;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int sq_usage_spent_internal(struct hr_store *base, const char *task, int64_t since_ms,
+                                   double *out)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = NULL;
+	int ret = HR_EIO;
+	*out = 0;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db,
+	                            "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	                            " WHERE origin IS NOT NULL AND task = ?1 AND ts_ms >= ?2",
+	                            -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, task);
+		sqlite3_bind_int64(st, 2, since_ms);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			*out = sqlite3_column_double(st, 0);
+			ret = 0;
+		}
+	}
+	if (ret)
+		HR_LOG_ERROR(STORE, "cannot sum usage in '%s': %s", s->path, sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 static int sq_schema_version(struct hr_store *base)
 {
 	return ((struct sq_store *)base)->version;
@@ -846,5 +1088,11 @@ const struct hr_store_ops hr_store_sqlite = {
     .usage_get = sq_usage_get,
     .audit_append = sq_audit_append,
     .audit_scan = sq_audit_scan,
+    .learn_sample_put = sq_learn_sample_put,
+    .learn_score_put = sq_learn_score_put,
+    .learn_scan = sq_learn_scan,
+    .promotion_set = sq_promotion_set,
+    .promotion_scan = sq_promotion_scan,
+    .usage_spent_internal = sq_usage_spent_internal,
     .schema_version = sq_schema_version,
 };

@@ -60,6 +60,8 @@ void hr_usage_free(struct hr_usage *u)
 	free(u->task);
 	free(u->route);
 	free(u->policy);
+	free(u->origin);
+	free(u->parent_id);
 	free((struct hr_usage_entry *)u);
 }
 

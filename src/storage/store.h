@@ -32,6 +32,8 @@ struct hr_usage {
 	char *route;         /* the X-Hearth-Route explanation, or NULL */
 	int attempts;        /* provider calls made (retries and fallbacks included) */
 	char *policy;        /* the data policy's findings ("card:2,email:1"), never values */
+	char *origin;        /* NULL: a client's request; "shadow" or "judge": hearth's own */
+	char *parent_id;     /* origin set: the client request it evaluates */
 };
 
 /* Strings are copied. Returns: owned, free with hr_usage_free(); NULL on OOM. */
@@ -66,6 +68,28 @@ struct hr_audit_verdict {
 	const char *why; /* static: "edited", "missing or reordered", ... */
 };
 
+/* Learning online (docs/router.md): a kept prompt and the scores its answers got. */
+struct hr_learn_score {
+	const char *model;
+	const char *source; /* "judge" or "feedback" */
+	double score;       /* 0..1 */
+};
+#define HR_LEARN_MAX_SCORES 16 /* per sample: more are ignored */
+struct hr_learn_sample {
+	const char *request_id, *task, *model; /* model: the one that answered the client */
+	const char *prompt;                    /* the last user message */
+	int64_t ts_ms;
+	struct hr_learn_score scores[HR_LEARN_MAX_SCORES];
+	size_t n_scores;
+};
+typedef int (*hr_learn_sample_cb)(void *arg, const struct hr_learn_sample *s);
+/* A task whose challenger auto_promote moved first. */
+struct hr_promotion {
+	const char *task, *model, *detail;
+	int64_t ts_ms;
+};
+typedef int (*hr_promotion_cb)(void *arg, const struct hr_promotion *p);
+
 struct hr_store;
 
 struct hr_store_ops {
@@ -85,6 +109,21 @@ struct hr_store_ops {
 	int (*audit_append)(struct hr_store *s, struct hr_audit_event *ev);
 	/* Every event in seq order to cb (the store locked: cb must not call back). */
 	int (*audit_scan)(struct hr_store *s, hr_audit_cb cb, void *arg);
+	/* Keeps a prompt for learning (the first one of a request wins). 0 or HR_EIO. */
+	int (*learn_sample_put)(struct hr_store *s, const struct hr_learn_sample *smp);
+	/* Sets the score of (request, model, source), replacing an earlier one; detail (the
+	 * judge's name, a feedback comment) may be NULL. 0 or HR_EIO. */
+	int (*learn_score_put)(struct hr_store *s, const char *request_id, const char *task,
+	                       const struct hr_learn_score *sc, const char *detail, int64_t ts_ms);
+	/* Every kept prompt of task (NULL: all) that has scores, oldest first, with its scores
+	 * (the store locked: cb must not call back). 0, HR_EIO or cb's non-zero code. */
+	int (*learn_scan)(struct hr_store *s, const char *task, hr_learn_sample_cb cb, void *arg);
+	/* Sets (model) or clears (model NULL) the task's promotion. 0 or HR_EIO. */
+	int (*promotion_set)(struct hr_store *s, const struct hr_promotion *p);
+	int (*promotion_scan)(struct hr_store *s, hr_promotion_cb cb, void *arg);
+	/* Dollars spent since since_ms by hearth's own calls (origin set) for task. */
+	int (*usage_spent_internal)(struct hr_store *s, const char *task, int64_t since_ms,
+	                            double *out);
 	/* Schema version after migrations. */
 	int (*schema_version)(struct hr_store *s);
 };

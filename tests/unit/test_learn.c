@@ -423,6 +423,61 @@ static void metrics_hull_aiq(void **state)
 	hr_arena_destroy(a);
 }
 
+/* Paired scores: means, intervals and the verdict against hand-computed values. */
+static void online_pairs_and_verdict(void **state)
+{
+	(void)state;
+	struct hr_learn_pairs p = {0};
+	struct hr_learn_pair_stats st;
+	hr_learn_pairs_stats(&p, &st);
+	assert_int_equal(st.n, 0);
+	assert_int_equal(hr_learn_promote_verdict(&st, 1, 0.05), HR_LEARN_UNDECIDED);
+	/* challenger 1, 0, 1, 0; reference 1, 1, 1, 1: differences 0, -1, 0, -1 */
+	for (int i = 0; i < 4; i++)
+		hr_learn_pairs_add(&p, i % 2 ? 0 : 1, 1);
+	hr_learn_pairs_stats(&p, &st);
+	assert_int_equal(st.n, 4);
+	assert_true(fabs(st.challenger - 0.5) < 1e-12 && fabs(st.reference - 1) < 1e-12);
+	assert_true(fabs(st.diff + 0.5) < 1e-12);
+	/* sample sd of the differences: sqrt(1/3); half-width 1.96 * sqrt(1/3) / 2 */
+	double h = 1.959963984540054 * sqrt(1.0 / 3) / 2;
+	assert_true(fabs(st.diff_lo - (-0.5 - h)) < 1e-12 && fabs(st.diff_hi - (-0.5 + h)) < 1e-12);
+	assert_true(fabs(st.challenger_ci - h) < 1e-12 && st.reference_ci == 0);
+	/* -0.5 + 0.566 = 0.066 >= -0.05: neither proven worse nor no worse */
+	assert_int_equal(hr_learn_promote_verdict(&st, 4, 0.05), HR_LEARN_UNDECIDED);
+	assert_int_equal(hr_learn_promote_verdict(&st, 5, 0.6), HR_LEARN_UNDECIDED); /* too few */
+	assert_int_equal(hr_learn_promote_verdict(&st, 4, 1.1), HR_LEARN_PROMOTE);
+	/* many equal pairs: no worse; many worse ones: worse */
+	struct hr_learn_pairs eq = {0}, worse = {0};
+	for (int i = 0; i < 50; i++) {
+		hr_learn_pairs_add(&eq, 0.8 + (i % 2) * 0.1, 0.8 + (i % 2) * 0.1);
+		hr_learn_pairs_add(&worse, 0.2 + (i % 3) * 0.1, 0.9);
+	}
+	hr_learn_pairs_stats(&eq, &st);
+	assert_int_equal(hr_learn_promote_verdict(&st, 50, 0.05), HR_LEARN_PROMOTE);
+	hr_learn_pairs_stats(&worse, &st);
+	assert_int_equal(hr_learn_promote_verdict(&st, 50, 0.05), HR_LEARN_DEMOTE);
+	assert_string_equal(hr_learn_verdict_name(HR_LEARN_DEMOTE), "worse");
+}
+
+static void online_judge_parse(void **state)
+{
+	(void)state;
+	double a = -1, b = -1;
+	static const char ok[] = "Here you go:\n```json\n{\"a\": 10, \"b\": 1}\n``` done";
+	assert_int_equal(hr_learn_judge_parse(ok, strlen(ok), &a, &b), 0);
+	assert_true(a == 1.0 && b == 0.0);
+	static const char later[] = "{not json} then {\"a\": 5.5, \"b\": 4}";
+	assert_int_equal(hr_learn_judge_parse(later, strlen(later), &a, &b), 0);
+	assert_true(fabs(a - 0.5) < 1e-12 && fabs(b - 1.0 / 3) < 1e-12);
+	static const char *const bad[] = {"", "no scores", "{\"a\": 0, \"b\": 5}",
+	                                  "{\"a\": 11, \"b\": 5}", "{\"a\": \"9\", \"b\": 5}",
+	                                  "{\"a\": 9}", "{\"a\": 9, \"b\": 5"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (hr_learn_judge_parse(bad[i], strlen(bad[i]), &a, &b) != HR_EINVAL)
+			fail_msg("'%s' should not parse", bad[i]);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -437,6 +492,8 @@ int main(void)
 	    cmocka_unit_test(metrics_random_oracle),
 	    cmocka_unit_test(metrics_hull_aiq),
 	    cmocka_unit_test(metrics_task_oracle),
+	    cmocka_unit_test(online_pairs_and_verdict),
+	    cmocka_unit_test(online_judge_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

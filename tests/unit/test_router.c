@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -45,6 +46,7 @@ static struct {
 	struct hr_plan p;
 	const char *msg;
 	struct hr_features f;
+	char promoted_task[32], promoted[32]; /* the live state's promotion, if [0] */
 } fx;
 
 static void model(const char *name, bool cloud, double in, double out, long ctx, bool tools,
@@ -144,10 +146,19 @@ static void get_live(void *ctx, const struct hr_conf_model *m, struct hr_model_l
 			*out = fx.live[i].lv;
 }
 
+static const char *get_promoted(void *ctx, const char *task, char *buf, size_t cap)
+{
+	(void)ctx;
+	if (strcmp(task, fx.promoted_task) != 0)
+		return NULL;
+	snprintf(buf, cap, "%s", fx.promoted);
+	return buf;
+}
+
 static int plan_h(const char *model_asked, const char *header)
 {
 	struct hr_route_in in = {model_asked, header, &fx.f};
-	struct hr_live live = {NULL, get_live};
+	struct hr_live live = {.get = get_live, .promoted = fx.promoted[0] ? get_promoted : NULL};
 	fx.msg = NULL;
 	return hr_route_plan(fx.a, &fx.c, &in, &live, &fx.p, &fx.msg);
 }
@@ -335,6 +346,67 @@ static void test_learned(void **state)
 	fx.f.sensitive = true;
 	assert_int_equal(plan("task:t"), 0);
 	assert_string_equal(cands(), "llama3");
+}
+
+/* Tiers place the operator's models on the shipped model's scale: P(good) = (1 - p)^e. */
+static void test_learned_tiers(void **state)
+{
+	(void)state;
+	struct hr_conf_task *t =
+	    task("t", HR_STRAT_LEARNED, false, "gpt-4o", "llama3", "gpt-4o-mini", NULL);
+	for (size_t i = 0; i < fx.c.n_models; i++) {
+		if (strcmp(fx.models[i].name, "llama3") == 0)
+			fx.models[i].tier = HR_TIER_SMALL;
+		if (strcmp(fx.models[i].name, "gpt-4o-mini") == 0)
+			fx.models[i].tier = HR_TIER_MEDIUM;
+		if (strcmp(fx.models[i].name, "gpt-4o") == 0)
+			fx.models[i].tier = HR_TIER_FRONTIER;
+	}
+	t->quality_target = 0.6;
+	fx.f.p_strong = 0.1; /* small 0.81, medium 0.9: every one is good enough */
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "llama3,gpt-4o-mini,gpt-4o");
+	assert_false(fx.p.strong_first);
+	fx.f.p_strong = 0.3; /* small 0.49 falls short, medium 0.7 does not */
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "gpt-4o-mini,gpt-4o,llama3");
+	assert_true(fx.p.strong_first);
+	fx.f.p_strong = 0.5; /* medium 0.5 is not above 0.6: the frontier one, then the likeliest */
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "gpt-4o,gpt-4o-mini,llama3");
+	/* without quality_target the threshold stands in: target = 1 - threshold */
+	t->quality_target = 0;
+	t->threshold = 0.4; /* target 0.6 again */
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "gpt-4o,gpt-4o-mini,llama3");
+	assert_true(fabs(hr_route_p_good(0.5, HR_TIER_LARGE) - sqrt(0.5)) < 1e-12);
+	assert_true(hr_route_p_good(0.9, HR_TIER_FRONTIER) == 1);
+	assert_true(fabs(hr_route_p_good(0.5, HR_TIER_SMALL) - 0.25) < 1e-12);
+}
+
+static void test_promoted_goes_first(void **state)
+{
+	(void)state;
+	struct hr_conf_task *t = task("t", HR_STRAT_ORDERED, false, "gpt-4o", "llama3", NULL);
+	snprintf(fx.promoted_task, sizeof fx.promoted_task, "t");
+	snprintf(fx.promoted, sizeof fx.promoted, "llama3");
+	/* promotions count only while the task allows them */
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "gpt-4o,llama3");
+	t->auto_promote = true;
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "llama3,gpt-4o");
+	assert_string_equal(explain(0, 512),
+	                    "task=t; via=task; strategy=ordered:promoted=llama3; model=llama3");
+	/* a promoted model the plan cannot use is not forced in */
+	set_live("llama3", true, 0, 0);
+	assert_int_equal(plan("task:t"), 0);
+	assert_string_equal(cands(), "gpt-4o");
+	assert_null(fx.p.promoted);
+	/* another task's promotion does not apply */
+	task("u", HR_STRAT_ORDERED, false, "gpt-4o", "qwen", NULL)->auto_promote = true;
+	assert_int_equal(plan("task:u"), 0);
+	assert_string_equal(cands(), "gpt-4o,qwen");
 }
 
 /* ---- constraints ---- */
@@ -1441,6 +1513,8 @@ int main(void)
 	    T(test_balanced_ties_and_default_weights),
 	    T(test_cascade_local_first),
 	    T(test_learned),
+	    T(test_learned_tiers),
+	    T(test_promoted_goes_first),
 	    T(test_constraints_table),
 	    T(test_embedding_model_in_a_task),
 	    T(test_local_only_task),

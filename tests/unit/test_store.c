@@ -185,6 +185,8 @@ static void test_open_creates_dir_and_schema(void **state)
 	    {"route", "TEXT", 0, 0},
 	    {"attempts", "INTEGER", 1, 0},
 	    {"policy", "TEXT", 0, 0},
+	    {"origin", "TEXT", 0, 0},
+	    {"parent_id", "TEXT", 0, 0},
 	};
 	sqlite3 *c;
 	sqlite3_stmt *q;
@@ -355,6 +357,8 @@ static void test_insert_binds_every_field(void **state)
 	u->status = 502;
 	hr_usage_set(&u->error_code, "upstream_error");
 	hr_usage_set(&u->finish_reason, "length");
+	hr_usage_set(&u->origin, "shadow");
+	hr_usage_set(&u->parent_id, "req-parent");
 	struct hr_usage *bare = hr_usage_new("req-bare"); /* NULL strings, ttfb -1 */
 	bare->ts_ms = DAY1 + 2;
 	struct hr_usage *batch[] = {u, bare};
@@ -370,7 +374,8 @@ static void test_insert_binds_every_field(void **state)
 	                         " AND cached_tokens = 3 AND reasoning_tokens = 4"
 	                         " AND tokens_estimated = 1 AND cost_usd = 0.0625"
 	                         " AND latency_ms = 1234 AND ttfb_ms = 56 AND status = 502"
-	                         " AND error_code = 'upstream_error' AND finish_reason = 'length'"),
+	                         " AND error_code = 'upstream_error' AND finish_reason = 'length'"
+	                         " AND origin = 'shadow' AND parent_id = 'req-parent'"),
 	                 1);
 	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM usage_records WHERE"
 	                                " request_id = 'req-bare' AND key_id IS NULL"
@@ -662,6 +667,95 @@ static void test_usage_new_and_set(void **state)
 	hr_usage_free(u);
 }
 
+struct scan_out {
+	char lines[8][256];
+	size_t n;
+};
+
+static int scan_cb(void *arg, const struct hr_learn_sample *smp)
+{
+	struct scan_out *o = arg;
+	char *l = o->lines[o->n++];
+	int k = snprintf(l, 256, "%s %s %s '%s':", smp->request_id, smp->task, smp->model,
+	                 smp->prompt);
+	for (size_t i = 0; i < smp->n_scores; i++)
+		k += snprintf(l + k, 256 - (size_t)k, " %s/%s=%.2f", smp->scores[i].model,
+		              smp->scores[i].source, smp->scores[i].score);
+	return 0;
+}
+
+static int promo_cb(void *arg, const struct hr_promotion *p)
+{
+	snprintf(arg, 256, "%s->%s (%s)", p->task, p->model, p->detail);
+	return 0;
+}
+
+/* Learning online: kept prompts, scores (a later one replaces), the grouped scan, promotions
+ * and what hearth's own calls spent. */
+static void test_learning_rows(void **state)
+{
+	struct fix *f = *state;
+	struct hr_store *s = open_ok(f, false);
+	struct hr_learn_sample a = {.request_id = "r1", .task = "t", .model = "big",
+	                            .prompt = "first 'prompt'", .ts_ms = DAY1};
+	struct hr_learn_sample b = {.request_id = "r2", .task = "t", .model = "small",
+	                            .prompt = "second", .ts_ms = DAY1 + 5};
+	struct hr_learn_sample c = {.request_id = "r3", .task = "u", .model = "big",
+	                            .prompt = "other task", .ts_ms = DAY1 + 1};
+	assert_int_equal(s->ops->learn_sample_put(s, &b), 0);
+	assert_int_equal(s->ops->learn_sample_put(s, &a), 0);
+	assert_int_equal(s->ops->learn_sample_put(s, &c), 0);
+	a.prompt = "ignored: the first one kept wins";
+	assert_int_equal(s->ops->learn_sample_put(s, &a), 0);
+	struct hr_learn_score j1 = {"big", "judge", 0.9}, j2 = {"small", "judge", 0.3},
+	                      fb = {"small", "feedback", 1}, j3 = {"big", "judge", 0.5};
+	assert_int_equal(s->ops->learn_score_put(s, "r1", "t", &j1, "judge-m", DAY1), 0);
+	assert_int_equal(s->ops->learn_score_put(s, "r1", "t", &j2, "judge-m", DAY1), 0);
+	assert_int_equal(s->ops->learn_score_put(s, "r2", "t", &fb, "good", DAY1), 0);
+	assert_int_equal(s->ops->learn_score_put(s, "r2", "t", &j3, NULL, DAY1), 0);
+	j3.score = 0.7; /* replaces */
+	assert_int_equal(s->ops->learn_score_put(s, "r2", "t", &j3, NULL, DAY1), 0);
+	struct scan_out o = {0};
+	assert_int_equal(s->ops->learn_scan(s, "t", scan_cb, &o), 0);
+	assert_int_equal(o.n, 2); /* r3 has no scores; it is another task anyway */
+	assert_string_equal(o.lines[0], "r1 t big 'first 'prompt'': big/judge=0.90 small/judge=0.30");
+	assert_string_equal(o.lines[1], "r2 t small 'second': big/judge=0.70 small/feedback=1.00");
+	memset(&o, 0, sizeof o);
+	assert_int_equal(s->ops->learn_scan(s, NULL, scan_cb, &o), 0);
+	assert_int_equal(o.n, 2);
+
+	char got[256] = "";
+	struct hr_promotion p = {.task = "t", .model = "small", .ts_ms = DAY1, .detail = "why"};
+	assert_int_equal(s->ops->promotion_set(s, &p), 0);
+	assert_int_equal(s->ops->promotion_scan(s, promo_cb, got), 0);
+	assert_string_equal(got, "t->small (why)");
+	p.model = NULL;
+	got[0] = '\0';
+	assert_int_equal(s->ops->promotion_set(s, &p), 0);
+	assert_int_equal(s->ops->promotion_scan(s, promo_cb, got), 0);
+	assert_string_equal(got, "");
+
+	struct hr_usage *u1 = rec("s1", DAY1 + 10, "small", "small", 1, 1, 0.25, 200, false);
+	struct hr_usage *u2 = rec("s2", DAY1 + 20, "judge", "judge", 1, 1, 0.5, 200, false);
+	struct hr_usage *u3 = rec("c1", DAY1 + 30, "big", "big", 1, 1, 4, 200, false);
+	struct hr_usage *u4 = rec("s0", DAY1 - 10, "judge", "judge", 1, 1, 8, 200, false);
+	hr_usage_set(&u1->origin, "shadow");
+	hr_usage_set(&u2->origin, "judge");
+	hr_usage_set(&u4->origin, "judge");
+	struct hr_usage *batch[] = {u1, u2, u3, u4};
+	for (size_t i = 0; i < 4; i++)
+		hr_usage_set(&batch[i]->task, "t");
+	assert_int_equal(s->ops->usage_insert(s, batch, 4), 0);
+	double spent = -1;
+	assert_int_equal(s->ops->usage_spent_internal(s, "t", DAY1, &spent), 0);
+	assert_true(spent == 0.75); /* not the client's call, not yesterday's */
+	assert_int_equal(s->ops->usage_spent_internal(s, "u", DAY1, &spent), 0);
+	assert_true(spent == 0);
+	for (size_t i = 0; i < 4; i++)
+		hr_usage_free(batch[i]);
+	s->ops->close(s);
+}
+
 int main(void)
 {
 	hr_log_setup(HR_LOG_LVL_ERROR, HR_LOG_TEXT);
@@ -680,6 +774,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_readonly_needs_a_database, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_data_dir_fault, setup, teardown),
 	    cmocka_unit_test(test_usage_new_and_set),
+	    cmocka_unit_test_setup_teardown(test_learning_rows, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,12 @@ Common behaviours (the same names in every fake; a fake may add its own):
                   refusal field, REFUSAL_TEXT as ordinary text with done_reason "stop"
   not-json        NOT_JSON_TEXT (invalid JSON), whatever format the request asked for
   hold            waits HOLD_S before answering like echo: keeps a model busy
+  weak            "weak: <last user text>": a stand-in for a small model, told apart by the
+                  judge below
+  judge           a judge of hearth's shadow evaluation: reads "[Request]", "[Answer A]"
+                  and "[Answer B]" from the last user text and answers {"a": n, "b": n},
+                  JUDGE_LOW for an answer from weak to a request containing "hard", else
+                  JUDGE_HIGH
   flaky           every second chat request to this behaviour on this fake instance (the 2nd,
                   4th, ...; a counter per fake, under a lock) answers 500 in the format's
                   error shape, the others like echo: it fails exactly half its requests
@@ -64,6 +70,7 @@ STALL_S = 5.0 * _SCALE
 HOLD_S = 1.0 * _SCALE
 REFUSAL_TEXT = "I'm sorry, but I can't help with that."
 NOT_JSON_TEXT = 'Sure! Here it is: {"answer": 42'
+JUDGE_LOW, JUDGE_HIGH = 2, 9
 TOOL_ARGS_OBJ = {"location": "Paris, France", "unit": "celsius"}
 TOOL_ARGS = json.dumps(TOOL_ARGS_OBJ)
 PARALLEL_LOCATIONS = ("Paris, France", "Tokyo, Japan")
@@ -220,6 +227,20 @@ def _echo(view):
     return "echo: " + view.last_user_text
 
 
+def _judge(view):
+    text = view.last_user_text
+    try:
+        request = text.split("[Request]\n", 1)[1].split("\n\n[Answer A]\n", 1)[0]
+        a = text.split("[Answer A]\n", 1)[1].split("\n\n[Answer B]\n", 1)[0]
+        b = text.split("[Answer B]\n", 1)[1]
+    except IndexError:
+        return Plan(text="I cannot judge this.")
+
+    def score(answer):
+        return JUDGE_LOW if answer.startswith("weak:") and "hard" in request else JUDGE_HIGH
+    return Plan(text=json.dumps({"a": score(a), "b": score(b)}))
+
+
 def _tools(view, locations):
     if view.tool_result is not None:
         return Plan(text="tool said: " + view.tool_result)
@@ -272,6 +293,8 @@ COMMON = {
     "not-json": lambda v: Plan(text=NOT_JSON_TEXT),
     "hold": lambda v: Delay(Plan(text=_echo(v)), HOLD_S),
     "flaky": lambda v: Alternate("flaky", Plan(text=_echo(v))),
+    "weak": lambda v: Plan(text="weak: " + v.last_user_text),
+    "judge": _judge,
 }
 for _status in ERROR_STATUSES:
     COMMON["error-%d" % _status] = (lambda s: lambda v: ErrorPlan(s))(_status)
