@@ -107,27 +107,36 @@ void hr_api_live(struct hr_req *rq, struct hr_live *out)
 	out->promoted = live_promoted;
 }
 
-/* The learned router's P(a strong model is needed) for the request's last user message
- * (the turn being answered, as RouteLLM routes). Returns 0, or -1 when there is no text. */
-static int learned_p(struct hr_req *rq, const struct hr_chat_req *creq, double *p)
+/* The learned router's prediction for the request's last user message (the turn being
+ * answered, as RouteLLM routes), with the task's own router model when it has one, else
+ * router.model: P(a strong model is needed) into f->p_strong, or, from a model with an
+ * output per model, P(a good answer) per model into f->good_*. Returns 0, or -1 when there
+ * is no text or no model. */
+static int learned_p(struct hr_req *rq, const struct hr_chat_req *creq, const char *task,
+                     struct hr_features *f)
 {
-	const struct hr_learn_model *m = rq->api->router_model;
-	const struct hr_str *text = NULL;
-	for (size_t i = creq->n_msgs; i-- > 0 && !text;)
-		if (creq->msgs[i].role == HR_ROLE_USER)
-			for (size_t j = 0; j < creq->msgs[i].n_parts; j++)
-				if (creq->msgs[i].parts[j].type == HR_PART_TEXT &&
-				    creq->msgs[i].parts[j].text.len) {
-					text = &creq->msgs[i].parts[j].text;
-					break;
-				}
-	long gain = hr_learn_model_gain(m);
-	struct hr_learn_fx *fx = text && gain >= 0 ? hr_learn_fx_new(rq->arena, &m->fc) : NULL;
+	const struct hr_conf_task *t = task ? hr_conf_task_find(rq->conf, task, strlen(task)) : NULL;
+	const struct hr_learn_model *m =
+	    t && t->router_model ? hr_learn_live_model(rq->api->learn, t->router_model) : NULL;
+	if (!m)
+		m = rq->api->router_model;
+	const struct hr_str *text = hr_learn_prompt_of(creq);
+	long gain = m ? hr_learn_model_gain(m) : -1;
+	struct hr_learn_fx *fx = m && text ? hr_learn_fx_new(rq->arena, &m->fc) : NULL;
 	double *probs = fx ? hr_arena_alloc(rq->arena, m->n_outs * sizeof *probs) : NULL;
-	if (!probs)
+	const char **names = probs ? hr_arena_alloc(rq->arena, m->n_outs * sizeof *names) : NULL;
+	if (!names)
 		return -1;
 	hr_learn_predict(m, fx, text->ptr, text->len, probs);
-	*p = probs[gain];
+	if (gain >= 0) {
+		f->p_strong = probs[gain];
+		return 0;
+	}
+	for (size_t i = 0; i < m->n_outs; i++)
+		names[i] = m->outs[i].model;
+	f->good_models = names;
+	f->good_p = probs;
+	f->n_good = m->n_outs;
 	return 0;
 }
 
@@ -204,8 +213,7 @@ int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_feat
 	struct hr_live live;
 	hr_api_live(rq, &live);
 	rc = hr_route_plan(rq->arena, c, &rin, &live, plan, &fail->msg);
-	if (rc == 0 && plan->strategy == HR_STRAT_LEARNED && rq->api->router_model &&
-	    learned_p(rq, creq, &f->p_strong) == 0)
+	if (rc == 0 && plan->strategy == HR_STRAT_LEARNED && learned_p(rq, creq, plan->task, f) == 0)
 		rc = hr_route_plan(rq->arena, c, &rin, &live, plan, &fail->msg);
 	if (rc == HR_ENOMODEL) {
 		fail->msg = models_msg(rq, creq->model);

@@ -49,6 +49,11 @@ struct spend {
 
 struct job;
 
+struct loaded {
+	char *path;
+	struct hr_learn_model *m;
+};
+
 struct hr_learn_live {
 	struct hr_store *store;
 	pthread_mutex_t mu; /* guards everything below */
@@ -59,6 +64,8 @@ struct hr_learn_live {
 	struct spend *spends; /* per task, today's shadow spend */
 	size_t n_spends, cap_spends;
 	struct job *jobs; /* running, for the free at exit */
+	struct loaded *models; /* task router models, newest last; all kept until the end */
+	size_t n_models, cap_models;
 	atomic_int inflight;
 };
 
@@ -133,6 +140,11 @@ void hr_learn_live_free(struct hr_learn_live *l)
 		job_free(j); /* its call died with its worker's client */
 	}
 	sodium_memzero(l->token, sizeof l->token);
+	for (size_t i = 0; i < l->n_models; i++) {
+		free(l->models[i].path);
+		hr_learn_model_free(l->models[i].m);
+	}
+	free(l->models);
 	free(l->spends);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
@@ -162,6 +174,77 @@ bool hr_learn_promoted(struct hr_learn_live *l, const char *task, char *out, siz
 		}
 	pthread_mutex_unlock(&l->mu);
 	return found;
+}
+
+/* Whether m can order t's candidates: a strong-model output, or an output per model for at
+ * least one candidate. */
+static bool model_fits(const struct hr_learn_model *m, const struct hr_conf_task *t)
+{
+	if (hr_learn_model_gain(m) >= 0)
+		return true;
+	for (size_t i = 0; i < m->n_outs; i++)
+		for (size_t k = 0; k < t->n_candidates; k++)
+			if (m->outs[i].kind == HR_LEARN_OUT_MODEL &&
+			    strcmp(m->outs[i].model, t->candidates[k]) == 0)
+				return true;
+	return false;
+}
+
+void hr_learn_live_load_models(struct hr_learn_live *l, const struct hr_conf *c)
+{
+	for (size_t i = 0; i < c->n_tasks; i++) {
+		const struct hr_conf_task *t = &c->tasks[i];
+		if (!t->router_model || t->strategy != HR_STRAT_LEARNED)
+			continue;
+		struct hr_learn_model *m = NULL;
+		struct hr_buf err = HR_BUF_INIT(4096);
+		int rc = hr_learn_model_load(t->router_model, &m, &err);
+		if (rc == 0 && !model_fits(m, t))
+			rc = HR_EINVAL;
+		char *path = rc == 0 ? strdup(t->router_model) : NULL;
+		pthread_mutex_lock(&l->mu);
+		if (path && l->n_models == l->cap_models) {
+			size_t cap = l->cap_models ? 2 * l->cap_models : 8;
+			struct loaded *v = realloc(l->models, cap * sizeof *v);
+			if (v) {
+				l->models = v;
+				l->cap_models = cap;
+			}
+		}
+		bool kept = path && l->n_models < l->cap_models;
+		if (kept)
+			l->models[l->n_models++] = (struct loaded){path, m};
+		pthread_mutex_unlock(&l->mu);
+		if (kept) {
+			HR_LOG_INFO(ROUTE, "task '%s': router model '%s' (%zu rows trained on)",
+			            t->name, t->router_model, m->n_train);
+		} else {
+			HR_LOG_WARN(ROUTE,
+			            "task '%s': the router model '%s' cannot be used (%s); the task "
+			            "uses router.model",
+			            t->name, t->router_model,
+			            err.ptr ? err.ptr
+			            : rc == HR_EINVAL
+			                ? "it predicts none of the task's candidates"
+			                : "out of memory");
+			free(path);
+			hr_learn_model_free(m);
+		}
+		hr_buf_release(&err);
+	}
+}
+
+const struct hr_learn_model *hr_learn_live_model(struct hr_learn_live *l, const char *path)
+{
+	const struct hr_learn_model *m = NULL;
+	if (!l || !path)
+		return NULL;
+	pthread_mutex_lock(&l->mu);
+	for (size_t i = l->n_models; i-- > 0 && !m;)
+		if (strcmp(l->models[i].path, path) == 0)
+			m = l->models[i].m;
+	pthread_mutex_unlock(&l->mu);
+	return m;
 }
 
 bool hr_learn_internal_ok(struct hr_learn_live *l, const char *token)

@@ -25,6 +25,7 @@
 struct hr_req;
 struct hr_store;
 struct hr_learn_live;
+struct hr_learn_model;
 
 /* Returns: owned (hr_learn_live_free), or NULL when out of memory. Reads the promotions
  * from st (borrowed; must outlive it). */
@@ -37,6 +38,13 @@ void hr_learn_live_listen(struct hr_learn_live *l, const char *host, int port);
 bool hr_learn_promoted(struct hr_learn_live *l, const char *task, char *out, size_t cap);
 /* Is token the one hearth's own calls carry (X-Hearth-Internal)? Constant time. */
 bool hr_learn_internal_ok(struct hr_learn_live *l, const char *token);
+
+/* Loads the router model file of every task with tasks.<name>.router_model (again on each
+ * call, so that a retrained file takes effect at a reload); a file that cannot be used is
+ * logged, and its task falls back to router.model. Call from one thread (serve, reload). */
+void hr_learn_live_load_models(struct hr_learn_live *l, const struct hr_conf *c);
+/* The newest model loaded from path, or NULL. Borrowed: lives until hr_learn_live_free. */
+const struct hr_learn_model *hr_learn_live_model(struct hr_learn_live *l, const char *path);
 
 /* Decided when a request of task t is planned: shadow this one? (a coin of
  * t->shadow_sample; never for hearth's own calls). */

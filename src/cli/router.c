@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/learn.h"
+#include "storage/store.h"
 #include "core/err.h"
 #include "learn/learn.h"
 
@@ -28,6 +30,8 @@ struct opts {
 	size_t n_extra;
 	const char *out, *router, *weak, *strong, *holdout, *only;
 	bool json, cv;
+	bool from_usage;    /* train: rows from storage (learning online), not files */
+	const char *config; /* --config: whose data directory --from-usage reads */
 	unsigned folds;
 	struct hr_learn_fconf fc;
 	struct hr_learn_hparams hp;
@@ -36,19 +40,22 @@ struct opts {
 
 static void help_router(void)
 {
-	printf("usage: hearth router <train|eval> [options]\n\n"
+	printf("usage: hearth router <train|eval|status|export> [options]\n\n"
 	       "The learned router: it predicts from a prompt's text how likely each model is to\n"
 	       "answer it well, or how likely a small model falls short of a strong one.\n\n"
 	       "  train   learn a router model from outcome data (JSON Lines)\n"
-	       "  eval    measure a router on outcome data: APGR, CPT, operating points, AIQ\n\n"
-	       "`hearth router train --help` and `hearth router eval --help` give the options;\n"
+	       "  eval    measure a router on outcome data: APGR, CPT, operating points, AIQ\n"
+	       "  status  what shadow evaluation and feedback measured per task, promotions\n"
+	       "  export  the outcome rows learning online gathered in storage\n\n"
+	       "`hearth router <command> --help` gives the options;\n"
 	       "docs/router.md the data format, the model, the metrics and the figures.\n");
 }
 
 static void help_train(void)
 {
 	printf(
-	    "usage: hearth router train --data FILE [--data FILE ...] --out MODEL [options]\n\n"
+	    "usage: hearth router train --data FILE [--data FILE ...] --out MODEL [options]\n"
+	    "       hearth router train --from-usage [--task T] --out MODEL [options]\n\n"
 	    "Learns a router model from outcome data: JSON Lines, one prompt per line,\n"
 	    "{\"id\", \"prompt\", \"task\"?, \"outcomes\": {\"<model>\": {\"score\": 0..1,\n"
 	    "\"cost\"?, \"latency_ms\"?}}}. With --weak and --strong the model has one output,\n"
@@ -71,6 +78,10 @@ static void help_train(void)
 	    "      --max-bytes N    bytes of a prompt that feed the n-grams (default 1024)\n"
 	    "      --dense-weight X scale of the dense structure signals (default 1)\n"
 	    "      --holdout TASKS  leave the rows of these tasks (a,b) out of training\n"
+	    "      --from-usage     train on what learning online gathered in storage (the\n"
+	    "                       rows of `hearth router export`) instead of --data files\n"
+	    "      --task TASKS     with --from-usage: only this task's rows\n"
+	    "      --config FILE    with --from-usage: the config whose storage to read\n"
 	    "  -h, --help           this help\n\n"
 	    "Exit status: 0 written; 1 the data or the file failed (the message says where);\n"
 	    "2 usage error.\n");
@@ -127,7 +138,9 @@ enum {
 	O_FOLDS,
 	O_EXTRA,
 	O_TASK,
-	O_JSON
+	O_JSON,
+	O_FROM_USAGE,
+	O_CONFIG
 };
 
 static bool parse_num(const char *s, double lo, double hi, double *v)
@@ -165,6 +178,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
 	                                   {"train-extra", required_argument, NULL, O_EXTRA},
 	                                   {"task", required_argument, NULL, O_TASK},
 	                                   {"json", no_argument, NULL, O_JSON},
+	                                   {"from-usage", no_argument, NULL, O_FROM_USAGE},
+	                                   {"config", required_argument, NULL, O_CONFIG},
 	                                   {NULL, 0, NULL, 0}};
 	memset(o, 0, sizeof *o);
 	hr_learn_fconf_default(&o->fc);
@@ -288,6 +303,12 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
 			break;
 		case O_TASK: o->only = optarg; break;
 		case O_JSON: o->json = true; break;
+		case O_FROM_USAGE:
+			if (!train)
+				return hr_cli_usage_error(cmd, "--from-usage is an option of train");
+			o->from_usage = true;
+			break;
+		case O_CONFIG: o->config = optarg; break;
 		default: return hr_cli_usage_error(cmd, "unknown option or missing value");
 		}
 	}
@@ -296,8 +317,11 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o, bo
 			return hr_cli_usage_error(cmd, "at most 64 data files");
 		o->data[o->n_data++] = argv[optind];
 	}
-	if (o->n_data == 0)
-		return hr_cli_usage_error(cmd, "give the outcome data with --data FILE");
+	if (o->n_data == 0 && !o->from_usage)
+		return hr_cli_usage_error(cmd, "give the outcome data with --data FILE (or, to "
+		                               "train, --from-usage)");
+	if (o->n_data && o->from_usage)
+		return hr_cli_usage_error(cmd, "give --data or --from-usage, not both");
 	if (!o->weak != !o->strong)
 		return hr_cli_usage_error(cmd, "give --weak and --strong together");
 	if (train && !o->out)
@@ -346,6 +370,33 @@ static int read_data(const char *cmd, struct hr_arena *a, const struct opts *o,
 	return rc;
 }
 
+/* train --from-usage: the rows learning online gathered (hearth router export's). */
+static int usage_data(struct hr_arena *a, const struct opts *o, struct hr_learn_data *d)
+{
+	struct hr_store *st = NULL;
+	if (hr_cli_open_store("router train", o->config, &st) != HR_EXIT_OK)
+		return HR_EIO;
+	struct hr_buf rows = HR_BUF_INIT(HR_LEARN_EXPORT_MAX), err = HR_BUF_INIT(64 * 1024);
+	size_t n = 0;
+	int rc = hr_cli_learn_export(st, o->only, &rows, &n);
+	st->ops->close(st);
+	if (rc == 0 && n == 0) {
+		fprintf(stderr, "hearth router train: no scored rows in storage%s%s; turn on shadow "
+		                "evaluation (tasks.<name>.shadow_sample) or send POST /v1/feedback\n",
+		        o->only ? " for task " : "", o->only ? o->only : "");
+		rc = HR_EINVAL;
+	} else if (rc == 0) {
+		rc = hr_learn_data_parse(a, "storage", rows.ptr, rows.len, d, &err);
+		if (rc < 0)
+			fprintf(stderr, "hearth router train: %s", err.ptr ? err.ptr : "out of memory\n");
+	} else {
+		fprintf(stderr, "hearth router train: cannot read storage: %s\n", hr_err_msg(rc));
+	}
+	hr_buf_release(&rows);
+	hr_buf_release(&err);
+	return rc;
+}
+
 static void hex8(const unsigned char *sha, char out[17])
 {
 	sodium_bin2hex(out, 17, sha, 8);
@@ -361,7 +412,7 @@ static int cmd_train(int argc, char **argv)
 		return rc < 0 ? HR_EXIT_OK : rc;
 	struct hr_arena *a = hr_arena_create(0);
 	struct hr_learn_data d;
-	if (!a || read_data("router train", a, &o, &d) < 0) {
+	if (!a || (o.from_usage ? usage_data(a, &o, &d) : read_data("router train", a, &o, &d)) < 0) {
 		hr_arena_destroy(a);
 		return HR_EXIT_FAIL;
 	}
@@ -1128,5 +1179,9 @@ int hr_cmd_router(int argc, char **argv)
 		return cmd_train(argc - 1, argv + 1);
 	if (strcmp(argv[1], "eval") == 0)
 		return cmd_eval(argc - 1, argv + 1);
-	return hr_cli_usage_error("router", "the subcommands are `train` and `eval`");
+	if (strcmp(argv[1], "status") == 0)
+		return hr_cmd_router_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "export") == 0)
+		return hr_cmd_router_export(argc - 1, argv + 1);
+	return hr_cli_usage_error("router", "the subcommands are train, eval, status and export");
 }

@@ -173,6 +173,7 @@ static void on_reload(struct hr_server *srv)
 		                  "restart");
 	hr_conf_release(old);
 	hr_log_setup(c->log.level, c->log.format);
+	hr_learn_live_load_models(((struct hr_api *)hr_server_user(srv))->learn, c);
 	HR_LOG_INFO(MAIN, "configuration reloaded: %zu providers, %zu models", c->n_providers,
 	            c->n_models);
 	hr_conf_publish(c);
@@ -278,6 +279,8 @@ int hr_cmd_serve(int argc, char **argv)
 	struct hr_learn_model *router_model = load_router_model(c);
 	api.router_model = router_model;
 	api.learn = hr_learn_live_new(api.store);
+	if (api.learn)
+		hr_learn_live_load_models(api.learn, c);
 	if (!api.breakers || !api.gates || !api.learn) {
 		fprintf(stderr, "hearth: out of memory\n");
 		api.store->ops->close(api.store);

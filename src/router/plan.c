@@ -191,7 +191,13 @@ static void consider(struct plan_ctx *x, const struct hr_conf_model *m, size_t i
 	}
 	struct cand c = {m, idx, weight > 0 ? weight : 1.0, lv.inflight > 0 ? lv.inflight : 0, 0,
 	                 false};
-	if (x->order == HR_STRAT_LEARNED) {
+	if (x->order == HR_STRAT_LEARNED && x->f->n_good) {
+		c.good = 0; /* a model the router model does not know goes last */
+		for (size_t i = 0; i < x->f->n_good; i++)
+			if (strcmp(x->f->good_models[i], m->name) == 0)
+				c.good = x->f->good_p[i];
+		c.meets = c.good > x->target;
+	} else if (x->order == HR_STRAT_LEARNED) {
 		double e = tier_exponent(x, m);
 		c.good = e == 0 ? 1 : pow(1 - x->p_strong, e);
 		c.meets = c.good > x->target;
@@ -379,8 +385,9 @@ int hr_route_plan(struct hr_arena *a, const struct hr_conf *c, const struct hr_r
 		 * strong model is unlikely to be needed, the priciest first when it is; without a
 		 * prediction (no model loaded) the candidates stay as listed */
 		x->order = HR_STRAT_ORDERED;
-		if (f->p_strong >= 0 && w.t) {
-			out->p_strong = f->p_strong;
+		if ((f->p_strong >= 0 || f->n_good) && w.t) {
+			out->p_strong = f->n_good ? -1 : f->p_strong;
+			out->per_model = f->n_good > 0;
 			x->order = HR_STRAT_LEARNED;
 			x->p_strong = f->p_strong;
 			x->target = w.t->quality_target > 0 ? w.t->quality_target : 1 - w.t->threshold;
@@ -433,7 +440,7 @@ int hr_route_plan(struct hr_arena *a, const struct hr_conf *c, const struct hr_r
 		for (size_t i = 0; i < x->n_ok; i++)
 			out->cands[i] = x->ok[i].m;
 		out->n = x->n_ok;
-		for (size_t i = 1; i < x->n_ok && out->p_strong >= 0; i++)
+		for (size_t i = 1; i < x->n_ok && x->order == HR_STRAT_LEARNED; i++)
 			out->strong_first |= price(x->ok[i].m) < price(x->ok[0].m);
 	} else {
 		for (size_t i = 0; i < x->n_full; i++)
@@ -497,7 +504,9 @@ int hr_route_explain(const struct hr_plan *p, long chosen, size_t max, struct hr
 	}
 	if (rc == 0)
 		rc = hr_buf_addf(&b, "; strategy=%s", hr_route_strategy_name(p->strategy));
-	if (rc == 0 && p->strategy == HR_STRAT_LEARNED)
+	if (rc == 0 && p->strategy == HR_STRAT_LEARNED && p->per_model)
+		rc = hr_buf_addf(&b, ":per_model:%s", p->strong_first ? "strong_first" : "cheap_first");
+	else if (rc == 0 && p->strategy == HR_STRAT_LEARNED)
 		rc = p->p_strong >= 0
 		         ? hr_buf_addf(&b, ":p_strong=%.2f:%s", p->p_strong,
 		                       p->strong_first ? "strong_first" : "cheap_first")

@@ -23,6 +23,11 @@ struct hr_features {
 	bool sensitive;       /* data-policy class: only local providers may see it */
 	const char *language; /* ISO 639-1 guess ("en", "de", ...), or NULL */
 	double p_strong;      /* the learned router's P(a strong model is needed); -1 unknown */
+	/* a router model with an output per model (tasks.<name>.router_model): P(a good
+	 * answer) of the models named, n_good of them (0: none) */
+	const char *const *good_models;
+	const double *good_p;
+	size_t n_good;
 };
 
 /* Features of a canonical chat request. sensitive comes from the policy layer (a detector;
@@ -78,6 +83,7 @@ struct hr_plan {
 	size_t rule; /* HR_VIA_RULE: its index */
 	enum hr_strategy strategy;
 	double p_strong;              /* learned: the prediction the order followed; -1 none */
+	bool per_model;               /* learned: ordered by P(good) per model (f->good_p) */
 	bool strong_first;            /* learned: a dearer candidate goes before a cheaper one */
 	bool local_only;              /* the task's, or forced by a sensitive request */
 	const struct hr_conf_model *promoted; /* auto_promote put it first; NULL none */

@@ -190,3 +190,80 @@ def test_a_promotion_survives_a_restart(make):
     h.stop()
     h.start()
     assert chat(h, "easy later").header("X-Hearth-Model") == "small"
+
+
+EASY = "easy: what colour is the sky over the meadow, number %d"
+HARD = "hard: prove the theorem about prime gaps in full, number %d"
+
+
+def test_retraining_from_usage_changes_decisions(make):
+    h = make({"strategy": "learned", "quality_target": 0.5})
+    for i in range(10):
+        for text in (EASY % i, HARD % i):
+            r = chat(h, text)
+            assert r.status == 200, r
+            judged(h, r.header("X-Request-Id"))
+    # what was gathered: 20 judged pairs, the challenger worse on the hard half
+    st = h.cli("router", "status", "--json")
+    assert st.returncode == 0, st.stderr
+    task = json.loads(st.stdout)["tasks"][0]
+    assert task["task"] == "support" and task["challenger"] == "small"
+    assert task["reference"] == "big" and task["judged"]["n"] == 20, task
+    assert task["judged"]["diff"] == pytest.approx((LOW - HIGH) / 2), task
+    assert task["judged"]["diff_hi"] < 0 and task["verdict"] == "too few samples", task
+    assert task["shadow_spent_today_usd"] > 0, task
+    text = h.cli("router", "status").stdout
+    assert "judged pairs 20" in text and "challenger small vs reference big" in text, text
+    ex = h.cli("router", "export", "--task", "support", "--out", h.root / "rows.jsonl")
+    assert ex.returncode == 0 and "20 rows" in ex.stderr, ex.stderr
+    rows = [json.loads(l) for l in (h.root / "rows.jsonl").read_text().splitlines()]
+    hard = [r for r in rows if r["prompt"].startswith("hard")]
+    assert len(rows) == 20 and len(hard) == 10, rows
+    assert hard[0]["outcomes"] == {"big": {"score": pytest.approx(HIGH)},
+                                   "small": {"score": pytest.approx(LOW)}}, hard[0]
+    # feedback beats the judge in the export
+    fb = http_request(h.port, "POST", "/v1/feedback", {"request_id": hard[0]["id"], "score": 0})
+    assert fb.status == 200, fb
+    ex = h.cli("router", "export", "--task", "support")
+    row = [json.loads(l) for l in ex.stdout.splitlines() if hard[0]["id"] in l][0]
+    assert row["outcomes"]["big"] == {"score": 0}, row
+    # train on it, point the task at the new model, reload: the router tells them apart
+    model = h.root / "support-router.json"
+    tr = h.cli("router", "train", "--from-usage", "--task", "support", "--out", model,
+               "--epochs", "20")
+    assert tr.returncode == 0, tr.stderr
+    assert "20 rows" in tr.stderr and "2 outputs" in tr.stderr, tr.stderr
+    cfg = h.config
+    cfg["tasks"]["support"]["router_model"] = str(model)
+    cfg["tasks"]["support"]["shadow_sample"] = 0
+    h.write_config(cfg)
+    assert h.cli("reload").returncode == 0
+    wait_until(lambda: "task 'support': router model" in h.stderr_text(), 5)
+    easy = chat(h, "easy: what colour is the grass in the meadow")
+    hard = chat(h, "hard: prove the theorem about twin primes in full")
+    assert easy.header("X-Hearth-Model") == "small", easy.header("X-Hearth-Route")
+    assert hard.header("X-Hearth-Model") == "big", hard.header("X-Hearth-Route")
+    assert "strategy=learned:per_model:cheap_first" in easy.header("X-Hearth-Route")
+    assert "strategy=learned:per_model:strong_first" in hard.header("X-Hearth-Route")
+
+
+def test_train_from_usage_without_rows_says_what_to_do(make):
+    h = make({"shadow_sample": 0})
+    tr = h.cli("router", "train", "--from-usage", "--out", h.root / "m.json")
+    assert tr.returncode == 1
+    assert "no scored rows in storage" in tr.stderr and "shadow_sample" in tr.stderr
+    assert h.cli("router", "train", "--from-usage", "--data", "x", "--out", "m").returncode == 2
+    st = h.cli("router", "status")
+    assert st.returncode == 0 and "judged pairs 0" in st.stdout, st.stdout
+
+
+def test_a_router_model_that_fits_no_candidate_is_refused(make, tmp_path):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"id": str(i), "prompt": "p %d" % i, "outcomes": {
+        "other": {"score": i % 2}}}) + "\n" for i in range(4)))
+    model = tmp_path / "m.json"
+    from helpers import run_cli
+    assert run_cli(["router", "train", "--data", rows, "--out", model]).returncode == 0
+    h = make({"strategy": "learned", "router_model": str(model), "shadow_sample": 0})
+    assert "predicts none of the task's candidates" in h.stderr_text()
+    assert chat(h, "hello").status == 200
