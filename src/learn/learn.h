@@ -257,7 +257,8 @@ enum hr_learn_verdict hr_learn_promote_verdict(const struct hr_learn_pair_stats 
                                                size_t min_samples, double margin);
 const char *hr_learn_verdict_name(enum hr_learn_verdict v);
 
-/* The judge's answer: the first JSON object in text with numbers "a" and "b" in 1..10,
+/* The judge's answer: the first JSON object (of the first 32 '{') in text with numbers "a"
+ * and "b" in 1..10,
  * mapped to 0..1 as (s - 1) / 9 (MT-Bench's scale, as tools/routing-data maps it).
  * Returns 0, or HR_EINVAL when there is none. */
 int hr_learn_judge_parse(const char *text, size_t n, double *a, double *b);

@@ -9,7 +9,8 @@
 #include "core/err.h"
 #include "learn/learn.h"
 
-#define Z95 1.959963984540054 /* two-sided 95% of the normal distribution */
+#define Z95         1.959963984540054 /* two-sided 95% of the normal distribution */
+#define JUDGE_TRIES 32                /* objects tried in a judge's answer */
 
 static void welford(double x, size_t n, double *mean, double *m2)
 {
@@ -87,11 +88,14 @@ static int score_of(json_t *o, const char *k, double *out)
 
 int hr_learn_judge_parse(const char *text, size_t n, double *a, double *b)
 {
-	/* a judge may wrap its object in prose or a code fence: try each '{' in turn, and let
-	 * jansson stop at the end of the first complete value */
-	for (size_t i = 0; i < n; i++) {
+	/* a judge may wrap its object in prose or a code fence: try each '{' in turn (the first
+	 * JUDGE_TRIES: a text of braces costs no more than that many parses), and let jansson
+	 * stop at the end of the first complete value */
+	int tries = 0;
+	for (size_t i = 0; i < n && tries < JUDGE_TRIES; i++) {
 		if (text[i] != '{')
 			continue;
+		tries++;
 		json_t *o = json_loadb(text + i, n - i, JSON_DISABLE_EOF_CHECK, NULL);
 		int rc = o && json_is_object(o) && score_of(o, "a", a) == 0 && score_of(o, "b", b) == 0
 		             ? 0
