@@ -23,6 +23,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "http/sse.h"
+#include "learn/learn.h"
 #include "providers/dialect.h"
 #include "providers/provider.h"
 #include "router/router.h"
@@ -74,6 +75,12 @@ struct chat {
 	/* learning online: this answer is shadowed (hr_learn_sampled), so its text is kept */
 	bool shadow;
 	struct hr_buf text;
+	/* the cascade's judged check: the answer waiting for the judge, and its answer */
+	struct hr_chat_resp jres;
+	double jcost;
+	struct hr_buf jbuf;
+	bool jbuf_ready;
+	long jstatus;
 
 	const char *slot;             /* the model whose slot this request holds, or NULL */
 	const char *queued_on;        /* the model in whose queue it waits, or NULL */
@@ -227,6 +234,108 @@ static const char *check_answer(const struct chat *ch, const struct hr_chat_resp
 }
 
 static bool escalate(struct chat *ch, const char *why);
+static void deliver(struct chat *ch, struct hr_chat_resp *res, double cost);
+
+/* ---- the cascade's judged check: the task's judge scores a whole answer ---- */
+
+/* The judge's instructions for one answer (docs/routing.md quotes them). */
+static const char judge_one_system[] =
+    "You are an impartial judge of an answer to a user's request. Rate how well it serves "
+    "the request: correct, helpful, complete and clear. Reply with only a JSON object: "
+    "{\"score\": <1-10>}.";
+
+static int judge_headers(void *arg, long status, const char *retry_after)
+{
+	(void)retry_after;
+	((struct chat *)arg)->jstatus = status;
+	return 0;
+}
+
+static int judge_data(void *arg, const char *p, size_t n)
+{
+	return hr_buf_add(&((struct chat *)arg)->jbuf, p, n) < 0 ? HR_ETOOBIG : 0;
+}
+
+/* The judge answered (or not): escalate a low score, else deliver. A judge that cannot
+ * score lets the answer through (the verifier's outage is not the answer's fault). */
+static void judge_done(void *arg, int rc)
+{
+	struct chat *ch = arg;
+	struct hr_req *rq = ch->rq;
+	double score = -1;
+	ch->call = NULL;
+	json_t *root = rc == 0 && ch->jstatus == 200
+	                   ? json_loadb(ch->jbuf.ptr ? ch->jbuf.ptr : "", ch->jbuf.len, 0, NULL)
+	                   : NULL;
+	json_t *msg = json_object_get(json_array_get(json_object_get(root, "choices"), 0),
+	                              "message");
+	const char *text = json_string_value(json_object_get(msg, "content"));
+	if (!text || hr_learn_judge_parse_one(text, strlen(text), &score) < 0) {
+		HR_RLOG_WARN(rq->id, ROUTE,
+		             "cascade: the judge '%s' gave no score (%s%ld); the answer stands",
+		             ch->plan.t->judge, rc < 0 ? "error " : "HTTP ",
+		             rc < 0 ? (long)rc : ch->jstatus);
+	} else {
+		HR_RLOG_INFO(rq->id, ROUTE, "cascade: the judge scored '%s' %.2f (target %.2f)",
+		             ch->m->name, score, ch->plan.t->quality_target);
+	}
+	json_decref(root);
+	if (score >= 0 && score < ch->plan.t->quality_target && escalate(ch, "judged_low"))
+		return;
+	deliver(ch, &ch->jres, ch->jcost);
+}
+
+/* Asks the task's judge about res. Returns true when the call is under way. */
+static bool judge_start(struct chat *ch, const struct hr_chat_resp *res, double cost)
+{
+	struct hr_req *rq = ch->rq;
+	const struct hr_str *prompt = hr_learn_prompt_of(&ch->creq);
+	struct hr_buf ans = HR_BUF_INIT(HR_SHADOW_TEXT_MAX);
+	for (size_t i = 0; i < res->n_parts; i++)
+		if (res->parts[i].type == HR_PART_TEXT)
+			(void)hr_buf_add(&ans, res->parts[i].text.ptr, res->parts[i].text.len);
+	json_t *root = NULL;
+	char *body = NULL;
+	if (prompt && ans.len) { /* a tool call is not judged */
+		char *user = hr_arena_printf(rq->arena, "[Request]\n%.*s\n\n[Answer]\n%.*s",
+		                             (int)prompt->len, prompt->ptr, (int)ans.len, ans.ptr);
+		root = user ? json_pack("{s:s, s:i, s:[{s:s, s:s}, {s:s, s:s}]}", "model",
+		                        ch->plan.t->judge, "temperature", 0, "messages", "role",
+		                        "system", "content", judge_one_system, "role", "user",
+		                        "content", user)
+		            : NULL;
+		body = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	}
+	hr_buf_release(&ans);
+	json_decref(root);
+	char *b = body ? hr_arena_strndup(rq->arena, body, strlen(body)) : NULL;
+	free(body);
+	if (!b)
+		return false;
+	ch->jres = *res;
+	ch->jcost = cost;
+	if (!ch->jbuf_ready) { /* once: a cascade may judge more than one answer */
+		hr_buf_init(&ch->jbuf, HR_SHADOW_TEXT_MAX * 4);
+		if (hr_arena_defer(rq->arena, release_cb, &ch->jbuf) < 0)
+			return false;
+		ch->jbuf_ready = true;
+	}
+	hr_buf_reset(&ch->jbuf);
+	ch->jstatus = 0;
+	struct hr_call_opts o = {.url = "/v1/chat/completions",
+	                         .body = b,
+	                         .body_len = strlen(b),
+	                         .rid = rq->id,
+	                         .on_headers = judge_headers,
+	                         .on_data = judge_data,
+	                         .on_done = judge_done,
+	                         .arg = ch};
+	if (hr_learn_internal_call(rq, "judge", &o, &ch->call) < 0) {
+		HR_RLOG_WARN(rq->id, ROUTE, "cascade: the judge could not be asked; the answer stands");
+		return false;
+	}
+	return true;
+}
 
 /* A whole (non-streamed) answer. */
 static void answer(struct chat *ch)
@@ -257,19 +366,28 @@ static void answer(struct chat *ch)
 	const char *failed = check ? check_answer(ch, &res) : NULL;
 	if (failed && escalate(ch, failed))
 		return;
-	for (size_t i = 0; i < res.n_parts; i++)
-		if (res.parts[i].type == HR_PART_TEXT)
-			keep_text(ch, &res.parts[i].text);
+	if (!failed && check && (ch->plan.t->checks & HR_CHECK_JUDGED) && judge_start(ch, &res, cost))
+		return; /* judge_done() goes on */
+	deliver(ch, &res, cost);
+}
+
+/* A whole answer that passed its checks, to the client. */
+static void deliver(struct chat *ch, struct hr_chat_resp *res, double cost)
+{
+	struct hr_req *rq = ch->rq;
+	for (size_t i = 0; i < res->n_parts; i++)
+		if (res->parts[i].type == HR_PART_TEXT)
+			keep_text(ch, &res->parts[i].text);
 	answered(ch);
 	if (ch->passthrough) {
 		cost_header(ch, cost);
 		hr_req_respond(rq, 200, "application/json", &ch->body);
 		return;
 	}
-	res.usage = ch->usage;
+	res->usage = ch->usage;
 	struct hr_buf b = HR_BUF_INIT(ch->rq->conf->limits.max_response_bytes);
-	err = hr_render_resp(rq->arena, rq->dialect, &res, ch->answer_id, ch->m->name,
-	                     (int64_t)time(NULL), &b);
+	int err = hr_render_resp(rq->arena, rq->dialect, res, ch->answer_id, ch->m->name,
+	                         (int64_t)time(NULL), &b);
 	if (err < 0) {
 		hr_buf_release(&b);
 		fail(ch, err,

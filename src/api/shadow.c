@@ -86,7 +86,6 @@ struct job {
 	bool swap;                        /* the judge sees the served answer as B */
 	struct hr_buf body, resp;
 	long status;
-	const char *headers[6];
 };
 
 static int64_t now_ms(void)
@@ -441,35 +440,60 @@ static int on_data(void *arg, const char *p, size_t n)
 
 static void on_done(void *arg, int rc);
 
+/* Starts one of hearth's own calls (o->url is the path; headers and timeouts are set here;
+ * the rest of o is the caller's). */
+static int internal_call(struct hr_learn_live *l, struct hr_client *client, struct hr_arena *a,
+                         const char *origin, const char *parent, const char *task,
+                         struct hr_call_opts *o, struct hr_call **out)
+{
+	char url[256];
+	pthread_mutex_lock(&l->mu);
+	bool listening = l->url[0] != '\0';
+	snprintf(url, sizeof url, "%s%s", l->url, o->url);
+	pthread_mutex_unlock(&l->mu);
+	const char *h[6] = {
+	    "Content-Type: application/json",
+	    hr_arena_printf(a, "X-Hearth-Internal: %s", l->token),
+	    hr_arena_printf(a, "X-Hearth-Origin: %s", origin),
+	    hr_arena_printf(a, "X-Hearth-Parent: %s", parent),
+	    hr_arena_printf(a, "X-Hearth-Parent-Task: %s", task ? task : ""),
+	    NULL,
+	};
+	if (!listening)
+		return HR_EUNAVAIL;
+	if (!h[1] || !h[2] || !h[3] || !h[4])
+		return HR_ENOMEM;
+	o->url = url;
+	o->headers = h; /* copied by hr_call_start */
+	o->connect_timeout_ms = 5000;
+	o->total_timeout_ms = 600000;
+	return hr_call_start(client, o, out);
+}
+
+int hr_learn_internal_call(struct hr_req *rq, const char *origin, struct hr_call_opts *o,
+                           struct hr_call **out)
+{
+	const char *task = rq->usage && rq->usage->task ? rq->usage->task : NULL;
+	if (!rq->api->learn)
+		return HR_EUNAVAIL;
+	return internal_call(rq->api->learn, rq->w->client, rq->arena, origin, rq->id, task, o, out);
+}
+
 static int start_call(struct job *j, const char *path, const char *origin)
 {
-	const struct hr_learn_live *l = j->l;
-	char url[256];
-	snprintf(url, sizeof url, "%s%s", l->url, path);
-	j->headers[0] = "Content-Type: application/json";
-	j->headers[1] = hr_arena_printf(j->a, "X-Hearth-Internal: %s", l->token);
-	j->headers[2] = hr_arena_printf(j->a, "X-Hearth-Origin: %s", origin);
-	j->headers[3] = hr_arena_printf(j->a, "X-Hearth-Parent: %s", j->rid);
-	j->headers[4] = hr_arena_printf(j->a, "X-Hearth-Parent-Task: %s", j->task);
-	j->headers[5] = NULL;
-	if (!j->headers[1] || !j->headers[2] || !j->headers[3] || !j->headers[4])
-		return HR_ENOMEM;
 	hr_buf_reset(&j->resp);
 	j->status = 0;
 	struct hr_call_opts o = {
-	    .url = url,
-	    .headers = j->headers,
+	    .url = path,
 	    .body = j->body.ptr,
 	    .body_len = j->body.len,
-	    .connect_timeout_ms = 5000,
-	    .total_timeout_ms = 600000,
 	    .rid = j->rid,
 	    .on_headers = on_headers,
 	    .on_data = on_data,
 	    .on_done = on_done,
 	    .arg = j,
 	};
-	return hr_call_start(j->client, &o, &j->call);
+	return internal_call(j->l, j->client, j->a, origin, j->rid, j->task, &o, &j->call);
 }
 
 /* The text and token counts of an answer of our own API, in the dialect asked. */

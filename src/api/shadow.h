@@ -63,6 +63,15 @@ struct hr_learn_answer {
  * fails the request: problems are logged. */
 void hr_learn_answered(struct hr_req *rq, const struct hr_learn_answer *a);
 
+/* Starts one of hearth's own calls for rq (the cascade's judged check) on rq's worker: o's
+ * url is the API path (e.g. "/v1/chat/completions"); its body and callbacks are the
+ * caller's, the headers (X-Hearth-Internal, origin, parent rq->id and its task) and timeouts
+ * are set here. Returns what hr_call_start does, or HR_EUNAVAIL before the server listens. */
+struct hr_call_opts;
+struct hr_call;
+int hr_learn_internal_call(struct hr_req *rq, const char *origin, struct hr_call_opts *o,
+                           struct hr_call **out);
+
 /* The last user message's text of a chat request (what the learned router reads), or NULL
  * when there is none. */
 const struct hr_str *hr_learn_prompt_of(const struct hr_chat_req *creq);

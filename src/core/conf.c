@@ -83,9 +83,11 @@ static const char *const action_choices[] = {"allow", "local_only", "block", NUL
 _Static_assert(HR_POLICY_ALLOW == 0 && HR_POLICY_LOCAL_ONLY == 1 && HR_POLICY_BLOCK == 2,
                "action_choices order");
 _Static_assert(sizeof(enum hr_policy_action) == sizeof(int), "enums are stored as int");
-static const char *const check_choices[] = {"empty", "refused", "truncated", "json", NULL};
+static const char *const check_choices[] = {"empty", "refused", "truncated", "json", "judged",
+                                            NULL};
 _Static_assert(HR_CHECK_EMPTY == 1 << 0 && HR_CHECK_REFUSED == 1 << 1 &&
-                   HR_CHECK_TRUNCATED == 1 << 2 && HR_CHECK_JSON == 1 << 3,
+                   HR_CHECK_TRUNCATED == 1 << 2 && HR_CHECK_JSON == 1 << 3 &&
+                   HR_CHECK_JUDGED == 1 << 4,
                "check_choices order");
 _Static_assert(sizeof(enum hr_log_level) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(enum hr_log_format) == sizeof(int), "enums are stored as int");
@@ -248,7 +250,8 @@ static const struct conf_row rows[] = {
     R_TASK("tasks.<name>.checks", T_SET, "empty,refused,truncated,json", checks, 0, 0, 0,
            check_choices,
            "strategy cascade: the checks a whole answer must pass, else the next candidate "
-           "is asked: empty, refused, truncated, json (valid JSON when JSON was asked for)"),
+           "is asked: empty, refused, truncated, json (valid JSON when JSON was asked for), "
+           "judged (the task's judge scores it at least quality_target)"),
     R_TASK("tasks.<name>.threshold", T_RATIO, "0.5", threshold, 0, 0, 0, NULL,
            "strategy learned: the predicted P(a strong model is needed) from which the "
            "priciest candidate goes first; below it, the cheapest"),
@@ -1752,6 +1755,15 @@ static void learn_check(struct ld *ld, const struct node *map, struct hr_conf_ta
 		conf_err(ld, &o, key,
 		         "'%s' is also the reference; name two different models to compare",
 		         t->challenger);
+	}
+	if ((t->checks & HR_CHECK_JUDGED) && (!t->judge || t->quality_target <= 0)) {
+		k = map_key(map, "checks");
+		o.line = k ? k->line : 0;
+		snprintf(key, sizeof key, "%s.checks", prefix);
+		conf_err(ld, &o, key,
+		         !t->judge ? "the check judged needs a judge: add 'judge: <model>'"
+		                   : "the check judged escalates answers scored below "
+		                     "quality_target: set it, e.g. 'quality_target: 0.6'");
 	}
 	if (t->shadow_sample > 0 && (!t->judge || !t->challenger)) {
 		k = map_key(map, "shadow_sample");

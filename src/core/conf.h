@@ -73,6 +73,7 @@ enum hr_check {
 	HR_CHECK_REFUSED = 1 << 1,   /* the model refused (its refusal field or stop reason) */
 	HR_CHECK_TRUNCATED = 1 << 2, /* stopped by the length limit */
 	HR_CHECK_JSON = 1 << 3,      /* JSON was asked for and the text is not valid JSON */
+	HR_CHECK_JUDGED = 1 << 4,    /* the task's judge scores the answer below quality_target */
 };
 
 #define HR_MAX_TASK_CANDIDATES 32

@@ -262,5 +262,7 @@ const char *hr_learn_verdict_name(enum hr_learn_verdict v);
  * mapped to 0..1 as (s - 1) / 9 (MT-Bench's scale, as tools/routing-data maps it).
  * Returns 0, or HR_EINVAL when there is none. */
 int hr_learn_judge_parse(const char *text, size_t n, double *a, double *b);
+/* The same for one answer: {"score": 1..10} (the cascade's judged check). */
+int hr_learn_judge_parse_one(const char *text, size_t n, double *score);
 
 #endif

@@ -86,7 +86,10 @@ static int score_of(json_t *o, const char *k, double *out)
 	return 0;
 }
 
-int hr_learn_judge_parse(const char *text, size_t n, double *a, double *b)
+/* The first of the first JUDGE_TRIES objects in text with every key of keys[0..nk) a score
+ * in 1..10, into out (mapped to 0..1). */
+static int judge_scores(const char *text, size_t n, const char *const *keys, double *out,
+                        size_t nk)
 {
 	/* a judge may wrap its object in prose or a code fence: try each '{' in turn (the first
 	 * JUDGE_TRIES: a text of braces costs no more than that many parses), and let jansson
@@ -97,12 +100,29 @@ int hr_learn_judge_parse(const char *text, size_t n, double *a, double *b)
 			continue;
 		tries++;
 		json_t *o = json_loadb(text + i, n - i, JSON_DISABLE_EOF_CHECK, NULL);
-		int rc = o && json_is_object(o) && score_of(o, "a", a) == 0 && score_of(o, "b", b) == 0
-		             ? 0
-		             : HR_EINVAL;
+		int rc = o && json_is_object(o) ? 0 : HR_EINVAL;
+		for (size_t k = 0; k < nk && rc == 0; k++)
+			rc = score_of(o, keys[k], &out[k]);
 		json_decref(o);
 		if (rc == 0)
 			return 0;
 	}
 	return HR_EINVAL;
+}
+
+int hr_learn_judge_parse(const char *text, size_t n, double *a, double *b)
+{
+	static const char *const keys[] = {"a", "b"};
+	double s[2];
+	if (judge_scores(text, n, keys, s, 2) < 0)
+		return HR_EINVAL;
+	*a = s[0];
+	*b = s[1];
+	return 0;
+}
+
+int hr_learn_judge_parse_one(const char *text, size_t n, double *score)
+{
+	static const char *const keys[] = {"score"};
+	return judge_scores(text, n, keys, score, 1);
 }

@@ -267,3 +267,44 @@ def test_a_router_model_that_fits_no_candidate_is_refused(make, tmp_path):
     h = make({"strategy": "learned", "router_model": str(model), "shadow_sample": 0})
     assert "predicts none of the task's candidates" in h.stderr_text()
     assert chat(h, "hello").status == 200
+
+
+def test_cascade_judged_check_escalates_a_low_score(make, kind_fakes):
+    h = make({"strategy": "cascade", "candidates": ["small", "big"], "checks": ["judged"],
+              "quality_target": 0.5, "shadow_sample": 0})
+    easy = chat(h, "easy: name a colour")
+    assert easy.status == 200 and easy.header("X-Hearth-Model") == "small", easy
+    assert easy.json()["choices"][0]["message"]["content"] == "weak: easy: name a colour"
+    hard = chat(h, "hard: prove it")
+    assert hard.status == 200 and hard.header("X-Hearth-Model") == "big", hard
+    assert hard.json()["choices"][0]["message"]["content"] == "echo: hard: prove it"
+    assert "failed=small:judged_low" in hard.header("X-Hearth-Route"), hard.header(
+        "X-Hearth-Route")
+    rid = hard.header("X-Request-Id")
+    judge = h.wait_record(rid) and h.rows(
+        "SELECT origin, model_used FROM usage_records WHERE parent_id = ?", (rid,))
+    assert judge == [{"origin": "judge", "model_used": "judge"}], judge
+    # a judge that cannot score lets the answer through
+    cfg = h.config
+    cfg["models"]["judge"]["upstream"] = "error-500"
+    h.write_config(cfg)
+    assert h.cli("reload").returncode == 0
+    wait_until(lambda: "configuration reloaded" in h.stderr_text(), 5)
+    r = chat(h, "hard: again")
+    assert r.status == 200 and r.header("X-Hearth-Model") == "small", r
+    assert "the answer stands" in h.stderr_text()
+
+
+def test_judged_check_needs_a_judge_and_a_target(make):
+    from helpers import run_cli
+    h = make({"strategy": "cascade", "checks": ["judged"], "shadow_sample": 0,
+              "quality_target": 0.5}, start=False)
+    del h.config["tasks"]["support"]["judge"]
+    h.write_config()
+    r = run_cli(["config", "check", "--config", h.config_path])
+    assert r.returncode == 1 and "the check judged needs a judge" in r.stderr, r.stderr
+    h.config["tasks"]["support"]["judge"] = "judge"
+    h.config["tasks"]["support"]["quality_target"] = 0
+    h.write_config()
+    r = run_cli(["config", "check", "--config", h.config_path])
+    assert r.returncode == 1 and "set it, e.g. 'quality_target: 0.6'" in r.stderr, r.stderr

@@ -40,7 +40,8 @@ Common behaviours (the same names in every fake; a fake may add its own):
   judge           a judge of hearth's shadow evaluation: reads "[Request]", "[Answer A]"
                   and "[Answer B]" from the last user text and answers {"a": n, "b": n},
                   JUDGE_LOW for an answer from weak to a request containing "hard", else
-                  JUDGE_HIGH
+                  JUDGE_HIGH; with one "[Answer]" (the cascade's judged check) it answers
+                  {"score": n} by the same rule
   flaky           every second chat request to this behaviour on this fake instance (the 2nd,
                   4th, ...; a counter per fake, under a lock) answers 500 in the format's
                   error shape, the others like echo: it fails exactly half its requests
@@ -229,6 +230,10 @@ def _echo(view):
 
 def _judge(view):
     text = view.last_user_text
+    if "\n\n[Answer]\n" in text:  # the cascade's check of one answer: {"score": n}
+        request, answer = text.split("[Request]\n", 1)[-1].split("\n\n[Answer]\n", 1)
+        low = answer.startswith("weak:") and "hard" in request
+        return Plan(text=json.dumps({"score": JUDGE_LOW if low else JUDGE_HIGH}))
     try:
         request = text.split("[Request]\n", 1)[1].split("\n\n[Answer A]\n", 1)[0]
         a = text.split("[Answer A]\n", 1)[1].split("\n\n[Answer B]\n", 1)[0]
