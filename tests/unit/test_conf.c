@@ -322,7 +322,7 @@ static const struct {
      "balanced, cascade, learned\n"},
     {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    checks: [empty, tone]\n",
      "t.yaml:11: tasks.s.checks: 'tone' is not allowed; use some of: empty, refused, "
-     "truncated, json (a list, [] for none)\n"},
+     "truncated, json, judged (a list, [] for none)\n"},
     {TR_BASE "tasks:\n  s:\n    candidates: [a]\n    checks: [[empty]]\n",
      "t.yaml:11: tasks.s.checks: expected a name, got a list"},
     {"providers:\n  p: {kind: openai, base_url: 'http://x'}\n"
