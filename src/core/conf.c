@@ -74,8 +74,9 @@ static const char *const format_choices[] = {"text", "json", NULL};
 static const char *const locality_choices[] = {"local", "cloud", NULL};
 static const char *const strategy_choices[] = {"ordered", "cheapest", "balanced",
                                                "cascade", "learned",  NULL};
-static const char *const action_choices[] = {"allow", "local_only", "block", NULL};
-_Static_assert(HR_POLICY_ALLOW == 0 && HR_POLICY_LOCAL_ONLY == 1 && HR_POLICY_BLOCK == 2,
+static const char *const action_choices[] = {"allow", "redact", "local_only", "block", NULL};
+_Static_assert(HR_POLICY_ALLOW == 0 && HR_POLICY_REDACT == 1 && HR_POLICY_LOCAL_ONLY == 2 &&
+                   HR_POLICY_BLOCK == 3,
                "action_choices order");
 _Static_assert(sizeof(enum hr_policy_action) == sizeof(int), "enums are stored as int");
 static const char *const check_choices[] = {"empty", "refused", "truncated", "json", NULL};
@@ -146,12 +147,15 @@ static const struct conf_row rows[] = {
 #define POLICY_ROW_(name, label)                                                                   \
 	R_ROOT("policy." label, T_ENUM, "allow", policy.action[HR_PII_##name], 0, 0,               \
 	       action_choices,                                                                     \
-	       "a request containing " label ": allow, local_only (local models only) or block"),
+	       "a request containing " label ": allow, redact (placeholders to cloud models), "   \
+	       "local_only (local models only) or block; or per destination {cloud: X, local: "    \
+	       "Y} with X, Y allow, redact or block"),
     HR_PII_CLASS_MAP(POLICY_ROW_)
 #undef POLICY_ROW_
         R_ROOT("policy.on_error", T_ENUM, "block", policy.on_error, 0, 0, action_choices,
                "when the detectors cannot finish (too long, too many findings): block or "
-               "local_only; the policy fails closed"),
+               "local_only; the policy fails closed (block when a class redacts for local "
+               "models)"),
     {"policy.keywords", T_STR_LIST, "[]", S_ROOT, offsetof(struct hr_conf, policy.keywords),
      offsetof(struct hr_conf, policy.n_keywords), C_OTHER, 128, 1024, F_NODEF, NULL,
      "words or phrases (project code names ...) found case-insensitively as class keyword"},
@@ -1338,6 +1342,97 @@ static bool set_set(struct ld *ld, const struct conf_row *r, void *base, const s
 }
 
 /* A value from the file: interpolated, then converted. */
+/* The class of a policy.<class> row, or -1 for any other row. */
+static int policy_class(const struct conf_row *r)
+{
+	size_t base = offsetof(struct hr_conf, policy.action);
+	if (r->scope != S_ROOT || r->choices != action_choices || r->off < base ||
+	    r->off >= base + sizeof(((struct hr_conf *)0)->policy.action))
+		return -1;
+	return (int)((r->off - base) / sizeof(enum hr_policy_action));
+}
+
+/* policy.<class>: {cloud: X, local: Y}: X, Y allow, redact or block; local never stricter
+ * than cloud (a request cloud models may see and local ones may not cannot be routed). */
+static bool set_policy_map(struct ld *ld, const struct conf_row *r, const struct node *v,
+                           const char *key)
+{
+	static const char *const dests[] = {"local", "cloud"}; /* enum hr_locality order */
+	int cls = policy_class(r);
+	enum hr_policy_action d[2] = {HR_POLICY_ALLOW, HR_POLICY_ALLOW};
+	bool seen[2] = {false, false}, ok = true;
+	char shown[SHOW_CAP], sub[SHOW_CAP * 4 + 16];
+	for (const struct node *k = v->first; k && k->next; k = k->next->next) {
+		const struct node *val = k->next;
+		struct origin o = {k->line, NULL};
+		int which = -1;
+		for (int i = 0; i < 2; i++)
+			if (k->kind == N_SCALAR && k->len == strlen(dests[i]) &&
+			    memcmp(k->val, dests[i], k->len) == 0)
+				which = i;
+		show(shown, sizeof shown, k->kind == N_SCALAR ? k->val : "?",
+		     k->kind == N_SCALAR ? k->len : 1);
+		snprintf(sub, sizeof sub, "%s.%s", key, shown);
+		if (which < 0) {
+			conf_err(ld, &o, sub, "unknown destination; use cloud and local");
+			ok = false;
+			continue;
+		}
+		if (seen[which]) {
+			conf_err(ld, &o, sub, "set twice; keep one");
+			ok = false;
+			continue;
+		}
+		seen[which] = true;
+		int a = -1;
+		if (val->kind == N_SCALAR)
+			for (int i = 0; action_choices[i]; i++)
+				if (i != HR_POLICY_LOCAL_ONLY && val->len == strlen(action_choices[i]) &&
+				    memcmp(val->val, action_choices[i], val->len) == 0)
+					a = i;
+		if (a < 0) {
+			conf_err(ld, &(struct origin){val->line, NULL}, sub,
+			         "'%s' is not allowed; use allow, redact or block",
+			         val->kind == N_SCALAR ? show(shown, sizeof shown, val->val, val->len)
+			                               : node_what(val));
+			ok = false;
+			continue;
+		}
+		d[which] = (enum hr_policy_action)a;
+	}
+	if (!ok)
+		return false;
+	if (d[HR_LOCAL] > d[HR_CLOUD]) {
+		conf_err(ld, &(struct origin){v->line, NULL}, key,
+		         "local is stricter than cloud, which no route can honour; make local at "
+		         "most as strict as cloud (allow < redact < block)");
+		return false;
+	}
+	struct hr_conf *c = ld->c;
+	c->policy.dest[HR_LOCAL][cls] = d[HR_LOCAL];
+	c->policy.dest[HR_CLOUD][cls] = d[HR_CLOUD];
+	c->policy.dest_set |= 1u << cls;
+	/* what routing needs: refused everywhere, kept local, or let through */
+	c->policy.action[cls] = d[HR_LOCAL] == HR_POLICY_BLOCK   ? HR_POLICY_BLOCK
+	                        : d[HR_CLOUD] == HR_POLICY_BLOCK ? HR_POLICY_LOCAL_ONLY
+	                        : d[HR_CLOUD] == HR_POLICY_REDACT || d[HR_LOCAL] == HR_POLICY_REDACT
+	                            ? HR_POLICY_REDACT
+	                            : HR_POLICY_ALLOW;
+	return true;
+}
+
+/* The per-destination actions of the classes set in the scalar form. */
+static void policy_dests(struct hr_conf *c)
+{
+	for (int k = 0; k < HR_PII__COUNT; k++) {
+		if (c->policy.dest_set & (1u << k))
+			continue;
+		enum hr_policy_action a = c->policy.action[k];
+		c->policy.dest[HR_CLOUD][k] = a == HR_POLICY_LOCAL_ONLY ? HR_POLICY_BLOCK : a;
+		c->policy.dest[HR_LOCAL][k] = a == HR_POLICY_BLOCK ? HR_POLICY_BLOCK : HR_POLICY_ALLOW;
+	}
+}
+
 static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const struct node *v,
                      const char *key)
 {
@@ -1351,6 +1446,8 @@ static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const 
 		return set_weights(ld, r, base, v, key);
 	if (r->type == T_SET && v->kind == N_SEQ)
 		return set_set(ld, r, base, v, key);
+	if (policy_class(r) >= 0 && v->kind == N_MAP)
+		return set_policy_map(ld, r, v, key);
 	if (v->kind != N_SCALAR) {
 		conf_err(ld, &o, key, "expected a single value, got %s; write '%s: value'",
 		         node_what(v), row_name(r));
@@ -1903,7 +2000,9 @@ static void apply_env(struct ld *ld)
 			conf_err(ld, &o, r->key, "value too long; shorten it");
 			continue;
 		}
-		set_scalar(ld, r, c, ld->val.ptr, ld->val.len, &o, r->key);
+		if (set_scalar(ld, r, c, ld->val.ptr, ld->val.len, &o, r->key) &&
+		    policy_class(r) >= 0) /* the scalar form replaces a mapping of the file */
+			c->policy.dest_set &= ~(1u << policy_class(r));
 	}
 	const char *k = getenv("HEARTH_API_KEY");
 	if (k && *k) {
@@ -1976,10 +2075,13 @@ static int conf_build(const char *name, const char *text, size_t len, struct hr_
 		apply_env(&ld);
 	if (ld.oom)
 		goto oom;
-	if (ld.c->policy.on_error == HR_POLICY_ALLOW) /* from the file or the environment */
+	if (ld.c->policy.on_error == HR_POLICY_ALLOW ||
+	    ld.c->policy.on_error == HR_POLICY_REDACT) /* from the file or the environment */
 		conf_err(&ld, &(struct origin){0, NULL}, "policy.on_error",
-		         "allow would let a request the detectors could not check pass: the policy "
-		         "fails closed; use block or local_only");
+		         "%s would let a request the detectors could not check pass: the policy "
+		         "fails closed; use block or local_only",
+		         action_choices[ld.c->policy.on_error]);
+	policy_dests(ld.c);
 	hr_arena_destroy(ld.tmp);
 	hr_buf_release(&ld.val);
 	if (ld.n_errs) {

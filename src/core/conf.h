@@ -46,9 +46,11 @@ struct hr_conf_model {
 	long queue_timeout_ms;
 };
 
-/* What the data policy does with a request that contains a class (policy.<class>). */
+/* What the data policy does with a request that contains a class (policy.<class>), in
+ * order of strictness. */
 enum hr_policy_action {
 	HR_POLICY_ALLOW,      /* goes anywhere the routing allows */
+	HR_POLICY_REDACT,     /* typed placeholders before the call, restored in the answer */
 	HR_POLICY_LOCAL_ONLY, /* only local models: the request is treated as sensitive */
 	HR_POLICY_BLOCK,      /* refused with a 400 that names the classes (never the values) */
 };
@@ -137,6 +139,13 @@ struct hr_conf {
 	/* the data policy (governance/policy.c): what a request containing each class may do */
 	struct {
 		enum hr_policy_action action[HR_PII__COUNT]; /* policy.<class>; default allow */
+		/* The same per destination, indexed by enum hr_locality: allow, redact or block
+		 * only, local never stricter than cloud. The scalar forms: allow = both allow,
+		 * redact = cloud redact + local allow, local_only = cloud block + local allow,
+		 * block = both block; the mapping form ({cloud: redact, local: allow}) sets both
+		 * and action[] is derived from it (the strictest that routing needs). */
+		enum hr_policy_action dest[2][HR_PII__COUNT];
+		unsigned dest_set; /* classes written in the mapping form (bits by class) */
 		enum hr_policy_action on_error; /* a detector could not finish; default block */
 		const char **keywords;          /* policy.keywords: class keyword */
 		size_t n_keywords;
