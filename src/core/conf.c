@@ -15,11 +15,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <yaml.h>
 
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/limits.h"
+#include "core/secrets.h"
 
 /* ---- the schema ------------------------------------------------------------------------ */
 
@@ -33,7 +35,7 @@ enum conf_type {
 	T_BOOL,        /* true|false|yes|no|on|off */
 	T_ENUM,        /* one of choices; stored as its index (an enum) */
 	T_PRICE,       /* dollars, a finite number >= 0 */
-	T_SECRET,      /* env:NAME or file:/path; stores the value at off and the ref at off2 */
+	T_SECRET,      /* env:NAME, file:/path or secret:NAME; the value at off, the ref at off2 */
 	T_SECRET_LIST, /* a YAML list of secret references (server.api_keys) */
 	T_PROVIDER,    /* id of a provider defined under providers: */
 	T_MODEL_LIST,  /* a YAML list of chat model names from models: (tasks.<name>.candidates) */
@@ -124,7 +126,8 @@ static const struct conf_row rows[] = {
            "event-loop threads; 0 = one per CPU core, at most 16"),
     {"server.api_keys", T_SECRET_LIST, "[]", S_ROOT, offsetof(struct hr_conf, server.api_keys),
      offsetof(struct hr_conf, server.n_api_keys), C_OTHER, 0, HR_MAX_API_KEYS, F_NODEF, NULL,
-     "API keys clients must present, as a list of secret references (env:NAME, file:/path); "
+     "API keys clients must present, as a list of secret references (env:NAME, file:/path, "
+     "secret:NAME); "
      "the HEARTH_API_KEY environment variable adds one"},
     R_ROOT("server.max_body_bytes", T_SIZE, "8MiB", server.max_body_bytes, 1, SIZE_MAX_, NULL,
            "largest request body accepted; larger gets 413"),
@@ -134,6 +137,10 @@ static const struct conf_row rows[] = {
            "idle read/write timeout of a client connection, in milliseconds"),
     R_ROOT("server.shutdown_timeout_ms", T_MS, "10000", server.shutdown_timeout_ms, 1, MS_MAX, NULL,
            "how long SIGTERM waits for in-flight requests, in milliseconds"),
+    {"server.master_key_file", T_STR, "(none)", S_ROOT, offsetof(struct hr_conf, server.master_key_file),
+     0, C_STR, 0, 0, F_NODEF, NULL,
+     "file holding the master key of the secret store (secret:NAME references): 32 bytes in "
+     "hex or base64, mode 0600, owned by the user hearth runs as; HEARTH_MASTER_KEY wins"},
     {"log.level", T_ENUM, "info", S_ROOT, offsetof(struct hr_conf, log.level), 0, C_OTHER, 0, 0, 0,
      level_choices, "log verbosity: error, warn, info or debug"},
     {"log.format", T_ENUM, "text", S_ROOT, offsetof(struct hr_conf, log.format), 0, C_OTHER, 0, 0,
@@ -187,7 +194,8 @@ static const struct conf_row rows[] = {
     {"providers.<id>.api_key", T_SECRET, "(none)", S_PROVIDER,
      offsetof(struct hr_conf_provider, api_key), offsetof(struct hr_conf_provider, api_key_ref),
      C_STR, 0, 0, F_NODEF, NULL,
-     "secret reference (env:NAME or file:/path) of the key sent to the provider"},
+     "secret reference (env:NAME, file:/path or secret:NAME) of the key sent to the "
+     "provider"},
     {"providers.<id>.locality", T_ENUM, "(auto)", S_PROVIDER,
      offsetof(struct hr_conf_provider, locality), 0, C_OTHER, 0, 0, F_NODEF, locality_choices,
      "local or cloud; default local when base_url's host is loopback "
@@ -342,6 +350,19 @@ struct ld {
 	bool oom;
 	struct hr_buf val; /* the value being converted, after interpolation */
 	size_t n_nodes;
+	struct pending *pending; /* secret:NAME references, resolved once the file is read */
+	unsigned flags;          /* HR_CONF_* */
+};
+
+/* A secret:NAME reference: its value is known only once storage.data_dir and the master
+ * key are (after the whole file and the environment); until then the config holds marker. */
+struct pending {
+	struct pending *next;
+	const char *marker; /* the placeholder value, replaced where it was stored */
+	const char *name;
+	const char *key; /* the config key, for messages */
+	int line;
+	const char *env;
 };
 
 /* Where a value came from: a line of the file, an environment variable or the schema. */
@@ -810,6 +831,10 @@ static const char *secret_resolve(struct ld *ld, const struct origin *o, const c
 	char shown[SHOW_CAP];
 	char *v = NULL;
 
+	if ((ld->flags & HR_CONF_NO_SECRETS) &&
+	    (strncmp(s, "env:", 4) == 0 || strncmp(s, "file:", 5) == 0 ||
+	     strncmp(s, "secret:", 7) == 0))
+		return "(not resolved)"; /* a command that needs no secret */
 	if (strncmp(s, "env:", 4) == 0) {
 		const char *name = s + 4;
 		if (!env_name_ok(name, strlen(name))) {
@@ -832,6 +857,26 @@ static const char *secret_resolve(struct ld *ld, const struct origin *o, const c
 			conf_oom(ld);
 			return NULL;
 		}
+	} else if (strncmp(s, "secret:", 7) == 0) {
+		const char *name = s + 7;
+		if (!hr_secret_name_ok(name, strlen(name))) {
+			conf_err(ld, o, key,
+			         "'%s' is not a secret name; write secret:NAME (letters, digits, "
+			         "_ . -, as `hearth secrets list` shows them)",
+			         show(shown, sizeof shown, name, strlen(name)));
+			return NULL;
+		}
+		struct pending *p = hr_arena_calloc(ld->tmp ? ld->tmp : ld->c->arena, sizeof *p);
+		char *marker = hr_arena_printf(ld->c->arena, "(secret %s)", name);
+		if (!p || !marker || !(p->name = hr_arena_strdup(ld->c->arena, name)) ||
+		    !(p->key = hr_arena_strdup(ld->c->arena, key))) {
+			conf_oom(ld);
+			return NULL;
+		}
+		p->marker = marker, p->line = o->line, p->env = o->env;
+		p->next = ld->pending;
+		ld->pending = p;
+		return marker; /* not a secret: nothing to wipe */
 	} else if (strncmp(s, "file:", 5) == 0) {
 		const char *why = NULL;
 		char ebuf[128];
@@ -852,7 +897,8 @@ static const char *secret_resolve(struct ld *ld, const struct origin *o, const c
 		/* never echo the value: it is probably a key */
 		conf_err(ld, o, key,
 		         "a literal key is not allowed here; write the key in an "
-		         "environment variable and reference it as env:NAME (or file:/path)");
+		         "environment variable and reference it as env:NAME (or file:/path, or "
+		         "store it with `hearth secrets set NAME` and write secret:NAME)");
 		return NULL;
 	}
 	if (hr_arena_defer(ld->c->arena, zero_secret, v) < 0) {
@@ -2027,6 +2073,81 @@ static void apply_env(struct ld *ld)
 	}
 }
 
+/* Replaces each secret:NAME marker with the value from the store, where it was stored:
+ * providers' api_key and server.api_keys. */
+static void resolve_pending(struct ld *ld)
+{
+	if (!ld->pending)
+		return;
+	struct hr_conf *c = ld->c;
+	struct hr_secrets st;
+	unsigned char key[HR_SECRET_KEY_BYTES];
+	const char *src = NULL;
+	char why[512];
+	int krc = -2;
+	bool loaded = hr_secrets_load(c->storage.data_dir, &st, why, sizeof why) == 0;
+	if (!loaded)
+		conf_err(ld, &(struct origin){ld->pending->line, ld->pending->env},
+		         ld->pending->key, "cannot read the secret store: %s", why);
+	else
+		krc = hr_secrets_master_key(c->server.master_key_file, key, &src, why, sizeof why);
+	for (struct pending *p = ld->pending; p && loaded; p = p->next) {
+		struct origin o = {p->line, p->env};
+		const struct hr_secret_entry *e = hr_secrets_find(&st, p->name);
+		char *v = NULL;
+		size_t n = 0;
+		int orc;
+		if (!e) {
+			conf_err(ld, &o, p->key,
+			         "no secret '%s' in %s; store it with `hearth secrets set %s` (the "
+			         "value on stdin), or fix the name",
+			         p->name, st.path, p->name);
+			continue;
+		}
+		if (krc == 1) {
+			conf_err(ld, &o, p->key,
+			         "secret '%s' needs the master key it was stored with: set "
+			         "HEARTH_MASTER_KEY or server.master_key_file",
+			         p->name);
+			continue;
+		}
+		if (krc < 0) {
+			conf_err(ld, &o, p->key, "secret '%s': %s", p->name, why);
+			continue;
+		}
+		if ((orc = hr_secrets_open(e, key, &v, &n)) < 0) {
+			if (orc == -2)
+				conf_oom(ld);
+			else
+				conf_err(ld, &o, p->key,
+				         "secret '%s' does not open with the master key from %s: it "
+				         "was stored with another key (or the store is damaged); set "
+				         "the key it was stored with, or store it again with `hearth "
+				         "secrets set %s`",
+				         p->name, src, p->name);
+			continue;
+		}
+		char *val = hr_arena_strndup(c->arena, v, n);
+		hr_secret_wipe_free(v, n);
+		if (!val || hr_arena_defer(c->arena, zero_secret, val) < 0) {
+			if (val)
+				zero_secret(val);
+			conf_oom(ld);
+			break;
+		}
+		for (size_t i = 0; i < c->n_providers; i++)
+			if (c->providers[i].api_key == p->marker)
+				c->providers[i].api_key = val;
+		for (size_t i = 0; i < c->server.n_api_keys; i++)
+			if (c->server.api_keys[i] == p->marker)
+				c->server.api_keys[i] = val;
+	}
+	sodium_memzero(key, sizeof key);
+	if (loaded)
+		hr_secrets_free(&st);
+	ld->pending = NULL;
+}
+
 /* ---- the public functions -------------------------------------------------------------- */
 
 static int conf_new(struct hr_conf **out)
@@ -2044,10 +2165,10 @@ static int conf_new(struct hr_conf **out)
 }
 
 /* Loads text (NULL: none) into a new snapshot. */
-static int conf_build(const char *name, const char *text, size_t len, struct hr_conf **out,
-                      struct hr_buf *err)
+static int conf_build(const char *name, const char *text, size_t len, unsigned flags,
+                      struct hr_conf **out, struct hr_buf *err)
 {
-	struct ld ld = {.err = err, .file = name ? name : "<config>"};
+	struct ld ld = {.err = err, .file = name ? name : "<config>", .flags = flags};
 	struct node *root = NULL;
 	int rc;
 
@@ -2073,6 +2194,8 @@ static int conf_build(const char *name, const char *text, size_t len, struct hr_
 	}
 	if (!ld.oom)
 		apply_env(&ld);
+	if (!ld.oom)
+		resolve_pending(&ld);
 	if (ld.oom)
 		goto oom;
 	if (ld.c->policy.on_error == HR_POLICY_ALLOW ||
@@ -2101,10 +2224,15 @@ oom:
 int hr_conf_load_mem(const char *name, const char *text, size_t len, struct hr_conf **out,
                      struct hr_buf *err)
 {
-	return conf_build(name, text ? text : "", text ? len : 0, out, err);
+	return conf_build(name, text ? text : "", text ? len : 0, 0, out, err);
 }
 
 int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err)
+{
+	return hr_conf_load_ex(path, 0, out, err);
+}
+
+int hr_conf_load_ex(const char *path, unsigned flags, struct hr_conf **out, struct hr_buf *err)
 {
 	char ebuf[128];
 	struct hr_buf text = HR_BUF_INIT(HR_MAX_CONF_BYTES);
@@ -2113,7 +2241,7 @@ int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err)
 
 	*out = NULL;
 	if (!path)
-		return conf_build(NULL, NULL, 0, out, err);
+		return conf_build(NULL, NULL, 0, flags, out, err);
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		if (err)
@@ -2143,7 +2271,7 @@ int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err)
 		hr_buf_release(&text);
 		return rc == HR_ENOMEM ? HR_ENOMEM : HR_ECONF;
 	}
-	rc = conf_build(path, text.ptr ? text.ptr : "", text.len, out, err);
+	rc = conf_build(path, text.ptr ? text.ptr : "", text.len, flags, out, err);
 	hr_buf_release(&text);
 	return rc;
 }

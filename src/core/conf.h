@@ -122,6 +122,7 @@ struct hr_conf {
 		size_t max_header_bytes;
 		long client_timeout_ms;   /* idle read/write timeout of a client connection */
 		long shutdown_timeout_ms; /* how long SIGTERM waits for in-flight requests */
+		const char *master_key_file; /* the key of secret:NAME refs; NULL: none */
 	} server;
 	struct {
 		enum hr_log_level level;
@@ -174,6 +175,12 @@ struct hr_conf {
  * ("env HEARTH_X: <key>: ..." for an override), or HR_ENOMEM; *out is NULL on failure.
  * Lines are appended to err (which may be NULL). */
 int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err);
+
+/* hr_conf_load() with flags: HR_CONF_NO_SECRETS leaves secret references (env:, file:,
+ * secret:) unresolved, their values a placeholder — for commands that need the config's
+ * other settings but no secret, such as `hearth secrets set` before the secret exists. */
+#define HR_CONF_NO_SECRETS 1u
+int hr_conf_load_ex(const char *path, unsigned flags, struct hr_conf **out, struct hr_buf *err);
 
 /* The same as hr_conf_load(), from len bytes of text (need not end in NUL; borrowed for the
  * call). name is used in messages and as c->path; NULL: "<config>" in messages, path NULL.
