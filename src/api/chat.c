@@ -263,8 +263,8 @@ static struct hr_redact_stream *tool_restorer(struct chat *ch, size_t index)
 }
 
 /* Appends an event of type t (index) with the restored bytes of b, if any. */
-static int push_restored(struct chat *ch, struct hr_sev_list *l, enum hr_sev_type t,
-                         size_t index, struct hr_buf *b)
+static int push_restored(struct chat *ch, struct hr_sev_list *l, enum hr_sev_type t, size_t index,
+                         struct hr_buf *b)
 {
 	if (!b->len)
 		return 0;
@@ -304,20 +304,22 @@ static int restore_events(struct chat *ch, bool end)
 		const struct hr_sev *ev = &ch->evs.v[i];
 		if (ev->type == HR_SEV_TEXT) {
 			if ((rc = flush_restorers(ch, &out, -1, &b)) == 0 &&
-			    (rc = hr_redact_stream_feed(&ch->rtext, ev->text.ptr, ev->text.len, &b)) ==
-			        0)
+			    (rc = hr_redact_stream_feed(&ch->rtext, ev->text.ptr, ev->text.len,
+			                                &b)) == 0)
 				rc = push_restored(ch, &out, HR_SEV_TEXT, 0, &b);
 		} else if (ev->type == HR_SEV_TOOL_ARGS) {
 			struct hr_redact_stream *r = tool_restorer(ch, ev->index);
 			if (!r)
 				rc = HR_ENOMEM;
 			else if ((rc = flush_restorers(ch, &out, (long)ev->index, &b)) == 0 &&
-			         (rc = hr_redact_stream_feed(r, ev->text.ptr, ev->text.len, &b)) == 0)
+			         (rc = hr_redact_stream_feed(r, ev->text.ptr, ev->text.len, &b)) ==
+			             0)
 				rc = push_restored(ch, &out, HR_SEV_TOOL_ARGS, ev->index, &b);
 		} else {
 			if (ev->type != HR_SEV_USAGE && ev->type != HR_SEV_START)
 				rc = flush_restorers(ch, &out, -2, &b);
-			struct hr_sev *e = rc == 0 ? hr_sev_push(ch->rq->arena, &out, ev->type) : NULL;
+			struct hr_sev *e =
+			    rc == 0 ? hr_sev_push(ch->rq->arena, &out, ev->type) : NULL;
 			if (e)
 				*e = *ev;
 			else if (rc == 0)

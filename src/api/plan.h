@@ -37,8 +37,7 @@ struct hr_plan_fail {
  * HR_PLAN_CAPS on); pol holds the data policy's result (its placeholder map, for the calls)
  * from HR_PLAN_MODEL on. Memory: everything lives in rq's arena. */
 int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_features *f,
-                     struct hr_plan *plan, struct hr_policy_result *pol,
-                     struct hr_plan_fail *fail);
+                     struct hr_plan *plan, struct hr_policy_result *pol, struct hr_plan_fail *fail);
 
 /* The live-state snapshot of rq->api (circuit breakers, concurrency gates) that plans read
  * (chat.c). */

@@ -101,10 +101,11 @@ static int check_secrets(const struct hr_conf *c)
 	else if (krc < 0)
 		printf("FAIL  secrets   %s\n", why);
 	else if (bad)
-		printf("FAIL  secrets   %zu of %zu in %s do not open with the master key from %s "
-		       "(first: '%s')\n      hint: set the key they were stored with, or store them "
-		       "again with `hearth secrets set NAME`\n",
-		       bad, st.n, st.path, src, first);
+		printf(
+		    "FAIL  secrets   %zu of %zu in %s do not open with the master key from %s "
+		    "(first: '%s')\n      hint: set the key they were stored with, or store them "
+		    "again with `hearth secrets set NAME`\n",
+		    bad, st.n, st.path, src, first);
 	else
 		printf("ok    secrets   %zu in %s (master key from %s)\n", st.n, st.path, src);
 	hr_secrets_free(&st);

@@ -150,8 +150,9 @@ static int cmd_list(const struct hr_conf *c, bool json)
 		rfc3339(st.v[i].created_ms, cr, sizeof cr);
 		rfc3339(st.v[i].updated_ms, up, sizeof up);
 		if (json)
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "name", st.v[i].name,
-			                                     "created_at", cr, "updated_at", up));
+			json_array_append_new(arr,
+			                      json_pack("{s:s, s:s, s:s}", "name", st.v[i].name,
+			                                "created_at", cr, "updated_at", up));
 		else
 			printf("%-32s %-20s %s\n", st.v[i].name, cr, up);
 	}
@@ -222,8 +223,9 @@ int hr_cmd_secrets(int argc, char **argv)
 		return HR_EXIT_OK;
 	}
 	if (!(named && nargs == 1) && !(strcmp(verb, "list") == 0 && nargs == 0))
-		return hr_cli_usage_error("secrets", named ? "give one NAME (the value goes on stdin)"
-		                                           : "say set NAME, list, delete NAME or keygen");
+		return hr_cli_usage_error("secrets",
+		                          named ? "give one NAME (the value goes on stdin)"
+		                                : "say set NAME, list, delete NAME or keygen");
 	struct hr_conf *c = NULL;
 	if (hr_cli_load_conf_ex(cfg, HR_CONF_NO_SECRETS, &c) != HR_EXIT_OK)
 		return HR_EXIT_FAIL;

@@ -53,10 +53,9 @@ static int decode_key(const char *s, size_t n, unsigned char key[HR_SECRET_KEY_B
 	    sodium_hex2bin(key, HR_SECRET_KEY_BYTES, s, n, NULL, &got, &end) == 0 &&
 	    got == HR_SECRET_KEY_BYTES && end == s + n)
 		return 0;
-	static const int variants[] = {sodium_base64_VARIANT_ORIGINAL,
-	                               sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
-	                               sodium_base64_VARIANT_URLSAFE,
-	                               sodium_base64_VARIANT_URLSAFE_NO_PADDING};
+	static const int variants[] = {
+	    sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
+	    sodium_base64_VARIANT_URLSAFE, sodium_base64_VARIANT_URLSAFE_NO_PADDING};
 	for (size_t i = 0; i < sizeof variants / sizeof *variants; i++)
 		if (sodium_base642bin(key, HR_SECRET_KEY_BYTES, s, n, NULL, &got, &end,
 		                      variants[i]) == 0 &&
@@ -66,8 +65,7 @@ static int decode_key(const char *s, size_t n, unsigned char key[HR_SECRET_KEY_B
 	return -1;
 }
 
-#define KEY_FORMS                                                                                  \
-	"32 bytes as 64 hex digits or base64 (e.g. the output of `hearth secrets keygen`)"
+#define KEY_FORMS "32 bytes as 64 hex digits or base64 (e.g. the output of `hearth secrets keygen`)"
 
 int hr_secrets_master_key(const char *key_file, unsigned char key[HR_SECRET_KEY_BYTES],
                           const char **source, char *why, size_t why_len)
@@ -76,7 +74,8 @@ int hr_secrets_master_key(const char *key_file, unsigned char key[HR_SECRET_KEY_
 	if (env && *env) {
 		*source = "HEARTH_MASTER_KEY";
 		if (decode_key(env, strlen(env), key) < 0)
-			return why_f(why, why_len, "HEARTH_MASTER_KEY is not a key: it must hold " KEY_FORMS);
+			return why_f(why, why_len,
+			             "HEARTH_MASTER_KEY is not a key: it must hold " KEY_FORMS);
 		return 0;
 	}
 	if (!key_file)
@@ -84,8 +83,10 @@ int hr_secrets_master_key(const char *key_file, unsigned char key[HR_SECRET_KEY_
 	*source = key_file;
 	int fd = open(key_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return why_f(why, why_len, "cannot open master key file '%s': %s; check "
-		             "server.master_key_file", key_file, strerror(errno));
+		return why_f(why, why_len,
+		             "cannot open master key file '%s': %s; check "
+		             "server.master_key_file",
+		             key_file, strerror(errno));
 	struct stat st;
 	char buf[256];
 	ssize_t r = -1;
@@ -95,10 +96,11 @@ int hr_secrets_master_key(const char *key_file, unsigned char key[HR_SECRET_KEY_
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
 		close(fd);
-		return why_f(why, why_len,
-		             "master key file '%s' must be owned by this user (uid %u) and readable "
-		             "by it alone; run: chmod 600 '%s' (and chown it)",
-		             key_file, (unsigned)geteuid(), key_file);
+		return why_f(
+		    why, why_len,
+		    "master key file '%s' must be owned by this user (uid %u) and readable "
+		    "by it alone; run: chmod 600 '%s' (and chown it)",
+		    key_file, (unsigned)geteuid(), key_file);
 	}
 	do
 		r = read(fd, buf, sizeof buf);
@@ -107,8 +109,9 @@ int hr_secrets_master_key(const char *key_file, unsigned char key[HR_SECRET_KEY_
 	int rc = r >= 0 && (size_t)r < sizeof buf ? decode_key(buf, (size_t)r, key) : -1;
 	sodium_memzero(buf, sizeof buf);
 	if (rc < 0)
-		return why_f(why, why_len, "master key file '%s' does not hold a key: it must hold "
-		             KEY_FORMS, key_file);
+		return why_f(why, why_len,
+		             "master key file '%s' does not hold a key: it must hold " KEY_FORMS,
+		             key_file);
 	return 0;
 }
 
@@ -209,11 +212,14 @@ int hr_secrets_load(const char *data_dir, struct hr_secrets *s, char *why, size_
 		else if (!feof(f))
 			rc = why_f(why, why_len, "'%s' line %zu is too long", s->path, no);
 		if (rc == 0 && no == 1 && strcmp(line, HEADER) != 0)
-			rc = why_f(why, why_len, "'%s' is not a hearth secret store (no '" HEADER
-			           "' line)", s->path);
+			rc = why_f(why, why_len,
+			           "'%s' is not a hearth secret store (no '" HEADER "' line)",
+			           s->path);
 		else if (rc == 0 && no > 1 && n && parse_line(s, line) < 0)
-			rc = why_f(why, why_len, "'%s' line %zu is damaged; remove that line, or the "
-			           "file, and store its secret again", s->path, no);
+			rc = why_f(why, why_len,
+			           "'%s' line %zu is damaged; remove that line, or the "
+			           "file, and store its secret again",
+			           s->path, no);
 	}
 	if (rc == 0 && ferror(f))
 		rc = why_f(why, why_len, "cannot read '%s': %s", s->path, strerror(errno));
@@ -263,10 +269,13 @@ int hr_secrets_put(struct hr_secrets *s, const char *name, const char *value, si
 {
 	size_t nl = strlen(name);
 	if (!hr_secret_name_ok(name, nl))
-		return why_f(why, why_len, "'%.80s' is not a secret name: use 1 to %d letters, "
-		             "digits, _ . or -", name, HR_SECRET_MAX_NAME);
+		return why_f(why, why_len,
+		             "'%.80s' is not a secret name: use 1 to %d letters, "
+		             "digits, _ . or -",
+		             name, HR_SECRET_MAX_NAME);
 	if (len == 0 || len > HR_SECRET_MAX_VALUE || memchr(value, '\0', len))
-		return why_f(why, why_len, "the value must be 1 to %d bytes without NUL (it was %zu)",
+		return why_f(why, why_len,
+		             "the value must be 1 to %d bytes without NUL (it was %zu)",
 		             HR_SECRET_MAX_VALUE, len);
 	size_t mlen = nl + 1 + len;
 	unsigned char *m = malloc(mlen);

@@ -146,8 +146,7 @@ static int map_span(struct hr_arena *a, struct hr_redact_map *m, const struct hr
 
 /* Sorts the kept findings, merges overlapping ones (windows overlap; one finding may be
  * seen cut in one window and whole in the next) and gives each its placeholder. */
-static int build_map(struct hr_arena *a, const struct hr_chat_req *rq,
-                     struct hr_policy_result *out)
+static int build_map(struct hr_arena *a, const struct hr_chat_req *rq, struct hr_policy_result *out)
 {
 	if (!out->n_spans)
 		return 0;

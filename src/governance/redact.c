@@ -136,8 +136,7 @@ static int put_entry(struct hr_redact_stream *s, const struct hr_redact_entry *e
 	               : hr_buf_add(out, e->value.ptr, e->value.len);
 }
 
-int hr_redact_stream_feed(struct hr_redact_stream *s, const char *p, size_t n,
-                          struct hr_buf *out)
+int hr_redact_stream_feed(struct hr_redact_stream *s, const char *p, size_t n, struct hr_buf *out)
 {
 	int rc = 0;
 	size_t i = 0;

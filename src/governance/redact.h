@@ -35,9 +35,9 @@ struct hr_redact_entry {
 /* Zero-initialised is an empty map. Everything it allocates lives in the arena given to
  * hr_redact_map_add(). */
 struct hr_redact_map {
-	struct hr_redact_entry **slots; /* open addressing by value; NULL: free */
-	size_t n_slots;                 /* a power of two, or 0 */
-	size_t n;                       /* entries */
+	struct hr_redact_entry **slots;                 /* open addressing by value; NULL: free */
+	size_t n_slots;                                 /* a power of two, or 0 */
+	size_t n;                                       /* entries */
 	struct hr_redact_entry **by_cls[HR_PII__COUNT]; /* [cls][num - 1] */
 	size_t cap_cls[HR_PII__COUNT];
 	uint32_t count[HR_PII__COUNT]; /* entries per class (the last number given) */
@@ -66,8 +66,7 @@ struct hr_redact_stream {
 void hr_redact_stream_init(struct hr_redact_stream *s, const struct hr_redact_map *m, bool json);
 /* Appends to out the restored text of p[0..n) that can be decided now. Returns 0, or
  * HR_ETOOBIG / HR_ENOMEM (out's). Safe on any bytes. */
-int hr_redact_stream_feed(struct hr_redact_stream *s, const char *p, size_t n,
-                          struct hr_buf *out);
+int hr_redact_stream_feed(struct hr_redact_stream *s, const char *p, size_t n, struct hr_buf *out);
 /* The end of the stream: appends what was held back, as it was. Returns 0 or out's error. */
 int hr_redact_stream_flush(struct hr_redact_stream *s, struct hr_buf *out);
 

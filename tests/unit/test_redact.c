@@ -38,9 +38,9 @@ static void test_map(void **state)
 	assert_true(hr_str_eq_cstr(sa->placeholder, "[STREET_ADDRESS_1]"));
 	assert_ptr_equal(hr_redact_map_find(&m, "[EMAIL_2]", 9), e2);
 	assert_ptr_equal(hr_redact_map_find(&m, "[STREET_ADDRESS_1]", 18), sa);
-	static const char *const misses[] = {"[EMAIL_3]", "[EMAIL_0]", "[EMAIL_]", "[EMAIL1]",
-	                                     "[email_1]", "[PHONE_1]", "[_1]", "[EMAIL_01x]",
-	                                     "EMAIL_1",   "[EMAIL_99999999999]"};
+	static const char *const misses[] = {
+	    "[EMAIL_3]", "[EMAIL_0]", "[EMAIL_]",    "[EMAIL1]", "[email_1]",
+	    "[PHONE_1]", "[_1]",      "[EMAIL_01x]", "EMAIL_1",  "[EMAIL_99999999999]"};
 	for (size_t i = 0; i < sizeof misses / sizeof *misses; i++)
 		assert_null(hr_redact_map_find(&m, misses[i], strlen(misses[i])));
 	assert_null(hr_redact_map_add(a, &m, HR_PII_EMAIL, "", 0));
@@ -83,9 +83,12 @@ static void test_restore(void **state)
 	assert_string_equal(restore(&m, true, "{\"to\":\"[PERSON_1] <[EMAIL_1]>\"}", &b),
 	                    "{\"to\":\"Ann \\\"Bo\\\" Lee <jane@x.org>\"}");
 	/* invented, malformed or unfinished: as they came */
-	static const char *const same[] = {"[EMAIL_2]", "[[EMAIL_1", "[EMAIL_1 ]", "[", "]",
-	                                   "[a]",       "[]",        "x [EMAIL", "[EMAIL_1[",
-	                                   "[XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX_1]"};
+	static const char *const same[] = {
+	    "[EMAIL_2]",  "[[EMAIL_1",
+	    "[EMAIL_1 ]", "[",
+	    "]",          "[a]",
+	    "[]",         "x [EMAIL",
+	    "[EMAIL_1[",  "[XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX_1]"};
 	for (size_t i = 0; i < sizeof same / sizeof *same; i++)
 		assert_string_equal(restore(&m, false, same[i], &b), same[i]);
 	assert_string_equal(restore(&m, false, "[[EMAIL_1]]", &b), "[jane@x.org]");
@@ -120,7 +123,8 @@ static void test_stream_every_cut(void **state)
 				hr_buf_reset(&got);
 				assert_int_equal(hr_redact_stream_feed(&s, in, cut, &got), 0);
 				assert_true(s.n_hold < HR_REDACT_MAX_PLACEHOLDER);
-				assert_int_equal(hr_redact_stream_feed(&s, in + cut, n - cut, &got), 0);
+				assert_int_equal(hr_redact_stream_feed(&s, in + cut, n - cut, &got),
+				                 0);
 				assert_int_equal(hr_redact_stream_flush(&s, &got), 0);
 				if (got.len != want.len || memcmp(got.ptr, want.ptr, got.len) != 0)
 					fail_msg("'%s' cut at %zu: '%s', want '%s'", in, cut,
@@ -153,7 +157,10 @@ static void test_stream_every_cut(void **state)
 	hr_arena_destroy(a);
 }
 
-#define TEXT(s) {.type = HR_PART_TEXT, .text = HR_STR(s)}
+#define TEXT(s)                                                                                    \
+	{                                                                                          \
+		.type = HR_PART_TEXT, .text = HR_STR(s)                                            \
+	}
 
 /* The policy over a request: a copy with placeholders for the cloud, the request itself for
  * a local model, counts per class, the client's body dropped from the copy. */
@@ -162,7 +169,8 @@ static void test_policy_redact(void **state)
 	(void)state;
 	struct hr_arena *a = hr_arena_create(0);
 	struct hr_conf *c = NULL;
-	static const char y[] = "policy:\n  email: redact\n  card: {cloud: redact, local: redact}\n";
+	static const char y[] =
+	    "policy:\n  email: redact\n  card: {cloud: redact, local: redact}\n";
 	assert_int_equal(hr_conf_load_mem("t.yaml", y, sizeof y - 1, &c, NULL), 0);
 	struct hr_part u[] = {TEXT("mail a.b@example.org or c.d@example.org, card 4111 1111 1111 "
 	                           "1111, again a.b@example.org")};
