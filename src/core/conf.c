@@ -137,8 +137,8 @@ static const struct conf_row rows[] = {
            "idle read/write timeout of a client connection, in milliseconds"),
     R_ROOT("server.shutdown_timeout_ms", T_MS, "10000", server.shutdown_timeout_ms, 1, MS_MAX, NULL,
            "how long SIGTERM waits for in-flight requests, in milliseconds"),
-    {"server.master_key_file", T_STR, "(none)", S_ROOT, offsetof(struct hr_conf, server.master_key_file),
-     0, C_STR, 0, 0, F_NODEF, NULL,
+    {"server.master_key_file", T_STR, "(none)", S_ROOT,
+     offsetof(struct hr_conf, server.master_key_file), 0, C_STR, 0, 0, F_NODEF, NULL,
      "file holding the master key of the secret store (secret:NAME references): 32 bytes in "
      "hex or base64, mode 0600, owned by the user hearth runs as; HEARTH_MASTER_KEY wins"},
     {"log.level", T_ENUM, "info", S_ROOT, offsetof(struct hr_conf, log.level), 0, C_OTHER, 0, 0, 0,
