@@ -199,7 +199,9 @@ int hr_secrets_load(const char *data_dir, struct hr_secrets *s, char *why, size_
 	if (!f) {
 		if (errno == ENOENT)
 			return 0;
-		return why_f(why, why_len, "cannot read '%s': %s", s->path, strerror(errno));
+		why_f(why, why_len, "cannot read '%s': %s", s->path, strerror(errno));
+		hr_secrets_free(s);
+		return -1;
 	}
 	char *line = malloc(HR_SECRET_MAX_VALUE * 2);
 	int rc = line ? 0 : why_f(why, why_len, "out of memory");

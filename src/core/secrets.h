@@ -50,7 +50,7 @@ int hr_secrets_master_key(const char *key_file, unsigned char key[HR_SECRET_KEY_
                           const char **source, char *why, size_t why_len);
 
 /* Reads <data_dir>/secrets into s (an absent file is an empty store). Returns 0, or -1 with
- * why (unreadable, malformed line N). Free with hr_secrets_free(). */
+ * why (unreadable, malformed line N) and s empty. Free with hr_secrets_free(). */
 int hr_secrets_load(const char *data_dir, struct hr_secrets *s, char *why, size_t why_len);
 void hr_secrets_free(struct hr_secrets *s);
 
