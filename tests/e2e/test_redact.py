@@ -14,7 +14,7 @@ EMAIL = "jane.roe@example.org"
 EMAIL2 = "john.poe@example.com"
 KEYWORD = 'Acme "Bolt"'  # a quote: restored into JSON arguments it must be escaped
 KINDS = ["openai", "anthropic", "gemini", "ollama"]
-BEHAVIOURS = ["echo", "echo-split", "tool-echo"]
+BEHAVIOURS = ["echo", "echo-split", "tool-echo", "error-500"]
 TOOLS = [{"type": "function", "function": {
     "name": "send_mail", "description": "send a mail",
     "parameters": {"type": "object", "properties": {"text": {"type": "string"}}}}}]
@@ -31,7 +31,10 @@ def config(kind_fakes, policy):
                                          "api_key": "env:FAKE_KEY", "locality": loc}
                 for b in BEHAVIOURS:
                     cfg["models"]["%s-%s" % (pid, b)] = {"provider": pid, "upstream": b}
-        cfg["tasks"] = {"mixed": {"candidates": ["cloud-openai-echo", "local-ollama-echo"]}}
+        cfg["tasks"] = {"mixed": {"candidates": ["cloud-openai-echo", "local-ollama-echo"]},
+                        "fallback": {"candidates": ["cloud-openai-error-500",
+                                                    "local-ollama-echo"],
+                                     "max_retries": 0}}
         cfg["policy"] = policy
         cfg["log"] = {"level": "debug"}
     return mutate
@@ -136,6 +139,24 @@ def test_a_local_model_sees_the_original(make, kind_fakes):
     assert r.status == 200 and text_of(r) == "echo: " + PROMPT, r
     assert EMAIL in sent_to(fake, before)
     assert h.wait_record(r.header("X-Request-Id"))["policy"] == "email:3"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_fallback_from_a_cloud_to_a_local_model(make, kind_fakes, stream):
+    h = make({"email": "redact"})
+    cloud, local = kind_fakes["openai"], kind_fakes["ollama"]
+    cb, lb = len(cloud.requests), len(local.requests)
+    r = h.chat(chat_body("task:fallback", PROMPT, stream=stream))
+    assert r.status == 200 and r.header("X-Hearth-Model") == "local-ollama-echo", r
+    if stream:
+        from helpers import SSE
+        assert SSE(r.text).content() == "echo: " + PROMPT
+    else:
+        assert text_of(r) == "echo: " + PROMPT
+    assert REDACTED in sent_to(cloud, cb) and EMAIL not in sent_to(cloud, cb)
+    assert EMAIL in sent_to(local, lb)
+    rec = h.wait_record(r.header("X-Request-Id"))
+    assert rec["policy"] == "email:3; redacted email:3" and rec["attempts"] == 2, rec
 
 
 def test_per_destination_actions(make, kind_fakes):
