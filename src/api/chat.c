@@ -1147,6 +1147,12 @@ static int start_attempt(struct chat *ch)
 
 	const char *msg = NULL, *param = NULL;
 	int rc = ops->encode_chat(rq->arena, m, send, &ch->out, &msg, &param);
+	if (rc < 0 && redacting && send->unmapped) /* the client's bytes cannot go: say why */
+		msg = hr_arena_printf(rq->arena,
+		                      "the data policy redacts this request for model '%s' "
+		                      "(policy.<class>: redact), but '%s' is a part hearth cannot "
+		                      "redact; remove it, or use a local model",
+		                      m->name, send->unmapped);
 	if (rc < 0) {
 		ch->last_err = rc, ch->last_msg = msg, ch->last_param = param;
 		note_failure(ch, m->name, param ? param : hr_err_code(rc));

@@ -254,3 +254,18 @@ def test_on_error_redact_is_refused(tmp_path):
     cfg.write_text(to_yaml({"policy": {"on_error": "redact"}}))
     p = run_cli(["config", "check", "--config", str(cfg)])
     assert p.returncode == 1 and "fails closed" in p.stderr, p.stderr
+
+
+def test_a_part_that_cannot_be_redacted_is_refused(make, kind_fakes):
+    h = make({"email": "redact"})
+    fake = kind_fakes["openai"]
+    before = len(fake.requests)
+    body = chat_body("cloud-openai-echo", "x")
+    body["messages"][0]["content"] = [
+        {"type": "text", "text": "mail " + EMAIL},
+        {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}}]
+    r = h.chat(body)
+    assert r.status == 400, r
+    msg = r.json()["error"]["message"]
+    assert "cannot redact" in msg and "messages[0].content[1]" in msg, msg
+    assert EMAIL not in r.text and len(fake.requests) == before
