@@ -217,6 +217,40 @@ static void test_policy_redact(void **state)
 	hr_arena_destroy(a);
 }
 
+/* Text longer than a detector window (64 KiB, windows overlapping by 512 bytes): every value
+ * is replaced once, none is left or cut at a window's edge, and restoring gives the text
+ * back byte for byte. */
+static void test_policy_redact_long(void **state)
+{
+	(void)state;
+	struct hr_arena *a = hr_arena_create(0);
+	struct hr_conf *c = NULL;
+	static const char y[] = "policy:\n  email: redact\n";
+	assert_int_equal(hr_conf_load_mem("t.yaml", y, sizeof y - 1, &c, NULL), 0);
+	size_t cap = 200 * 1024, n = 0;
+	char *t = hr_arena_alloc(a, cap);
+	for (int i = 0; n + 64 < cap; i++)
+		n += (size_t)snprintf(t + n, cap - n, "text %d user%d@example.org ", i, i % 700);
+	struct hr_part u[] = {{.type = HR_PART_TEXT, .text = {t, n}}};
+	struct hr_msg msgs[] = {{HR_ROLE_USER, u, 1, {0}}};
+	struct hr_chat_req rq = {.msgs = msgs, .n_msgs = 1};
+	struct hr_policy_result pol;
+	assert_int_equal(hr_policy_check(a, c, &rq, &pol), 0);
+	const struct hr_chat_req *out;
+	uint32_t cnt[HR_PII__COUNT] = {0};
+	assert_int_equal(hr_policy_redact(a, c, &pol, &rq, HR_CLOUD, &out, cnt), 0);
+	struct hr_str r = out->msgs[0].parts[0].text;
+	assert_null(memmem(r.ptr, r.len, "@example.org", 12));
+	assert_int_equal(pol.map.count[HR_PII_EMAIL], 700);
+	struct hr_buf b = HR_BUF_INIT(1 << 22);
+	assert_int_equal(hr_redact_restore(&pol.map, false, r.ptr, r.len, &b), 0);
+	assert_int_equal(b.len, n);
+	assert_memory_equal(b.ptr, t, n);
+	hr_buf_release(&b);
+	hr_conf_release(c);
+	hr_arena_destroy(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +258,7 @@ int main(void)
 	    cmocka_unit_test(test_restore),
 	    cmocka_unit_test(test_stream_every_cut),
 	    cmocka_unit_test(test_policy_redact),
+	    cmocka_unit_test(test_policy_redact_long),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
