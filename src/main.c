@@ -18,6 +18,7 @@ static const struct {
     {"route", hr_cmd_route, "how a prompt would be routed, or was: `route explain`, `route why`"},
     {"router", hr_cmd_router, "the learned router: `hearth router train|eval`"},
     {"audit", hr_cmd_audit, "the audit log: `hearth audit verify`, `hearth audit export`"},
+    {"secrets", hr_cmd_secrets, "the encrypted secret store: `hearth secrets set|list|delete`"},
     {"doctor", hr_cmd_doctor, "check the config, the storage and every provider"},
     {"reload", hr_cmd_reload, "make a running hearth reload its config (SIGHUP)"},
     {"config", hr_cmd_config, "config helpers: `hearth config keys`, `hearth config check`"},

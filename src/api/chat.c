@@ -20,6 +20,9 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "governance/detect.h"
+#include "governance/policy.h"
+#include "governance/redact.h"
 #include "http/client.h"
 #include "http/server.h"
 #include "http/sse.h"
@@ -70,6 +73,16 @@ struct chat {
 	int last_err;           /* why the last candidate could not start */
 	const char *last_msg, *last_param;
 	double spent; /* cost of answers the cascade's checks turned down */
+
+	/* the data policy's redaction: when the current attempt sends placeholders, the
+	 * answer is decoded (never passed through) and restored; one restorer for the text,
+	 * one per tool call's arguments (arena array by index) */
+	struct hr_policy_result pol;
+	bool redacting;
+	uint32_t redacted[HR_PII__COUNT]; /* placeholders sent, over all attempts */
+	struct hr_redact_stream rtext;
+	struct hr_redact_stream *rtools;
+	size_t n_rtools;
 
 	/* the concurrency gate of the candidate being tried */
 	/* learning online: this answer is shadowed (hr_learn_sampled), so its text is kept */
@@ -233,6 +246,126 @@ static const char *check_answer(const struct chat *ch, const struct hr_chat_resp
 	return NULL;
 }
 
+/* ---- the data policy's redaction: placeholders back to the values ---- */
+
+/* text restored into the arena (json: tool-call arguments). */
+static int restore_str(struct chat *ch, struct hr_str *t, bool json)
+{
+	if (!t->len)
+		return 0;
+	struct hr_buf b = HR_BUF_INIT(ch->rq->conf->limits.max_response_bytes);
+	int rc = hr_redact_restore(&ch->pol.map, json, t->ptr, t->len, &b);
+	const char *p = rc == 0 ? hr_arena_strndup(ch->rq->arena, b.ptr ? b.ptr : "", b.len) : NULL;
+	if (rc == 0 && !p)
+		rc = HR_ENOMEM;
+	if (rc == 0)
+		*t = (struct hr_str){p, b.len};
+	hr_buf_release(&b);
+	return rc;
+}
+
+static int restore_resp(struct chat *ch, struct hr_chat_resp *res)
+{
+	int rc = restore_str(ch, &res->refusal, false);
+	for (size_t i = 0; i < res->n_parts && rc == 0; i++) {
+		struct hr_part *pt = &res->parts[i];
+		rc = pt->type == HR_PART_TOOL_CALL ? restore_str(ch, &pt->arguments, true)
+		                                   : restore_str(ch, &pt->text, false);
+	}
+	return rc;
+}
+
+/* The restorer of tool call index (made on first use), or NULL when out of memory. */
+static struct hr_redact_stream *tool_restorer(struct chat *ch, size_t index)
+{
+	if (index >= ch->n_rtools) {
+		if (index >= 65536)
+			return NULL;
+		size_t n = index + 1 > ch->n_rtools * 2 ? index + 1 : ch->n_rtools * 2;
+		struct hr_redact_stream *v = hr_arena_alloc(ch->rq->arena, n * sizeof *v);
+		if (!v)
+			return NULL;
+		if (ch->n_rtools)
+			memcpy(v, ch->rtools, ch->n_rtools * sizeof *v);
+		for (size_t i = ch->n_rtools; i < n; i++)
+			hr_redact_stream_init(&v[i], &ch->pol.map, true);
+		ch->rtools = v, ch->n_rtools = n;
+	}
+	return &ch->rtools[index];
+}
+
+/* Appends an event of type t (index) with the restored bytes of b, if any. */
+static int push_restored(struct chat *ch, struct hr_sev_list *l, enum hr_sev_type t, size_t index,
+                         struct hr_buf *b)
+{
+	if (!b->len)
+		return 0;
+	struct hr_sev *e = hr_sev_push(ch->rq->arena, l, t);
+	const char *p = e ? hr_arena_strndup(ch->rq->arena, b->ptr, b->len) : NULL;
+	if (!p)
+		return HR_ENOMEM;
+	e->index = index;
+	e->text = (struct hr_str){p, b->len};
+	hr_buf_reset(b);
+	return 0;
+}
+
+/* What the restorers hold back, out as events: all of them but keep (the stream the next
+ * piece continues: -2 none, -1 the text, else a tool call's index). */
+static int flush_restorers(struct chat *ch, struct hr_sev_list *l, long keep, struct hr_buf *b)
+{
+	int rc = 0;
+	if (keep != -1 && (rc = hr_redact_stream_flush(&ch->rtext, b)) == 0)
+		rc = push_restored(ch, l, HR_SEV_TEXT, 0, b);
+	for (size_t i = 0; i < ch->n_rtools && rc == 0; i++)
+		if ((long)i != keep && ch->rtools[i].n_hold &&
+		    (rc = hr_redact_stream_flush(&ch->rtools[i], b)) == 0)
+			rc = push_restored(ch, l, HR_SEV_TOOL_ARGS, i, b);
+	return rc;
+}
+
+/* Rewrites ch->evs with the placeholders of text and tool-call arguments restored; a
+ * placeholder split across events is held back until it is whole (or is not one). end:
+ * the stream is over, out with everything held. */
+static int restore_events(struct chat *ch, bool end)
+{
+	struct hr_sev_list out = {0};
+	struct hr_buf b = HR_BUF_INIT(ch->rq->conf->limits.max_response_bytes);
+	int rc = 0;
+	for (size_t i = 0; i < ch->evs.n && rc == 0; i++) {
+		const struct hr_sev *ev = &ch->evs.v[i];
+		if (ev->type == HR_SEV_TEXT) {
+			if ((rc = flush_restorers(ch, &out, -1, &b)) == 0 &&
+			    (rc = hr_redact_stream_feed(&ch->rtext, ev->text.ptr, ev->text.len,
+			                                &b)) == 0)
+				rc = push_restored(ch, &out, HR_SEV_TEXT, 0, &b);
+		} else if (ev->type == HR_SEV_TOOL_ARGS) {
+			struct hr_redact_stream *r = tool_restorer(ch, ev->index);
+			if (!r)
+				rc = HR_ENOMEM;
+			else if ((rc = flush_restorers(ch, &out, (long)ev->index, &b)) == 0 &&
+			         (rc = hr_redact_stream_feed(r, ev->text.ptr, ev->text.len, &b)) ==
+			             0)
+				rc = push_restored(ch, &out, HR_SEV_TOOL_ARGS, ev->index, &b);
+		} else {
+			if (ev->type != HR_SEV_USAGE && ev->type != HR_SEV_START)
+				rc = flush_restorers(ch, &out, -2, &b);
+			struct hr_sev *e =
+			    rc == 0 ? hr_sev_push(ch->rq->arena, &out, ev->type) : NULL;
+			if (e)
+				*e = *ev;
+			else if (rc == 0)
+				rc = HR_ENOMEM;
+		}
+	}
+	if (rc == 0 && end)
+		rc = flush_restorers(ch, &out, -2, &b);
+	hr_buf_release(&b);
+	if (rc == 0)
+		ch->evs = out;
+	return rc;
+}
+
 static bool escalate(struct chat *ch, const char *why);
 static void deliver(struct chat *ch, struct hr_chat_resp *res, double cost);
 
@@ -354,6 +487,10 @@ static void answer(struct chat *ch)
 		fail(ch, err,
 		     hr_arena_printf(rq->arena, "%s (provider '%s'): %s", hr_err_msg(err),
 		                     ch->m->provider->id, msg ? msg : "?"));
+		return;
+	}
+	if (ch->redacting && (err = restore_resp(ch, &res)) < 0) {
+		fail(ch, err, "the answer could not be restored from its placeholders");
 		return;
 	}
 	ch->usage = res.usage;
@@ -489,7 +626,7 @@ static bool escalate(struct chat *ch, const char *why)
 	struct hr_req *rq = ch->rq;
 	const struct hr_conf_model *m = ch->m;
 	const struct hr_provider_ops *ops = ch->ops;
-	bool pt = ch->passthrough;
+	bool pt = ch->passthrough, red = ch->redacting;
 	size_t cand = ch->cand;
 	double spent = ch->spent;
 	ch->spent = rq->usage ? rq->usage->cost_usd : spent;
@@ -502,6 +639,7 @@ static bool escalate(struct chat *ch, const char *why)
 		return true;
 	}
 	ch->m = m, ch->ops = ops, ch->passthrough = pt, ch->cand = cand, ch->spent = spent;
+	ch->redacting = red;
 	set_route(ch);
 	return false;
 }
@@ -544,7 +682,7 @@ static bool try_again(struct chat *ch, int err, const char *msg)
 		return false;
 	const struct hr_conf_model *m = ch->m;
 	const struct hr_provider_ops *ops = ch->ops;
-	bool pt = ch->passthrough;
+	bool pt = ch->passthrough, red = ch->redacting;
 	size_t cand = ch->cand;
 	ch->cand++;
 	ch->tries = 0;
@@ -554,6 +692,7 @@ static bool try_again(struct chat *ch, int err, const char *msg)
 		return true;
 	}
 	ch->m = m, ch->ops = ops, ch->passthrough = pt, ch->cand = cand;
+	ch->redacting = red;
 	ch->last_err = err, ch->last_msg = msg, ch->last_param = NULL;
 	return false;
 }
@@ -667,8 +806,15 @@ static void finish(struct chat *ch, int rc)
 	double cost = settle_usage(ch);
 	struct hr_buf tail = HR_BUF_INIT(1024 * 1024);
 	if (!ch->passthrough) {
+		int rc2 = 0;
+		if (ch->redacting) { /* what the restorers still hold: the stream is over */
+			ch->evs.n = 0;
+			rc2 = restore_events(ch, true);
+			for (size_t i = 0; i < ch->evs.n && rc2 == 0; i++)
+				rc2 = hr_render_event(rq->arena, &ch->rnd, &ch->evs.v[i], &tail);
+		}
 		ch->rnd.usage = ch->usage;
-		if (hr_render_end(rq->arena, &ch->rnd, &tail) < 0) {
+		if (rc2 < 0 || hr_render_end(rq->arena, &ch->rnd, &tail) < 0) {
 			hr_buf_release(&tail);
 			stream_fail(ch, HR_ENOMEM, NULL);
 			return;
@@ -804,6 +950,8 @@ static int canonical_event(struct chat *ch, const char *event, size_t event_len,
 		             ch->m->provider->id, msg ? msg : "?");
 		return HR_EUPSTREAM_BAD;
 	}
+	if (ch->redacting && (rc = restore_events(ch, false)) < 0)
+		return rc;
 	struct hr_buf b = HR_BUF_INIT(len + 65536 + ch->evs.n * 512);
 	for (size_t i = 0; i < ch->evs.n && rc == 0; i++) {
 		const struct hr_sev *ev = &ch->evs.v[i];
@@ -1048,6 +1196,27 @@ static int enter_gate(struct chat *ch, const struct hr_conf_model *m)
 	return -1;
 }
 
+/* The record and the log say what was redacted: "<findings>; redacted email:2,person:1"
+ * (classes and counts over every attempt that sent placeholders; never a value). */
+static void note_redacted(struct chat *ch, const uint32_t counted[HR_PII__COUNT])
+{
+	struct hr_req *rq = ch->rq;
+	struct hr_buf b = HR_BUF_INIT(2048);
+	for (int k = 0; k < HR_PII__COUNT; k++)
+		ch->redacted[k] = counted[k] > ch->redacted[k] ? counted[k] : ch->redacted[k];
+	(void)hr_buf_addf(&b, "%s; redacted ", ch->pol.summary ? ch->pol.summary : "");
+	size_t at = b.len;
+	for (int k = 0; k < HR_PII__COUNT; k++)
+		if (ch->redacted[k])
+			(void)hr_buf_addf(&b, "%s%s:%u", b.len > at ? "," : "", hr_pii_label(k),
+			                  ch->redacted[k]);
+	if (b.ptr && rq->usage)
+		hr_usage_set(&rq->usage->policy, b.ptr);
+	HR_RLOG_INFO(rq->id, POLICY, "data policy: %s (model '%s')", b.ptr ? b.ptr : "?",
+	             ch->m->name);
+	hr_buf_release(&b);
+}
+
 /* Sets up the call to plan.cands[ch->cand]. Returns 0 when the call runs; 1 when the request
  * waits in the model's queue (on_wait goes on); or -1 when this candidate cannot take the
  * request (its breaker's probe is taken, it is busy, its format cannot represent a field,
@@ -1077,9 +1246,21 @@ static int start_attempt(struct chat *ch)
 		note_failure(ch, m->name, "breaker open");
 		return -1;
 	}
+	/* the data policy: placeholders for this destination, or the request as it came */
+	const struct hr_chat_req *send = &ch->creq;
+	uint32_t counted[HR_PII__COUNT] = {0};
+	if (hr_policy_redact(rq->arena, c, &ch->pol, &ch->creq, m->provider->locality, &send,
+	                     counted) < 0) {
+		ch->last_err = HR_ENOMEM, ch->last_param = NULL;
+		ch->last_msg = "the request could not be redacted for this model and is not sent";
+		note_failure(ch, m->name, "redaction");
+		return -1;
+	}
+	bool redacting = send != &ch->creq;
 	bool passthrough =
-	    (rq->dialect == HR_DIALECT_OPENAI && ops == &hr_provider_openai) ||
-	    (rq->dialect == HR_DIALECT_ANTHROPIC && strcmp(ops->kind, "anthropic") == 0);
+	    !redacting &&
+	    ((rq->dialect == HR_DIALECT_OPENAI && ops == &hr_provider_openai) ||
+	     (rq->dialect == HR_DIALECT_ANTHROPIC && strcmp(ops->kind, "anthropic") == 0));
 	if (!(passthrough && ops == &hr_provider_openai) &&
 	    (!ops->decode_chat || !ops->decode_stream)) {
 		ch->last_err = HR_EUNSUPPORTED;
@@ -1098,6 +1279,10 @@ static int start_attempt(struct chat *ch)
 			return g;
 	}
 	ch->m = m, ch->ops = ops, ch->passthrough = passthrough;
+	ch->redacting = redacting;
+	hr_redact_stream_init(&ch->rtext, &ch->pol.map, false);
+	for (size_t i = 0; i < ch->n_rtools; i++)
+		hr_redact_stream_init(&ch->rtools[i], &ch->pol.map, true);
 
 	/* a fresh attempt: nothing of an earlier one may leak into this one */
 	ch->status = 0;
@@ -1121,13 +1306,21 @@ static int start_attempt(struct chat *ch)
 	}
 
 	const char *msg = NULL, *param = NULL;
-	int rc = ops->encode_chat(rq->arena, m, &ch->creq, &ch->out, &msg, &param);
+	int rc = ops->encode_chat(rq->arena, m, send, &ch->out, &msg, &param);
+	if (rc < 0 && redacting && send->unmapped) /* the client's bytes cannot go: say why */
+		msg = hr_arena_printf(rq->arena,
+		                      "the data policy redacts this request for model '%s' "
+		                      "(policy.<class>: redact), but '%s' is a part hearth cannot "
+		                      "redact; remove it, or use a local model",
+		                      m->name, send->unmapped);
 	if (rc < 0) {
 		ch->last_err = rc, ch->last_msg = msg, ch->last_param = param;
 		note_failure(ch, m->name, param ? param : hr_err_code(rc));
 		release_slot(ch);
 		return -1;
 	}
+	if (redacting)
+		note_redacted(ch, counted);
 	hr_usage_set(&rq->usage->model_used, m->name);
 	hr_usage_set(&rq->usage->provider, m->provider->id);
 	evhttp_remove_header(evhttp_request_get_output_headers(rq->ev), "X-Hearth-Model");
@@ -1195,7 +1388,7 @@ static void chat_begin(struct hr_req *rq)
 	ch->rq = rq;
 	rq->state = ch;
 	struct hr_plan_fail pf;
-	int rc = hr_api_plan_chat(rq, &ch->creq, &ch->feat, &ch->plan, &pf);
+	int rc = hr_api_plan_chat(rq, &ch->creq, &ch->feat, &ch->plan, &ch->pol, &pf);
 	if (pf.stage != HR_PLAN_OK && pf.stage != HR_PLAN_ROUTE) {
 		hr_req_error(rq, rc, pf.msg, pf.param);
 		return;

@@ -74,7 +74,8 @@ void hr_api_route_explain(struct hr_req *rq)
 	struct hr_features f;
 	struct hr_plan plan;
 	struct hr_plan_fail pf;
-	int rc = hr_api_plan_chat(rq, &creq, &f, &plan, &pf);
+	struct hr_policy_result pol;
+	int rc = hr_api_plan_chat(rq, &creq, &f, &plan, &pol, &pf);
 	if (pf.stage != HR_PLAN_OK && pf.stage != HR_PLAN_ROUTE) {
 		hr_req_error(rq, rc, pf.msg, pf.param);
 		return;

@@ -148,7 +148,8 @@ static int failed(struct hr_plan_fail *fail, enum hr_plan_stage stage, int err)
 }
 
 int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_features *f,
-                     struct hr_plan *plan, struct hr_plan_fail *fail)
+                     struct hr_plan *plan, struct hr_policy_result *polr,
+                     struct hr_plan_fail *fail)
 {
 	const struct hr_conf *c = rq->conf;
 	memset(fail, 0, sizeof *fail);
@@ -170,6 +171,7 @@ int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_feat
 	}
 
 	/* the data policy, before anything is routed: it may refuse, or keep the request local */
+	memset(polr, 0, sizeof *polr);
 	struct hr_policy_result pol;
 	if (hr_policy_check(rq->arena, c, creq, &pol) < 0)
 		return failed(fail, HR_PLAN_PARSE, HR_ENOMEM);
@@ -179,9 +181,11 @@ int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_feat
 		HR_RLOG_INFO(rq->id, POLICY, "data policy: %s -> %s", pol.summary,
 		             pol.action == HR_POLICY_BLOCK        ? "block"
 		             : pol.action == HR_POLICY_LOCAL_ONLY ? "local only"
+		             : pol.action == HR_POLICY_REDACT     ? "redact"
 		                                                  : "allow");
 	}
 	fail->policy = pol.summary;
+	*polr = pol;
 	if (pol.action == HR_POLICY_BLOCK) {
 		struct hr_buf b = HR_BUF_INIT(1024);
 		for (int k = 0; k < HR_PII__COUNT; k++)

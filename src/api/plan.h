@@ -4,6 +4,7 @@
 #ifndef HR_API_PLAN_H
 #define HR_API_PLAN_H
 
+#include "governance/policy.h"
 #include "providers/chat.h"
 #include "router/router.h"
 
@@ -33,9 +34,10 @@ struct hr_plan_fail {
  * Returns 0 with plan->n >= 1; or fail->err (negative) with fail saying where and why; the
  * caller answers hr_req_error(rq, fail->err, fail->msg, fail->param) to give the chat
  * endpoints' error. creq, f and plan are filled as far as planning got (plan is usable from
- * HR_PLAN_CAPS on). Memory: everything lives in rq's arena. */
+ * HR_PLAN_CAPS on); pol holds the data policy's result (its placeholder map, for the calls)
+ * from HR_PLAN_MODEL on. Memory: everything lives in rq's arena. */
 int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_features *f,
-                     struct hr_plan *plan, struct hr_plan_fail *fail);
+                     struct hr_plan *plan, struct hr_policy_result *pol, struct hr_plan_fail *fail);
 
 /* The live-state snapshot of rq->api (circuit breakers, concurrency gates) that plans read
  * (chat.c). */

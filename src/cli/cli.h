@@ -17,6 +17,8 @@ const char *hr_cli_config_path(const char *flag);
 /* Loads it, printing every problem to stderr. Returns HR_EXIT_OK with *out, or
  * HR_EXIT_FAIL. */
 int hr_cli_load_conf(const char *flag, struct hr_conf **out);
+/* The same with hr_conf_load_ex() flags (HR_CONF_NO_SECRETS). */
+int hr_cli_load_conf_ex(const char *flag, unsigned flags, struct hr_conf **out);
 /* Prints "hearth <cmd>: <msg>" and a hint for a usage error; returns HR_EXIT_USAGE. */
 int hr_cli_usage_error(const char *cmd, const char *msg);
 
@@ -44,6 +46,7 @@ int hr_cmd_models(int argc, char **argv);
 int hr_cmd_route(int argc, char **argv);
 int hr_cmd_audit(int argc, char **argv);
 int hr_cmd_router(int argc, char **argv);
+int hr_cmd_secrets(int argc, char **argv);
 
 /* serve.c: providers found on this machine when no config file is given (OPENAI_API_KEY,
  * an Ollama on 127.0.0.1:11434, a llama.cpp server on 127.0.0.1:8080), added to c. */

@@ -24,9 +24,14 @@ const char *hr_cli_config_path(const char *flag)
 
 int hr_cli_load_conf(const char *flag, struct hr_conf **out)
 {
+	return hr_cli_load_conf_ex(flag, 0, out);
+}
+
+int hr_cli_load_conf_ex(const char *flag, unsigned flags, struct hr_conf **out)
+{
 	struct hr_buf err = HR_BUF_INIT(64 * 1024);
 	const char *path = hr_cli_config_path(flag);
-	int rc = hr_conf_load(path, out, &err);
+	int rc = hr_conf_load_ex(path, flags, out, &err);
 	if (rc < 0) {
 		fprintf(stderr, "hearth: the configuration is not valid:\n%s%s",
 		        err.ptr ? err.ptr : "",

@@ -2,12 +2,14 @@
  * reachable? One line per check, a hint under each failure; exit 1 if any failed. */
 #include <curl/curl.h>
 #include <getopt.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "core/arena.h"
 #include "core/conf.h"
+#include "core/secrets.h"
 #include "providers/provider.h"
 #include "storage/store.h"
 
@@ -64,6 +66,52 @@ static int check_provider(const struct hr_conf_provider *p)
 	return ok;
 }
 
+/* The secret store: every stored secret opens with the master key. Returns 1 when ok. */
+static int check_secrets(const struct hr_conf *c)
+{
+	struct hr_secrets st;
+	char why[512];
+	if (hr_secrets_load(c->storage.data_dir, &st, why, sizeof why) < 0) {
+		printf("FAIL  secrets   %s\n", why);
+		return 0;
+	}
+	if (!st.n) {
+		hr_secrets_free(&st);
+		return 1; /* nothing stored: nothing to say */
+	}
+	unsigned char key[HR_SECRET_KEY_BYTES];
+	const char *src = NULL;
+	int krc = hr_secrets_master_key(c->server.master_key_file, key, &src, why, sizeof why);
+	size_t bad = 0;
+	const char *first = NULL;
+	for (size_t i = 0; i < st.n && krc == 0; i++) {
+		char *v = NULL;
+		size_t n = 0;
+		if (hr_secrets_open(&st.v[i], key, &v, &n) < 0 && !bad++)
+			first = st.v[i].name;
+		hr_secret_wipe_free(v, n);
+	}
+	sodium_memzero(key, sizeof key);
+	int ok = krc == 0 && !bad;
+	if (krc == 1)
+		printf("FAIL  secrets   %zu stored in %s, and no master key\n      hint: set "
+		       "HEARTH_MASTER_KEY or server.master_key_file to the key they were stored "
+		       "with\n",
+		       st.n, st.path);
+	else if (krc < 0)
+		printf("FAIL  secrets   %s\n", why);
+	else if (bad)
+		printf(
+		    "FAIL  secrets   %zu of %zu in %s do not open with the master key from %s "
+		    "(first: '%s')\n      hint: set the key they were stored with, or store them "
+		    "again with `hearth secrets set NAME`\n",
+		    bad, st.n, st.path, src, first);
+	else
+		printf("ok    secrets   %zu in %s (master key from %s)\n", st.n, st.path, src);
+	hr_secrets_free(&st);
+	return ok;
+}
+
 int hr_cmd_doctor(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -107,6 +155,7 @@ int hr_cmd_doctor(int argc, char **argv)
 		s->ops->close(s);
 	}
 	hr_buf_release(&err);
+	fails += !check_secrets(c);
 	for (size_t i = 0; i < c->n_providers; i++)
 		fails += !check_provider(&c->providers[i]);
 	if (c->n_models == 0) {

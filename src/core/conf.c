@@ -15,11 +15,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <yaml.h>
 
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/limits.h"
+#include "core/secrets.h"
 
 /* ---- the schema ------------------------------------------------------------------------ */
 
@@ -33,7 +35,7 @@ enum conf_type {
 	T_BOOL,        /* true|false|yes|no|on|off */
 	T_ENUM,        /* one of choices; stored as its index (an enum) */
 	T_PRICE,       /* dollars, a finite number >= 0 */
-	T_SECRET,      /* env:NAME or file:/path; stores the value at off and the ref at off2 */
+	T_SECRET,      /* env:NAME, file:/path or secret:NAME; the value at off, the ref at off2 */
 	T_SECRET_LIST, /* a YAML list of secret references (server.api_keys) */
 	T_PROVIDER,    /* id of a provider defined under providers: */
 	T_MODEL_LIST,  /* a YAML list of chat model names from models: (tasks.<name>.candidates) */
@@ -79,8 +81,9 @@ static const char *const tier_choices[] = {"none", "small", "medium", "large", "
                                            NULL};
 _Static_assert(HR_TIER_NONE == 0 && HR_TIER_FRONTIER == 4, "tier_choices order");
 _Static_assert(sizeof(enum hr_tier) == sizeof(int), "enums are stored as int");
-static const char *const action_choices[] = {"allow", "local_only", "block", NULL};
-_Static_assert(HR_POLICY_ALLOW == 0 && HR_POLICY_LOCAL_ONLY == 1 && HR_POLICY_BLOCK == 2,
+static const char *const action_choices[] = {"allow", "redact", "local_only", "block", NULL};
+_Static_assert(HR_POLICY_ALLOW == 0 && HR_POLICY_REDACT == 1 && HR_POLICY_LOCAL_ONLY == 2 &&
+                   HR_POLICY_BLOCK == 3,
                "action_choices order");
 _Static_assert(sizeof(enum hr_policy_action) == sizeof(int), "enums are stored as int");
 static const char *const check_choices[] = {"empty", "refused", "truncated", "json", "judged",
@@ -130,7 +133,8 @@ static const struct conf_row rows[] = {
            "event-loop threads; 0 = one per CPU core, at most 16"),
     {"server.api_keys", T_SECRET_LIST, "[]", S_ROOT, offsetof(struct hr_conf, server.api_keys),
      offsetof(struct hr_conf, server.n_api_keys), C_OTHER, 0, HR_MAX_API_KEYS, F_NODEF, NULL,
-     "API keys clients must present, as a list of secret references (env:NAME, file:/path); "
+     "API keys clients must present, as a list of secret references (env:NAME, file:/path, "
+     "secret:NAME); "
      "the HEARTH_API_KEY environment variable adds one"},
     R_ROOT("server.max_body_bytes", T_SIZE, "8MiB", server.max_body_bytes, 1, SIZE_MAX_, NULL,
            "largest request body accepted; larger gets 413"),
@@ -140,6 +144,10 @@ static const struct conf_row rows[] = {
            "idle read/write timeout of a client connection, in milliseconds"),
     R_ROOT("server.shutdown_timeout_ms", T_MS, "10000", server.shutdown_timeout_ms, 1, MS_MAX, NULL,
            "how long SIGTERM waits for in-flight requests, in milliseconds"),
+    {"server.master_key_file", T_STR, "(none)", S_ROOT,
+     offsetof(struct hr_conf, server.master_key_file), 0, C_STR, 0, 0, F_NODEF, NULL,
+     "file holding the master key of the secret store (secret:NAME references): 32 bytes in "
+     "hex or base64, mode 0600, owned by the user hearth runs as; HEARTH_MASTER_KEY wins"},
     {"log.level", T_ENUM, "info", S_ROOT, offsetof(struct hr_conf, log.level), 0, C_OTHER, 0, 0, 0,
      level_choices, "log verbosity: error, warn, info or debug"},
     {"log.format", T_ENUM, "text", S_ROOT, offsetof(struct hr_conf, log.format), 0, C_OTHER, 0, 0,
@@ -153,12 +161,15 @@ static const struct conf_row rows[] = {
 #define POLICY_ROW_(name, label)                                                                   \
 	R_ROOT("policy." label, T_ENUM, "allow", policy.action[HR_PII_##name], 0, 0,               \
 	       action_choices,                                                                     \
-	       "a request containing " label ": allow, local_only (local models only) or block"),
+	       "a request containing " label ": allow, redact (placeholders to cloud models), "   \
+	       "local_only (local models only) or block; or per destination {cloud: X, local: "    \
+	       "Y} with X, Y allow, redact or block"),
     HR_PII_CLASS_MAP(POLICY_ROW_)
 #undef POLICY_ROW_
         R_ROOT("policy.on_error", T_ENUM, "block", policy.on_error, 0, 0, action_choices,
                "when the detectors cannot finish (too long, too many findings): block or "
-               "local_only; the policy fails closed"),
+               "local_only; the policy fails closed (block when a class redacts for local "
+               "models)"),
     {"policy.keywords", T_STR_LIST, "[]", S_ROOT, offsetof(struct hr_conf, policy.keywords),
      offsetof(struct hr_conf, policy.n_keywords), C_OTHER, 128, 1024, F_NODEF, NULL,
      "words or phrases (project code names ...) found case-insensitively as class keyword"},
@@ -190,7 +201,8 @@ static const struct conf_row rows[] = {
     {"providers.<id>.api_key", T_SECRET, "(none)", S_PROVIDER,
      offsetof(struct hr_conf_provider, api_key), offsetof(struct hr_conf_provider, api_key_ref),
      C_STR, 0, 0, F_NODEF, NULL,
-     "secret reference (env:NAME or file:/path) of the key sent to the provider"},
+     "secret reference (env:NAME, file:/path or secret:NAME) of the key sent to the "
+     "provider"},
     {"providers.<id>.locality", T_ENUM, "(auto)", S_PROVIDER,
      offsetof(struct hr_conf_provider, locality), 0, C_OTHER, 0, 0, F_NODEF, locality_choices,
      "local or cloud; default local when base_url's host is loopback "
@@ -381,6 +393,19 @@ struct ld {
 	bool oom;
 	struct hr_buf val; /* the value being converted, after interpolation */
 	size_t n_nodes;
+	struct pending *pending; /* secret:NAME references, resolved once the file is read */
+	unsigned flags;          /* HR_CONF_* */
+};
+
+/* A secret:NAME reference: its value is known only once storage.data_dir and the master
+ * key are (after the whole file and the environment); until then the config holds marker. */
+struct pending {
+	struct pending *next;
+	const char *marker; /* the placeholder value, replaced where it was stored */
+	const char *name;
+	const char *key; /* the config key, for messages */
+	int line;
+	const char *env;
 };
 
 /* Where a value came from: a line of the file, an environment variable or the schema. */
@@ -849,6 +874,10 @@ static const char *secret_resolve(struct ld *ld, const struct origin *o, const c
 	char shown[SHOW_CAP];
 	char *v = NULL;
 
+	if ((ld->flags & HR_CONF_NO_SECRETS) &&
+	    (strncmp(s, "env:", 4) == 0 || strncmp(s, "file:", 5) == 0 ||
+	     strncmp(s, "secret:", 7) == 0))
+		return "(not resolved)"; /* a command that needs no secret */
 	if (strncmp(s, "env:", 4) == 0) {
 		const char *name = s + 4;
 		if (!env_name_ok(name, strlen(name))) {
@@ -871,6 +900,26 @@ static const char *secret_resolve(struct ld *ld, const struct origin *o, const c
 			conf_oom(ld);
 			return NULL;
 		}
+	} else if (strncmp(s, "secret:", 7) == 0) {
+		const char *name = s + 7;
+		if (!hr_secret_name_ok(name, strlen(name))) {
+			conf_err(ld, o, key,
+			         "'%s' is not a secret name; write secret:NAME (letters, digits, "
+			         "_ . -, as `hearth secrets list` shows them)",
+			         show(shown, sizeof shown, name, strlen(name)));
+			return NULL;
+		}
+		struct pending *p = hr_arena_calloc(ld->tmp ? ld->tmp : ld->c->arena, sizeof *p);
+		char *marker = hr_arena_printf(ld->c->arena, "(secret %s)", name);
+		if (!p || !marker || !(p->name = hr_arena_strdup(ld->c->arena, name)) ||
+		    !(p->key = hr_arena_strdup(ld->c->arena, key))) {
+			conf_oom(ld);
+			return NULL;
+		}
+		p->marker = marker, p->line = o->line, p->env = o->env;
+		p->next = ld->pending;
+		ld->pending = p;
+		return marker; /* not a secret: nothing to wipe */
 	} else if (strncmp(s, "file:", 5) == 0) {
 		const char *why = NULL;
 		char ebuf[128];
@@ -891,7 +940,8 @@ static const char *secret_resolve(struct ld *ld, const struct origin *o, const c
 		/* never echo the value: it is probably a key */
 		conf_err(ld, o, key,
 		         "a literal key is not allowed here; write the key in an "
-		         "environment variable and reference it as env:NAME (or file:/path)");
+		         "environment variable and reference it as env:NAME (or file:/path, or "
+		         "store it with `hearth secrets set NAME` and write secret:NAME)");
 		return NULL;
 	}
 	if (hr_arena_defer(ld->c->arena, zero_secret, v) < 0) {
@@ -1395,6 +1445,97 @@ static bool set_set(struct ld *ld, const struct conf_row *r, void *base, const s
 }
 
 /* A value from the file: interpolated, then converted. */
+/* The class of a policy.<class> row, or -1 for any other row. */
+static int policy_class(const struct conf_row *r)
+{
+	size_t base = offsetof(struct hr_conf, policy.action);
+	if (r->scope != S_ROOT || r->choices != action_choices || r->off < base ||
+	    r->off >= base + sizeof(((struct hr_conf *)0)->policy.action))
+		return -1;
+	return (int)((r->off - base) / sizeof(enum hr_policy_action));
+}
+
+/* policy.<class>: {cloud: X, local: Y}: X, Y allow, redact or block; local never stricter
+ * than cloud (a request cloud models may see and local ones may not cannot be routed). */
+static bool set_policy_map(struct ld *ld, const struct conf_row *r, const struct node *v,
+                           const char *key)
+{
+	static const char *const dests[] = {"local", "cloud"}; /* enum hr_locality order */
+	int cls = policy_class(r);
+	enum hr_policy_action d[2] = {HR_POLICY_ALLOW, HR_POLICY_ALLOW};
+	bool seen[2] = {false, false}, ok = true;
+	char shown[SHOW_CAP], sub[SHOW_CAP * 4 + 16];
+	for (const struct node *k = v->first; k && k->next; k = k->next->next) {
+		const struct node *val = k->next;
+		struct origin o = {k->line, NULL};
+		int which = -1;
+		for (int i = 0; i < 2; i++)
+			if (k->kind == N_SCALAR && k->len == strlen(dests[i]) &&
+			    memcmp(k->val, dests[i], k->len) == 0)
+				which = i;
+		show(shown, sizeof shown, k->kind == N_SCALAR ? k->val : "?",
+		     k->kind == N_SCALAR ? k->len : 1);
+		snprintf(sub, sizeof sub, "%s.%s", key, shown);
+		if (which < 0) {
+			conf_err(ld, &o, sub, "unknown destination; use cloud and local");
+			ok = false;
+			continue;
+		}
+		if (seen[which]) {
+			conf_err(ld, &o, sub, "set twice; keep one");
+			ok = false;
+			continue;
+		}
+		seen[which] = true;
+		int a = -1;
+		if (val->kind == N_SCALAR)
+			for (int i = 0; action_choices[i]; i++)
+				if (i != HR_POLICY_LOCAL_ONLY && val->len == strlen(action_choices[i]) &&
+				    memcmp(val->val, action_choices[i], val->len) == 0)
+					a = i;
+		if (a < 0) {
+			conf_err(ld, &(struct origin){val->line, NULL}, sub,
+			         "'%s' is not allowed; use allow, redact or block",
+			         val->kind == N_SCALAR ? show(shown, sizeof shown, val->val, val->len)
+			                               : node_what(val));
+			ok = false;
+			continue;
+		}
+		d[which] = (enum hr_policy_action)a;
+	}
+	if (!ok)
+		return false;
+	if (d[HR_LOCAL] > d[HR_CLOUD]) {
+		conf_err(ld, &(struct origin){v->line, NULL}, key,
+		         "local is stricter than cloud, which no route can honour; make local at "
+		         "most as strict as cloud (allow < redact < block)");
+		return false;
+	}
+	struct hr_conf *c = ld->c;
+	c->policy.dest[HR_LOCAL][cls] = d[HR_LOCAL];
+	c->policy.dest[HR_CLOUD][cls] = d[HR_CLOUD];
+	c->policy.dest_set |= 1u << cls;
+	/* what routing needs: refused everywhere, kept local, or let through */
+	c->policy.action[cls] = d[HR_LOCAL] == HR_POLICY_BLOCK   ? HR_POLICY_BLOCK
+	                        : d[HR_CLOUD] == HR_POLICY_BLOCK ? HR_POLICY_LOCAL_ONLY
+	                        : d[HR_CLOUD] == HR_POLICY_REDACT || d[HR_LOCAL] == HR_POLICY_REDACT
+	                            ? HR_POLICY_REDACT
+	                            : HR_POLICY_ALLOW;
+	return true;
+}
+
+/* The per-destination actions of the classes set in the scalar form. */
+static void policy_dests(struct hr_conf *c)
+{
+	for (int k = 0; k < HR_PII__COUNT; k++) {
+		if (c->policy.dest_set & (1u << k))
+			continue;
+		enum hr_policy_action a = c->policy.action[k];
+		c->policy.dest[HR_CLOUD][k] = a == HR_POLICY_LOCAL_ONLY ? HR_POLICY_BLOCK : a;
+		c->policy.dest[HR_LOCAL][k] = a == HR_POLICY_BLOCK ? HR_POLICY_BLOCK : HR_POLICY_ALLOW;
+	}
+}
+
 static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const struct node *v,
                      const char *key)
 {
@@ -1408,6 +1549,8 @@ static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const 
 		return set_weights(ld, r, base, v, key);
 	if (r->type == T_SET && v->kind == N_SEQ)
 		return set_set(ld, r, base, v, key);
+	if (policy_class(r) >= 0 && v->kind == N_MAP)
+		return set_policy_map(ld, r, v, key);
 	if (v->kind != N_SCALAR) {
 		conf_err(ld, &o, key, "expected a single value, got %s; write '%s: value'",
 		         node_what(v), row_name(r));
@@ -2013,7 +2156,9 @@ static void apply_env(struct ld *ld)
 			conf_err(ld, &o, r->key, "value too long; shorten it");
 			continue;
 		}
-		set_scalar(ld, r, c, ld->val.ptr, ld->val.len, &o, r->key);
+		if (set_scalar(ld, r, c, ld->val.ptr, ld->val.len, &o, r->key) &&
+		    policy_class(r) >= 0) /* the scalar form replaces a mapping of the file */
+			c->policy.dest_set &= ~(1u << policy_class(r));
 	}
 	const char *k = getenv("HEARTH_API_KEY");
 	if (k && *k) {
@@ -2038,6 +2183,81 @@ static void apply_env(struct ld *ld)
 	}
 }
 
+/* Replaces each secret:NAME marker with the value from the store, where it was stored:
+ * providers' api_key and server.api_keys. */
+static void resolve_pending(struct ld *ld)
+{
+	if (!ld->pending)
+		return;
+	struct hr_conf *c = ld->c;
+	struct hr_secrets st;
+	unsigned char key[HR_SECRET_KEY_BYTES];
+	const char *src = NULL;
+	char why[512];
+	int krc = -2;
+	bool loaded = hr_secrets_load(c->storage.data_dir, &st, why, sizeof why) == 0;
+	if (!loaded)
+		conf_err(ld, &(struct origin){ld->pending->line, ld->pending->env},
+		         ld->pending->key, "cannot read the secret store: %s", why);
+	else
+		krc = hr_secrets_master_key(c->server.master_key_file, key, &src, why, sizeof why);
+	for (struct pending *p = ld->pending; p && loaded; p = p->next) {
+		struct origin o = {p->line, p->env};
+		const struct hr_secret_entry *e = hr_secrets_find(&st, p->name);
+		char *v = NULL;
+		size_t n = 0;
+		int orc;
+		if (!e) {
+			conf_err(ld, &o, p->key,
+			         "no secret '%s' in %s; store it with `hearth secrets set %s` (the "
+			         "value on stdin), or fix the name",
+			         p->name, st.path, p->name);
+			continue;
+		}
+		if (krc == 1) {
+			conf_err(ld, &o, p->key,
+			         "secret '%s' needs the master key it was stored with: set "
+			         "HEARTH_MASTER_KEY or server.master_key_file",
+			         p->name);
+			continue;
+		}
+		if (krc < 0) {
+			conf_err(ld, &o, p->key, "secret '%s': %s", p->name, why);
+			continue;
+		}
+		if ((orc = hr_secrets_open(e, key, &v, &n)) < 0) {
+			if (orc == -2)
+				conf_oom(ld);
+			else
+				conf_err(ld, &o, p->key,
+				         "secret '%s' does not open with the master key from %s: it "
+				         "was stored with another key (or the store is damaged); set "
+				         "the key it was stored with, or store it again with `hearth "
+				         "secrets set %s`",
+				         p->name, src, p->name);
+			continue;
+		}
+		char *val = hr_arena_strndup(c->arena, v, n);
+		hr_secret_wipe_free(v, n);
+		if (!val || hr_arena_defer(c->arena, zero_secret, val) < 0) {
+			if (val)
+				zero_secret(val);
+			conf_oom(ld);
+			break;
+		}
+		for (size_t i = 0; i < c->n_providers; i++)
+			if (c->providers[i].api_key == p->marker)
+				c->providers[i].api_key = val;
+		for (size_t i = 0; i < c->server.n_api_keys; i++)
+			if (c->server.api_keys[i] == p->marker)
+				c->server.api_keys[i] = val;
+	}
+	sodium_memzero(key, sizeof key);
+	if (loaded)
+		hr_secrets_free(&st);
+	ld->pending = NULL;
+}
+
 /* ---- the public functions -------------------------------------------------------------- */
 
 static int conf_new(struct hr_conf **out)
@@ -2055,10 +2275,10 @@ static int conf_new(struct hr_conf **out)
 }
 
 /* Loads text (NULL: none) into a new snapshot. */
-static int conf_build(const char *name, const char *text, size_t len, struct hr_conf **out,
-                      struct hr_buf *err)
+static int conf_build(const char *name, const char *text, size_t len, unsigned flags,
+                      struct hr_conf **out, struct hr_buf *err)
 {
-	struct ld ld = {.err = err, .file = name ? name : "<config>"};
+	struct ld ld = {.err = err, .file = name ? name : "<config>", .flags = flags};
 	struct node *root = NULL;
 	int rc;
 
@@ -2084,12 +2304,17 @@ static int conf_build(const char *name, const char *text, size_t len, struct hr_
 	}
 	if (!ld.oom)
 		apply_env(&ld);
+	if (!ld.oom)
+		resolve_pending(&ld);
 	if (ld.oom)
 		goto oom;
-	if (ld.c->policy.on_error == HR_POLICY_ALLOW) /* from the file or the environment */
+	if (ld.c->policy.on_error == HR_POLICY_ALLOW ||
+	    ld.c->policy.on_error == HR_POLICY_REDACT) /* from the file or the environment */
 		conf_err(&ld, &(struct origin){0, NULL}, "policy.on_error",
-		         "allow would let a request the detectors could not check pass: the policy "
-		         "fails closed; use block or local_only");
+		         "%s would let a request the detectors could not check pass: the policy "
+		         "fails closed; use block or local_only",
+		         action_choices[ld.c->policy.on_error]);
+	policy_dests(ld.c);
 	hr_arena_destroy(ld.tmp);
 	hr_buf_release(&ld.val);
 	if (ld.n_errs) {
@@ -2109,10 +2334,15 @@ oom:
 int hr_conf_load_mem(const char *name, const char *text, size_t len, struct hr_conf **out,
                      struct hr_buf *err)
 {
-	return conf_build(name, text ? text : "", text ? len : 0, out, err);
+	return conf_build(name, text ? text : "", text ? len : 0, 0, out, err);
 }
 
 int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err)
+{
+	return hr_conf_load_ex(path, 0, out, err);
+}
+
+int hr_conf_load_ex(const char *path, unsigned flags, struct hr_conf **out, struct hr_buf *err)
 {
 	char ebuf[128];
 	struct hr_buf text = HR_BUF_INIT(HR_MAX_CONF_BYTES);
@@ -2121,7 +2351,7 @@ int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err)
 
 	*out = NULL;
 	if (!path)
-		return conf_build(NULL, NULL, 0, out, err);
+		return conf_build(NULL, NULL, 0, flags, out, err);
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		if (err)
@@ -2151,7 +2381,7 @@ int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err)
 		hr_buf_release(&text);
 		return rc == HR_ENOMEM ? HR_ENOMEM : HR_ECONF;
 	}
-	rc = conf_build(path, text.ptr ? text.ptr : "", text.len, out, err);
+	rc = conf_build(path, text.ptr ? text.ptr : "", text.len, flags, out, err);
 	hr_buf_release(&text);
 	return rc;
 }

@@ -51,9 +51,11 @@ struct hr_conf_model {
 	enum hr_tier tier; /* HR_TIER_NONE: unset (price stands in) */
 };
 
-/* What the data policy does with a request that contains a class (policy.<class>). */
+/* What the data policy does with a request that contains a class (policy.<class>), in
+ * order of strictness. */
 enum hr_policy_action {
 	HR_POLICY_ALLOW,      /* goes anywhere the routing allows */
+	HR_POLICY_REDACT,     /* typed placeholders before the call, restored in the answer */
 	HR_POLICY_LOCAL_ONLY, /* only local models: the request is treated as sensitive */
 	HR_POLICY_BLOCK,      /* refused with a 400 that names the classes (never the values) */
 };
@@ -137,6 +139,7 @@ struct hr_conf {
 		size_t max_header_bytes;
 		long client_timeout_ms;   /* idle read/write timeout of a client connection */
 		long shutdown_timeout_ms; /* how long SIGTERM waits for in-flight requests */
+		const char *master_key_file; /* the key of secret:NAME refs; NULL: none */
 	} server;
 	struct {
 		enum hr_log_level level;
@@ -154,6 +157,13 @@ struct hr_conf {
 	/* the data policy (governance/policy.c): what a request containing each class may do */
 	struct {
 		enum hr_policy_action action[HR_PII__COUNT]; /* policy.<class>; default allow */
+		/* The same per destination, indexed by enum hr_locality: allow, redact or block
+		 * only, local never stricter than cloud. The scalar forms: allow = both allow,
+		 * redact = cloud redact + local allow, local_only = cloud block + local allow,
+		 * block = both block; the mapping form ({cloud: redact, local: allow}) sets both
+		 * and action[] is derived from it (the strictest that routing needs). */
+		enum hr_policy_action dest[2][HR_PII__COUNT];
+		unsigned dest_set; /* classes written in the mapping form (bits by class) */
 		enum hr_policy_action on_error; /* a detector could not finish; default block */
 		const char **keywords;          /* policy.keywords: class keyword */
 		size_t n_keywords;
@@ -182,6 +192,12 @@ struct hr_conf {
  * ("env HEARTH_X: <key>: ..." for an override), or HR_ENOMEM; *out is NULL on failure.
  * Lines are appended to err (which may be NULL). */
 int hr_conf_load(const char *path, struct hr_conf **out, struct hr_buf *err);
+
+/* hr_conf_load() with flags: HR_CONF_NO_SECRETS leaves secret references (env:, file:,
+ * secret:) unresolved, their values a placeholder — for commands that need the config's
+ * other settings but no secret, such as `hearth secrets set` before the secret exists. */
+#define HR_CONF_NO_SECRETS 1u
+int hr_conf_load_ex(const char *path, unsigned flags, struct hr_conf **out, struct hr_buf *err);
 
 /* The same as hr_conf_load(), from len bytes of text (need not end in NUL; borrowed for the
  * call). name is used in messages and as c->path; NULL: "<config>" in messages, path NULL.

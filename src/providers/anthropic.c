@@ -374,6 +374,9 @@ static int enc_canonical(struct enc *e, const struct hr_conf_model *m, const cha
 	}
 	if (rq->stream)
 		set(e, body, "stream", json_true());
+	if (json_is_object(rq->extra) && hr_codec_extra_goes(rq, AN_KIND) &&
+	    json_object_update_missing(body, rq->extra) < 0)
+		e->oom = true;
 	return 0;
 }
 

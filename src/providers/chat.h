@@ -120,6 +120,10 @@ struct hr_chat_req {
 	 * a JSON object (borrowed; NULL when none). A codec of the client's own wire format
 	 * passes them on; any other codec refuses the request naming the first one. */
 	json_t *extra;
+	/* The request is a copy whose body and raw are dropped (the data policy's redaction):
+	 * the codec of the client's own format puts extra into the body it encodes from the
+	 * canonical fields instead of refusing it (unmapped is still refused). */
+	bool extra_in_canon;
 	/* The first nested part of the body the canonical model does not hold (an audio
 	 * content part, a legacy "function" message...), as a field path; NULL when none.
 	 * Refused like extra. */

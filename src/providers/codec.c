@@ -110,7 +110,15 @@ int hr_codec_refuse_extra(struct hr_arena *a, const struct hr_chat_req *rq, cons
 {
 	if (rq->unmapped)
 		return refuse_field(a, rq->unmapped, kind, msg, param);
+	if (hr_codec_extra_goes(rq, kind))
+		return 0;
 	return hr_codec_refuse_fields(a, rq->extra, kind, msg, param);
+}
+
+bool hr_codec_extra_goes(const struct hr_chat_req *rq, const char *kind)
+{
+	return rq->extra_in_canon &&
+	       strcmp(kind, rq->dialect == HR_DIALECT_ANTHROPIC ? "anthropic" : "openai") == 0;
 }
 
 struct hr_str hr_chat_tool_name(const struct hr_chat_req *rq, struct hr_str id)

@@ -439,6 +439,9 @@ int hr_openai_canon_encode_chat(struct hr_arena *a, const struct hr_conf_model *
 		put(body, "stream", json_true(), &oom);
 		put(body, "stream_options", so, &oom);
 	}
+	if (json_is_object(rq->extra) && hr_codec_extra_goes(rq, KIND) &&
+	    json_object_update_missing(body, rq->extra) < 0)
+		oom = true;
 	if (oom)
 		goto nomem;
 	if ((rc = hr_codec_dump(body, &out->body)) < 0) {

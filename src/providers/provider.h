@@ -110,6 +110,9 @@ int hr_provider_list_headers(struct hr_arena *a, const struct hr_conf_provider *
  * rq->extra, for a codec that is not of the client's dialect. Returns 0 when none. */
 int hr_codec_refuse_extra(struct hr_arena *a, const struct hr_chat_req *rq, const char *kind,
                           const char **msg, const char **param);
+/* Whether rq->extra goes into the body a codec of kind encodes (rq->extra_in_canon and kind
+ * is the client's own format): the codec then adds its members the body lacks. */
+bool hr_codec_extra_goes(const struct hr_chat_req *rq, const char *kind);
 
 /* ---- helpers of the request parsers (codec.c) ---- */
 

@@ -260,6 +260,12 @@ static const struct {
      "environment variable and reference it as env:NAME"},
     {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: ${HR_T_KEY}\n",
      "t.yaml:5: providers.p.api_key: a literal key is not allowed here"},
+    {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: secret:a/b\n",
+     "t.yaml:5: providers.p.api_key: 'a/b' is not a secret name"},
+    {"storage:\n  data_dir: /nonexistent-hr-t\nproviders:\n  p:\n    kind: openai\n    "
+     "base_url: http://x\n    api_key: secret:K\n",
+     "t.yaml:7: providers.p.api_key: no secret 'K' in /nonexistent-hr-t/secrets; store it with "
+     "`hearth secrets set K`"},
     {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: env:HR_T_UNSET\n",
      "t.yaml:5: providers.p.api_key: environment variable 'HR_T_UNSET' is not set"},
     {"providers:\n  p:\n    kind: openai\n    base_url: http://x\n    api_key: env:HR_T_EMPTY\n",
@@ -1237,6 +1243,7 @@ static const char *const all_keys[] = {
     "server.max_header_bytes",
     "server.client_timeout_ms",
     "server.shutdown_timeout_ms",
+    "server.master_key_file",
     "log.level",
     "log.format",
     "storage.data_dir",

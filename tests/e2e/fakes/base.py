@@ -15,6 +15,10 @@ Common behaviours (the same names in every fake; a fake may add its own):
                   the first declared tool with TOOL_ARGS_OBJ, streamed in pieces where the
                   format streams arguments
   parallel-tools  as tool-call but two calls, locations "Paris, France" and "Tokyo, Japan"
+  echo-split      as echo, streamed ECHO_SPLIT characters at a time (placeholders such as
+                  "[EMAIL_1]" arrive cut across deltas)
+  tool-echo       with a tool result last: "tool said: <result text>"; otherwise a call of
+                  the first declared tool with {"text": <last user text>}
   json            {"format": "<what the request asked for>"} (each fake says how it names it)
   image           "image: <n> parts: <url=<url> | <mime>;<decoded bytes>, ...>"
   max-tokens      the echo cut to the request's max tokens (4 words when absent), stopped
@@ -258,6 +262,22 @@ def _tools(view, locations):
     return Plan(calls=calls, finish="tool")
 
 
+ECHO_SPLIT = 3
+
+
+def _echo_split(view):
+    text = _echo(view)
+    return Plan(text=text, pieces=[text[i:i + ECHO_SPLIT] for i in range(0, len(text),
+                                                                          ECHO_SPLIT)])
+
+
+def _tool_echo(view):
+    if view.tool_result is not None:
+        return Plan(text="tool said: " + view.tool_result)
+    name = view.tool_names[0] if view.tool_names else DEFAULT_TOOL
+    return Plan(calls=[(name, {"text": view.last_user_text})], finish="tool")
+
+
 def _max_tokens(view):
     words = _echo(view).split(" ")
     n = view.max_tokens if isinstance(view.max_tokens, int) and view.max_tokens > 0 \
@@ -281,6 +301,8 @@ COMMON = {
     "no-usage": lambda v: Plan(text=_echo(v), usage=False),
     "tool-call": lambda v: _tools(v, PARALLEL_LOCATIONS[:1]),
     "parallel-tools": lambda v: _tools(v, PARALLEL_LOCATIONS),
+    "echo-split": _echo_split,
+    "tool-echo": _tool_echo,
     "json": lambda v: Plan(text=json.dumps({"format": v.format_asked})),
     "image": _image,
     "max-tokens": _max_tokens,
