@@ -168,6 +168,17 @@ static double settle_usage(struct chat *ch)
 		u->cost_usd = cost;
 		if (ch->finish_reason)
 			hr_usage_set(&u->finish_reason, ch->finish_reason);
+		/* savings: the same tokens at the reference's prices (docs/monitoring.md) */
+		const struct hr_conf_model *ref = hr_conf_reference(ch->rq->conf, ch->plan.t);
+		if (ref && ch->m && !ch->rq->origin) { /* hearth's own calls save nothing */
+			hr_usage_set(&u->reference_model, ref->name);
+			u->reference_cost_usd =
+			    (double)uc.prompt_tokens * ref->input_price_per_mtok / 1e6 +
+			    (double)uc.completion_tokens * ref->output_price_per_mtok / 1e6;
+		}
+		if (ch->m && ch->m->provider)
+			hr_usage_set(&u->locality,
+			             ch->m->provider->locality == HR_CLOUD ? "cloud" : "local");
 	}
 	return cost;
 }

@@ -46,6 +46,11 @@ static double settle(struct embed *e, const struct hr_usage_counts *uc)
 		u->completion_tokens = 0;
 		u->tokens_estimated = !(uc && uc->present);
 		u->cost_usd = cost;
+		u->reference_cost_usd = cost; /* no savings are claimed for embeddings */
+		hr_usage_set(&u->reference_model, e->m->name);
+		if (e->m->provider)
+			hr_usage_set(&u->locality,
+			             e->m->provider->locality == HR_CLOUD ? "cloud" : "local");
 	}
 	return cost;
 }

@@ -179,6 +179,10 @@ static const struct conf_row rows[] = {
     R_ROOT("router.model", T_STR, "share/router/default.json", router.model, 0, 0, NULL,
            "the learned router's model file (hearth router train); relative paths from the "
            "working directory"),
+    ROW_("router.reference_model", T_STR, "(the priciest chat model)", S_ROOT, struct hr_conf,
+         router.reference_model, 0, 0, F_NODEF, NULL,
+         "the model whose prices savings are measured against, for requests whose task "
+         "names no cloud reference (tasks.<name>.reference)"),
     R_ROOT("limits.max_messages", T_INT, "4096", limits.max_messages, 1, 1000000, NULL,
            "most messages in one chat request"),
     R_ROOT("limits.max_tools", T_INT, "512", limits.max_tools, 1, 100000, NULL,
@@ -2260,6 +2264,27 @@ static void resolve_pending(struct ld *ld)
 
 /* ---- the public functions -------------------------------------------------------------- */
 
+const struct hr_conf_model *hr_conf_reference(const struct hr_conf *c,
+                                              const struct hr_conf_task *t)
+{
+	const struct hr_conf_model *m =
+	    t && t->reference ? hr_conf_model_find(c, t->reference, strlen(t->reference)) : NULL;
+	if (m && m->provider && m->provider->locality == HR_CLOUD)
+		return m;
+	const char *ref = c->router.reference_model;
+	if (ref && (m = hr_conf_model_find(c, ref, strlen(ref))))
+		return m;
+	const struct hr_conf_model *best = NULL;
+	for (size_t i = 0; i < c->n_models; i++) {
+		const struct hr_conf_model *x = &c->models[i];
+		if (!x->embeddings &&
+		    (!best || x->input_price_per_mtok + x->output_price_per_mtok >
+		                  best->input_price_per_mtok + best->output_price_per_mtok))
+			best = x;
+	}
+	return best;
+}
+
 static int conf_new(struct hr_conf **out)
 {
 	struct hr_arena *a = hr_arena_create(0);
@@ -2315,6 +2340,13 @@ static int conf_build(const char *name, const char *text, size_t len, unsigned f
 		         "fails closed; use block or local_only",
 		         action_choices[ld.c->policy.on_error]);
 	policy_dests(ld.c);
+	const char *ref = ld.c->router.reference_model;
+	const struct hr_conf_model *rm = ref ? hr_conf_model_find(ld.c, ref, strlen(ref)) : NULL;
+	if (ref && (!rm || rm->embeddings))
+		conf_err(&ld, &(struct origin){0, NULL}, "router.reference_model",
+		         "'%s' is not a chat model under models:; name one (or leave it unset "
+		         "for the priciest)",
+		         ref);
 	hr_arena_destroy(ld.tmp);
 	hr_buf_release(&ld.val);
 	if (ld.n_errs) {

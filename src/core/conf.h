@@ -173,6 +173,9 @@ struct hr_conf {
 
 	struct {
 		const char *model; /* the learned router's model file; default the shipped one */
+		/* savings are measured against it where a task names no cloud reference; NULL:
+		 * the priciest chat model (hr_conf_reference) */
+		const char *reference_model;
 	} router;
 
 	struct hr_conf_provider *providers;
@@ -224,6 +227,13 @@ const struct hr_conf_task *hr_conf_task_find(const struct hr_conf *c, const char
 /* Reference counting; hr_conf_release() frees the snapshot when the last ref goes. */
 struct hr_conf *hr_conf_ref(struct hr_conf *c);
 void hr_conf_release(struct hr_conf *c);
+
+/* The model whose prices a request's savings are measured against (docs/monitoring.md):
+ * the task's reference when it is a cloud model, else router.reference_model, else the
+ * priciest chat model. t may be NULL (a plain model). Returns: borrowed from c; NULL when c
+ * has no chat model. */
+const struct hr_conf_model *hr_conf_reference(const struct hr_conf *c,
+                                              const struct hr_conf_task *t);
 
 /* The published snapshot (thread-safe). hr_conf_current() returns a new reference, or NULL
  * before the first publish. hr_conf_publish() takes over the caller's reference to c and

@@ -73,6 +73,10 @@ const struct hr_migration hr_migrations[] = {
      ");"
      "ALTER TABLE usage_records ADD COLUMN origin TEXT;"
      "ALTER TABLE usage_records ADD COLUMN parent_id TEXT;"},
+    {6, "savings: where the answer came from and what the reference model would have cost",
+     "ALTER TABLE usage_records ADD COLUMN locality TEXT;"
+     "ALTER TABLE usage_records ADD COLUMN reference_model TEXT;"
+     "ALTER TABLE usage_records ADD COLUMN reference_cost_usd REAL NOT NULL DEFAULT 0;"},
 };
 
 const size_t hr_migrations_count = sizeof hr_migrations / sizeof hr_migrations[0];

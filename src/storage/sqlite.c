@@ -63,9 +63,10 @@ static const char usage_insert_sql[] =
     "INSERT INTO usage_records (request_id, ts_ms, key_id, model_asked, model_used, provider,"
     " endpoint, stream, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,"
     " tokens_estimated, cost_usd, latency_ms, ttfb_ms, status, error_code, finish_reason,"
-    " task, route, attempts, policy, origin, parent_id)"
+    " task, route, attempts, policy, origin, parent_id, locality, reference_model,"
+    " reference_cost_usd)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-    " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+    " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
 
 /* Portable SQL: integer division gives the UTC day number (ts_ms is Unix ms, >= 0); the
  * day is formatted in C. GROUP BY / ORDER BY by position work in SQLite and PostgreSQL. */
@@ -574,6 +575,9 @@ static void bind_usage(sqlite3_stmt *st, const struct hr_usage *u)
 	bind_text(st, 23, u->policy);
 	bind_text(st, 24, u->origin);
 	bind_text(st, 25, u->parent_id);
+	bind_text(st, 26, u->locality);
+	bind_text(st, 27, u->reference_model);
+	sqlite3_bind_double(st, 28, u->reference_cost_usd);
 }
 
 /* Runs a cached statement that returns no rows and resets it. Returns the SQLite code. */
@@ -679,7 +683,8 @@ static const char usage_get_sql[] =
     "SELECT ts_ms, key_id, model_asked, model_used, provider, endpoint, stream, prompt_tokens,"
     " completion_tokens, cached_tokens, reasoning_tokens, tokens_estimated, cost_usd,"
     " latency_ms, ttfb_ms, status, error_code, finish_reason, task, route, attempts, policy,"
-    " origin, parent_id FROM usage_records WHERE request_id = ?1";
+    " origin, parent_id, locality, reference_model, reference_cost_usd"
+    " FROM usage_records WHERE request_id = ?1";
 
 static int col_text(sqlite3_stmt *st, int i, char **field)
 {
@@ -714,12 +719,14 @@ static int sq_usage_get(struct hr_store *base, const char *request_id, struct hr
 		u->ttfb_ms = sqlite3_column_int64(st, 14);
 		u->status = sqlite3_column_int(st, 15);
 		u->attempts = sqlite3_column_int(st, 20);
+		u->reference_cost_usd = sqlite3_column_double(st, 26);
 		ret = col_text(st, 1, &u->key_id) | col_text(st, 2, &u->model_asked) |
 		              col_text(st, 3, &u->model_used) | col_text(st, 4, &u->provider) |
 		              col_text(st, 5, &u->endpoint) | col_text(st, 16, &u->error_code) |
 		              col_text(st, 17, &u->finish_reason) | col_text(st, 18, &u->task) |
 		              col_text(st, 19, &u->route) | col_text(st, 21, &u->policy) |
-		              col_text(st, 22, &u->origin) | col_text(st, 23, &u->parent_id)
+		              col_text(st, 22, &u->origin) | col_text(st, 23, &u->parent_id) |
+		              col_text(st, 24, &u->locality) | col_text(st, 25, &u->reference_model)
 		          ? HR_ENOMEM
 		          : 0;
 	} else if (rc == SQLITE_ROW) {
@@ -1047,6 +1054,59 @@ static int sq_promotion_scan(struct hr_store *base, hr_promotion_cb cb, void *ar
 	return ret;
 }
 
+/* The report's columns; user and team come with identities (NULL before). */
+static const char usage_scan_sql[] =
+    "SELECT ts_ms, COALESCE(model_used, model_asked), provider, locality, task, key_id,"
+    " NULL, NULL, status, origin, prompt_tokens, completion_tokens, cost_usd,"
+    " reference_cost_usd, latency_ms, ttfb_ms, tokens_estimated FROM usage_records"
+    " WHERE ts_ms >= ?1 AND ts_ms < ?2 ORDER BY ts_ms";
+
+static int sq_usage_scan(struct hr_store *base, int64_t since_ms, int64_t until_ms,
+                         hr_usage_fact_cb cb, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = NULL;
+	int ret = 0;
+	char status[16];
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db, usage_scan_sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, since_ms);
+		sqlite3_bind_int64(st, 2, until_ms > 0 ? until_ms : INT64_MAX);
+	}
+	static const int cols[HR_DIM__COUNT] = {
+	    [HR_DIM_MODEL] = 1, [HR_DIM_PROVIDER] = 2, [HR_DIM_LOCALITY] = 3, [HR_DIM_TASK] = 4,
+	    [HR_DIM_KEY] = 5,   [HR_DIM_USER] = 6,     [HR_DIM_TEAM] = 7,     [HR_DIM_STATUS] = -1,
+	    [HR_DIM_ORIGIN] = 9};
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct hr_usage_fact f = {.ts_ms = sqlite3_column_int64(st, 0)};
+		for (int d = 0; d < HR_DIM__COUNT; d++)
+			if (cols[d] >= 0)
+				f.dim[d] = (const char *)sqlite3_column_text(st, cols[d]);
+		f.status = sqlite3_column_int(st, 8);
+		snprintf(status, sizeof status, "%d", f.status);
+		f.dim[HR_DIM_STATUS] = status;
+		f.prompt_tokens = sqlite3_column_int64(st, 10);
+		f.completion_tokens = sqlite3_column_int64(st, 11);
+		f.cost_usd = sqlite3_column_double(st, 12);
+		f.reference_cost_usd = sqlite3_column_double(st, 13);
+		f.latency_ms = sqlite3_column_int64(st, 14);
+		f.ttfb_ms = sqlite3_column_int64(st, 15);
+		f.estimated = sqlite3_column_int(st, 16) != 0;
+		if ((ret = cb(arg, &f)) != 0)
+			break;
+		rc = SQLITE_OK;
+	}
+	if (ret == 0 && rc != SQLITE_DONE) {
+		HR_LOG_ERROR(STORE, "cannot read usage records in '%s': %s", s->path,
+		             sqlite3_errmsg(s->db));
+		ret = HR_EIO;
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 static int sq_usage_spent_internal(struct hr_store *base, const char *task, int64_t since_ms,
                                    double *out)
 {
@@ -1094,5 +1154,6 @@ const struct hr_store_ops hr_store_sqlite = {
     .promotion_set = sq_promotion_set,
     .promotion_scan = sq_promotion_scan,
     .usage_spent_internal = sq_usage_spent_internal,
+    .usage_scan = sq_usage_scan,
     .schema_version = sq_schema_version,
 };

@@ -62,6 +62,8 @@ void hr_usage_free(struct hr_usage *u)
 	free(u->policy);
 	free(u->origin);
 	free(u->parent_id);
+	free(u->locality);
+	free(u->reference_model);
 	free((struct hr_usage_entry *)u);
 }
 

@@ -34,6 +34,9 @@ struct hr_usage {
 	char *policy;        /* the data policy's findings ("card:2,email:1"), never values */
 	char *origin;        /* NULL: a client's request; "shadow" or "judge": hearth's own */
 	char *parent_id;     /* origin set: the client request it evaluates */
+	char *locality;      /* "local" or "cloud": the provider of model_used; NULL none */
+	char *reference_model;     /* what savings are measured against (hr_conf_reference) */
+	double reference_cost_usd; /* the same tokens at reference_model's prices */
 };
 
 /* Strings are copied. Returns: owned, free with hr_usage_free(); NULL on OOM. */
@@ -90,6 +93,33 @@ struct hr_promotion {
 };
 typedef int (*hr_promotion_cb)(void *arg, const struct hr_promotion *p);
 
+/* What usage reports group by (storage/report.h). */
+enum hr_usage_dim {
+	HR_DIM_MODEL,    /* model_used, else model_asked, else "-" */
+	HR_DIM_PROVIDER, /* "-" when none answered */
+	HR_DIM_LOCALITY, /* local | cloud | "-" */
+	HR_DIM_TASK,     /* "-" for a plain model name */
+	HR_DIM_KEY,
+	HR_DIM_USER,
+	HR_DIM_TEAM,
+	HR_DIM_STATUS, /* the HTTP status, as text */
+	HR_DIM_ORIGIN, /* client | shadow | judge */
+	HR_DIM__COUNT
+};
+
+/* One record as the report reads it (strings borrowed for the call; NULL: none). */
+struct hr_usage_fact {
+	int64_t ts_ms;
+	const char *dim[HR_DIM__COUNT];
+	int status;
+	int64_t prompt_tokens, completion_tokens;
+	double cost_usd, reference_cost_usd;
+	int64_t latency_ms, ttfb_ms; /* ttfb -1: none */
+	bool estimated;
+};
+
+typedef int (*hr_usage_fact_cb)(void *arg, const struct hr_usage_fact *f);
+
 struct hr_store;
 
 struct hr_store_ops {
@@ -121,6 +151,10 @@ struct hr_store_ops {
 	/* Sets (model) or clears (model NULL) the task's promotion. 0 or HR_EIO. */
 	int (*promotion_set)(struct hr_store *s, const struct hr_promotion *p);
 	int (*promotion_scan)(struct hr_store *s, hr_promotion_cb cb, void *arg);
+	/* Every record with since_ms <= ts_ms < until_ms (until 0: no end), oldest first (the
+	 * store locked: cb must not call back). 0, HR_EIO or cb's non-zero code. */
+	int (*usage_scan)(struct hr_store *s, int64_t since_ms, int64_t until_ms, hr_usage_fact_cb cb,
+	                  void *arg);
 	/* Dollars spent since since_ms by hearth's own calls (origin set) for task. */
 	int (*usage_spent_internal)(struct hr_store *s, const char *task, int64_t since_ms,
 	                            double *out);

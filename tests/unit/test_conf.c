@@ -1264,6 +1264,7 @@ static const char *const all_keys[] = {
     "policy.pattern",
     "policy.on_error",
     "router.model",
+    "router.reference_model",
     "policy.keywords",
     "policy.patterns",
     "limits.max_messages",

@@ -187,6 +187,9 @@ static void test_open_creates_dir_and_schema(void **state)
 	    {"policy", "TEXT", 0, 0},
 	    {"origin", "TEXT", 0, 0},
 	    {"parent_id", "TEXT", 0, 0},
+	    {"locality", "TEXT", 0, 0},
+	    {"reference_model", "TEXT", 0, 0},
+	    {"reference_cost_usd", "REAL", 1, 0},
 	};
 	sqlite3 *c;
 	sqlite3_stmt *q;
@@ -359,6 +362,9 @@ static void test_insert_binds_every_field(void **state)
 	hr_usage_set(&u->finish_reason, "length");
 	hr_usage_set(&u->origin, "shadow");
 	hr_usage_set(&u->parent_id, "req-parent");
+	hr_usage_set(&u->locality, "cloud");
+	hr_usage_set(&u->reference_model, "gpt-4o");
+	u->reference_cost_usd = 0.25;
 	struct hr_usage *bare = hr_usage_new("req-bare"); /* NULL strings, ttfb -1 */
 	bare->ts_ms = DAY1 + 2;
 	struct hr_usage *batch[] = {u, bare};
@@ -375,7 +381,9 @@ static void test_insert_binds_every_field(void **state)
 	                         " AND tokens_estimated = 1 AND cost_usd = 0.0625"
 	                         " AND latency_ms = 1234 AND ttfb_ms = 56 AND status = 502"
 	                         " AND error_code = 'upstream_error' AND finish_reason = 'length'"
-	                         " AND origin = 'shadow' AND parent_id = 'req-parent'"),
+	                         " AND origin = 'shadow' AND parent_id = 'req-parent'"
+	                         " AND locality = 'cloud' AND reference_model = 'gpt-4o'"
+	                         " AND reference_cost_usd = 0.25"),
 	                 1);
 	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM usage_records WHERE"
 	                                " request_id = 'req-bare' AND key_id IS NULL"
