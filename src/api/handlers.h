@@ -13,5 +13,10 @@ void hr_api_healthz(struct hr_req *rq);       /* GET /healthz (models.c) */
 void hr_api_readyz(struct hr_req *rq);        /* GET /readyz (models.c) */
 void hr_api_route_explain(struct hr_req *rq); /* POST /api/v1/route/explain (explain.c) */
 void hr_api_feedback(struct hr_req *rq);      /* POST /v1/feedback (feedback.c) */
+void hr_api_usage(struct hr_req *rq);         /* GET /api/v1/usage (usage.c) */
+void hr_api_usage_savings(struct hr_req *rq); /* GET /api/v1/usage/savings (usage.c) */
+/* Whose usage the caller may read: *user / *team set (malloc'd) to limit a report to the
+ * caller's own records, both NULL for all of them (routes.c). Returns 0 or HR_ENOMEM. */
+int hr_api_usage_scope(struct hr_req *rq, char **user, char **team);
 
 #endif

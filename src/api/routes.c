@@ -38,6 +38,9 @@ static const struct hr_route routes[] = {
     {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/v1/models", AUTH_API, false, hr_api_models,
      HR_DIALECT_OPENAI},
     {EVHTTP_REQ_POST, "/v1/feedback", AUTH_API, false, hr_api_feedback, HR_DIALECT_OPENAI},
+    {EVHTTP_REQ_GET, "/api/v1/usage", AUTH_API, false, hr_api_usage, HR_DIALECT_OPENAI},
+    {EVHTTP_REQ_GET, "/api/v1/usage/savings", AUTH_API, false, hr_api_usage_savings,
+     HR_DIALECT_OPENAI},
     {EVHTTP_REQ_POST, "/api/v1/route/explain", AUTH_API, false, hr_api_route_explain,
      HR_DIALECT_OPENAI},
     {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", AUTH_NONE, false, hr_api_healthz,
@@ -126,6 +129,14 @@ static int check_auth(struct hr_req *rq)
 	while (*h == ' ')
 		h++;
 	return key_ok(c, h, strlen(h)) ? 0 : HR_EAUTH;
+}
+
+int hr_api_usage_scope(struct hr_req *rq, char **user, char **team)
+{
+	/* every caller that passed the auth check is the operator until identities exist */
+	(void)rq;
+	*user = *team = NULL;
+	return 0;
 }
 
 void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)

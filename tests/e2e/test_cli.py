@@ -64,9 +64,9 @@ def test_usage_json(used):
     data = json.loads(p.stdout)["data"]
     by_model = {d["model"]: d for d in data}
     for d in data:
-        assert set(d) >= {"day", "model", "requests", "errors", "prompt_tokens",
+        assert set(d) >= {"period", "model", "requests", "errors", "prompt_tokens",
                           "completion_tokens", "cost_usd", "estimated"}, d
-        assert d["day"] in _today(), d
+        assert d["period"][:10] in _today(), d
     echo = by_model["echo"]
     assert (echo["requests"], echo["errors"]) == (2, 0)
     # "a b" -> 2 prompt, 3 completion; "c d e" -> 3 prompt, 4 completion
