@@ -63,9 +63,9 @@ static const char usage_insert_sql[] =
     "INSERT INTO usage_records (request_id, ts_ms, key_id, model_asked, model_used, provider,"
     " endpoint, stream, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,"
     " tokens_estimated, cost_usd, latency_ms, ttfb_ms, status, error_code, finish_reason,"
-    " task, route, attempts, policy)"
+    " task, route, attempts, policy, user_id, team_id)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-    " ?18, ?19, ?20, ?21, ?22, ?23)";
+    " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 
 /* Portable SQL: integer division gives the UTC day number (ts_ms is Unix ms, >= 0); the
  * day is formatted in C. GROUP BY / ORDER BY by position work in SQLite and PostgreSQL. */
@@ -572,6 +572,8 @@ static void bind_usage(sqlite3_stmt *st, const struct hr_usage *u)
 	bind_text(st, 21, u->route);
 	sqlite3_bind_int(st, 22, u->attempts);
 	bind_text(st, 23, u->policy);
+	bind_text(st, 24, u->user_id);
+	bind_text(st, 25, u->team_id);
 }
 
 /* Runs a cached statement that returns no rows and resets it. Returns the SQLite code. */
@@ -676,8 +678,8 @@ static int sq_usage_summary(struct hr_store *base, int64_t since_ms, hr_usage_ro
 static const char usage_get_sql[] =
     "SELECT ts_ms, key_id, model_asked, model_used, provider, endpoint, stream, prompt_tokens,"
     " completion_tokens, cached_tokens, reasoning_tokens, tokens_estimated, cost_usd,"
-    " latency_ms, ttfb_ms, status, error_code, finish_reason, task, route, attempts, policy"
-    " FROM usage_records WHERE request_id = ?1";
+    " latency_ms, ttfb_ms, status, error_code, finish_reason, task, route, attempts, policy,"
+    " user_id, team_id FROM usage_records WHERE request_id = ?1";
 
 static int col_text(sqlite3_stmt *st, int i, char **field)
 {
@@ -716,7 +718,8 @@ static int sq_usage_get(struct hr_store *base, const char *request_id, struct hr
 		              col_text(st, 3, &u->model_used) | col_text(st, 4, &u->provider) |
 		              col_text(st, 5, &u->endpoint) | col_text(st, 16, &u->error_code) |
 		              col_text(st, 17, &u->finish_reason) | col_text(st, 18, &u->task) |
-		              col_text(st, 19, &u->route) | col_text(st, 21, &u->policy)
+		              col_text(st, 19, &u->route) | col_text(st, 21, &u->policy) |
+		              col_text(st, 22, &u->user_id) | col_text(st, 23, &u->team_id)
 		          ? HR_ENOMEM
 		          : 0;
 	} else if (rc == SQLITE_ROW) {
@@ -832,6 +835,250 @@ static int sq_audit_scan(struct hr_store *base, hr_audit_cb cb, void *arg)
 	return ret < 0 ? ret : 0;
 }
 
+/* ---- identities: teams, users, API keys ---- */
+
+static const char *const obj_table[] = {"teams", "users", "api_keys"};
+static const char *const obj_cols[] = {
+    "id, name, created_ms",
+    "id, name, email, role, team_id, password_hash, created_ms, disabled",
+    "id, name, prefix, hash, user_id, team_id, role, expires_ms, allowed_models,"
+    " allowed_tasks, metadata, created_ms, revoked_ms, last_used_ms",
+};
+
+static void bind_ms(sqlite3_stmt *st, int i, int64_t ms)
+{
+	if (ms)
+		sqlite3_bind_int64(st, i, ms);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Binds obj's columns in obj_cols order from ?1. */
+static void bind_obj(sqlite3_stmt *st, enum hr_obj_kind kind, const void *obj)
+{
+	if (kind == HR_OBJ_TEAM) {
+		const struct hr_team *t = obj;
+		bind_text(st, 1, t->id);
+		bind_text(st, 2, t->name);
+		sqlite3_bind_int64(st, 3, t->created_ms);
+	} else if (kind == HR_OBJ_USER) {
+		const struct hr_user *u = obj;
+		bind_text(st, 1, u->id);
+		bind_text(st, 2, u->name);
+		bind_text(st, 3, u->email);
+		bind_text(st, 4, u->role);
+		bind_text(st, 5, u->team_id);
+		bind_text(st, 6, u->password_hash);
+		sqlite3_bind_int64(st, 7, u->created_ms);
+		sqlite3_bind_int(st, 8, u->disabled ? 1 : 0);
+	} else {
+		const struct hr_apikey *k = obj;
+		bind_text(st, 1, k->id);
+		bind_text(st, 2, k->name);
+		bind_text(st, 3, k->prefix);
+		bind_text(st, 4, k->hash);
+		bind_text(st, 5, k->user_id);
+		bind_text(st, 6, k->team_id);
+		bind_text(st, 7, k->role);
+		bind_ms(st, 8, k->expires_ms);
+		bind_text(st, 9, k->allowed_models);
+		bind_text(st, 10, k->allowed_tasks);
+		bind_text(st, 11, k->metadata);
+		sqlite3_bind_int64(st, 12, k->created_ms);
+		bind_ms(st, 13, k->revoked_ms);
+		bind_ms(st, 14, k->last_used_ms);
+	}
+}
+
+#define COL_S(i) ((const char *)sqlite3_column_text(st, (i)))
+
+/* Reads the current row (obj_cols order) and hands it to cb. */
+static int row_obj(sqlite3_stmt *st, enum hr_obj_kind kind, hr_obj_cb cb, void *arg)
+{
+	if (kind == HR_OBJ_TEAM) {
+		struct hr_team t = {COL_S(0), COL_S(1), sqlite3_column_int64(st, 2)};
+		return cb(arg, kind, &t);
+	}
+	if (kind == HR_OBJ_USER) {
+		struct hr_user u = {COL_S(0),
+		                    COL_S(1),
+		                    COL_S(2),
+		                    COL_S(3),
+		                    COL_S(4),
+		                    COL_S(5),
+		                    sqlite3_column_int64(st, 6),
+		                    sqlite3_column_int(st, 7) != 0};
+		return cb(arg, kind, &u);
+	}
+	struct hr_apikey k = {
+	    .id = COL_S(0),
+	    .name = COL_S(1),
+	    .prefix = COL_S(2),
+	    .hash = COL_S(3),
+	    .user_id = COL_S(4),
+	    .team_id = COL_S(5),
+	    .role = COL_S(6),
+	    .expires_ms = sqlite3_column_int64(st, 7),
+	    .allowed_models = COL_S(8),
+	    .allowed_tasks = COL_S(9),
+	    .metadata = COL_S(10),
+	    .created_ms = sqlite3_column_int64(st, 11),
+	    .revoked_ms = sqlite3_column_int64(st, 12),
+	    .last_used_ms = sqlite3_column_int64(st, 13),
+	};
+	return cb(arg, kind, &k);
+}
+
+/* A write's SQLite code as an HR_E* code. */
+static int write_err(struct sq_store *s, int rc, const char *what)
+{
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return HR_ECONFLICT;
+	HR_LOG_ERROR(STORE, "cannot %s in '%s': %s", what, s->path, sqlite3_errmsg(s->db));
+	return HR_EIO;
+}
+
+/* Runs sql (binding obj or id) and ev in one transaction. Returns 0 or an HR_E* code. */
+static int obj_write(struct sq_store *s, const char *sql, enum hr_obj_kind kind, const void *obj,
+                     const char *id, struct hr_audit_event *ev, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = 0;
+	if (s->readonly || !s->begin)
+		return HR_EIO;
+	pthread_mutex_lock(&s->lock);
+	int rc = step_once(s->begin);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		if (obj)
+			bind_obj(st, kind, obj);
+		else
+			bind_text(st, 1, id);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK && sqlite3_changes(s->db) == 0)
+		ret = HR_ENOTFOUND;
+	if (rc == SQLITE_OK && ret == 0 && ev)
+		rc = audit_append_locked(s, ev);
+	if (rc == SQLITE_OK && ret == 0)
+		rc = step_once(s->commit);
+	if (rc != SQLITE_OK)
+		ret = write_err(s, rc, what);
+	if (ret < 0)
+		sq_rollback(s);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int sq_obj_put(struct hr_store *base, enum hr_obj_kind kind, const void *obj, bool update,
+                      struct hr_audit_event *ev)
+{
+	static const char *const sql[2][3] = {
+	    {"INSERT INTO teams (id, name, created_ms) VALUES (?1, ?2, ?3)",
+	     "INSERT INTO users (id, name, email, role, team_id, password_hash, created_ms,"
+	     " disabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	     "INSERT INTO api_keys (id, name, prefix, hash, user_id, team_id, role, expires_ms,"
+	     " allowed_models, allowed_tasks, metadata, created_ms, revoked_ms, last_used_ms)"
+	     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
+	    {"UPDATE teams SET name = ?2, created_ms = ?3 WHERE id = ?1",
+	     "UPDATE users SET name = ?2, email = ?3, role = ?4, team_id = ?5,"
+	     " password_hash = ?6, created_ms = ?7, disabled = ?8 WHERE id = ?1",
+	     "UPDATE api_keys SET name = ?2, prefix = ?3, hash = ?4, user_id = ?5, team_id = ?6,"
+	     " role = ?7, expires_ms = ?8, allowed_models = ?9, allowed_tasks = ?10,"
+	     " metadata = ?11, created_ms = ?12, revoked_ms = ?13, last_used_ms = ?14"
+	     " WHERE id = ?1"},
+	};
+	return obj_write((struct sq_store *)base, sql[update][kind], kind, obj, NULL, ev,
+	                 update ? "update an identity" : "insert an identity");
+}
+
+static int sq_obj_delete(struct hr_store *base, enum hr_obj_kind kind, const char *id,
+                         struct hr_audit_event *ev)
+{
+	static const char *const sql[3] = {"DELETE FROM teams WHERE id = ?1",
+	                                   "DELETE FROM users WHERE id = ?1",
+	                                   "DELETE FROM api_keys WHERE id = ?1"};
+	return obj_write((struct sq_store *)base, sql[kind], kind, NULL, id, ev,
+	                 "delete an identity");
+}
+
+/* Steps a prepared read to the end, each row to cb (lock held by the caller). Returns 0,
+ * HR_ENOTFOUND when want_one and no row came, HR_EIO, or cb's code. */
+static int read_rows(struct sq_store *s, sqlite3_stmt *st, enum hr_obj_kind kind, bool want_one,
+                     hr_obj_cb cb, void *arg)
+{
+	int rc, ret = 0, n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if ((ret = row_obj(st, kind, cb, arg)) != 0)
+			return ret;
+	}
+	if (rc != SQLITE_DONE) {
+		HR_LOG_ERROR(STORE, "cannot read %s in '%s': %s", obj_table[kind], s->path,
+		             sqlite3_errmsg(s->db));
+		return HR_EIO;
+	}
+	return want_one && n == 0 ? HR_ENOTFOUND : 0;
+}
+
+static int sq_obj_list(struct hr_store *base, enum hr_obj_kind kind, const struct hr_obj_filter *f,
+                       hr_obj_cb cb, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	char sql[512];
+	sqlite3_stmt *st = NULL;
+	int ret;
+	snprintf(sql, sizeof sql,
+	         "SELECT %s FROM %s WHERE id > ?1 AND (?2 IS NULL OR id = ?2)%s"
+	         " ORDER BY id LIMIT ?3",
+	         obj_cols[kind], obj_table[kind],
+	         kind == HR_OBJ_KEY ? " AND (?4 IS NULL OR user_id = ?4 OR"
+	                              " (user_id IS NULL AND team_id = ?5))"
+	                            : "");
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		HR_LOG_ERROR(STORE, "cannot list %s in '%s': %s", obj_table[kind], s->path,
+		             sqlite3_errmsg(s->db));
+		ret = HR_EIO;
+	} else {
+		sqlite3_bind_text(st, 1, f->after ? f->after : "", -1, SQLITE_STATIC);
+		bind_text(st, 2, f->only_id);
+		sqlite3_bind_int(st, 3, f->limit > 0 ? f->limit : 1);
+		if (kind == HR_OBJ_KEY) {
+			bind_text(st, 4, f->own_user);
+			bind_text(st, 5, f->own_team);
+		}
+		ret = read_rows(s, st, kind, false, cb, arg);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int sq_key_by_hash(struct hr_store *base, const char *hash_hex, hr_obj_cb cb, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	char sql[512];
+	sqlite3_stmt *st = NULL;
+	int ret;
+	snprintf(sql, sizeof sql, "SELECT %s FROM api_keys WHERE hash = ?1", obj_cols[HR_OBJ_KEY]);
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		HR_LOG_ERROR(STORE, "cannot look up a key in '%s': %s", s->path,
+		             sqlite3_errmsg(s->db));
+		ret = HR_EIO;
+	} else {
+		sqlite3_bind_text(st, 1, hash_hex, -1, SQLITE_STATIC);
+		ret = read_rows(s, st, HR_OBJ_KEY, true, cb, arg);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 static int sq_schema_version(struct hr_store *base)
 {
 	return ((struct sq_store *)base)->version;
@@ -846,5 +1093,9 @@ const struct hr_store_ops hr_store_sqlite = {
     .usage_get = sq_usage_get,
     .audit_append = sq_audit_append,
     .audit_scan = sq_audit_scan,
+    .obj_put = sq_obj_put,
+    .obj_delete = sq_obj_delete,
+    .obj_list = sq_obj_list,
+    .key_by_hash = sq_key_by_hash,
     .schema_version = sq_schema_version,
 };
