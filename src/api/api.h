@@ -20,6 +20,8 @@ struct hr_api {
 	/* the learned router's model (router.model, loaded at start), or NULL: learned tasks
 	 * then keep their listed order */
 	const struct hr_learn_model *router_model;
+	/* keys every API key hash (governance/ident.h); read-only once serving */
+	unsigned char pepper[32];
 };
 
 /* The server's request handler (hr_request_handler). */

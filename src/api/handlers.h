@@ -12,5 +12,9 @@ void hr_api_models(struct hr_req *rq);        /* GET /v1/models (models.c) */
 void hr_api_healthz(struct hr_req *rq);       /* GET /healthz (models.c) */
 void hr_api_readyz(struct hr_req *rq);        /* GET /readyz (models.c) */
 void hr_api_route_explain(struct hr_req *rq); /* POST /api/v1/route/explain (explain.c) */
+/* /api/v1/users, /api/v1/teams, /api/v1/keys and "/<id>" (admin.c) */
+void hr_api_users(struct hr_req *rq);
+void hr_api_teams(struct hr_req *rq);
+void hr_api_keys(struct hr_req *rq);
 
 #endif

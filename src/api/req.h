@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "governance/ident.h"
 #include "providers/chat.h"
 
 struct evhttp_request;
@@ -28,6 +29,8 @@ struct hr_req {
 	struct hr_conf *conf;    /* a reference, released at the end */
 	char id[32];             /* "req_…" */
 	enum hr_dialect dialect; /* the API format of the endpoint: errors are shaped by it */
+	struct hr_ident ident;   /* the caller, set by the AUTH phase (routes.c) */
+	const char *path_id;     /* "/api/v1/keys/<id>": the id (arena), else NULL */
 	int64_t t0_us;           /* monotonic start */
 	int64_t ttfb_us;         /* monotonic time of the first byte sent; 0 if none */
 	bool started;            /* a streamed reply has begun */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "governance/ident.h"
 #include "http/server.h"
 #include "storage/store.h"
 #include "storage/usage.h"
@@ -270,6 +272,18 @@ int hr_cmd_serve(int argc, char **argv)
 		hr_conf_release(c);
 		return HR_EXIT_FAIL;
 	}
+	/* the key pepper, then the first admin key when the store has none (printed once) */
+	rc = hr_ident_pepper_load(c->storage.data_dir, api.pepper, &err);
+	if (rc == 0)
+		rc = hr_ident_bootstrap(api.store, api.pepper, getenv("HEARTH_ADMIN_KEY"), stderr,
+		                        &err);
+	if (rc < 0) {
+		fprintf(stderr, "hearth: %s\n", err.ptr ? err.ptr : "cannot set up the API keys");
+		hr_buf_release(&err);
+		api.store->ops->close(api.store);
+		hr_conf_release(c);
+		return HR_EXIT_FAIL;
+	}
 	hr_buf_release(&err);
 	struct hr_breaker_conf bc = {0}; /* the defaults */
 	api.breakers = hr_breakers_new(&bc);
@@ -345,6 +359,7 @@ int hr_cmd_serve(int argc, char **argv)
 	hr_breakers_free(api.breakers);
 	hr_gates_free(api.gates);
 	hr_learn_model_free(router_model);
+	sodium_memzero(api.pepper, sizeof api.pepper);
 	unlink(pidfile);
 	free(data_dir);
 	hr_conf_publish(NULL);

@@ -84,10 +84,10 @@ struct hr_user {
 	bool disabled;
 };
 struct hr_apikey {
-	const char *id;     /* "key_…" */
-	const char *name;   /* a label, or NULL */
-	const char *prefix; /* the first characters after "hk_", for display */
-	const char *hash;   /* keyed BLAKE2b of the whole secret, lowercase hex */
+	const char *id;                /* "key_…" */
+	const char *name;              /* a label, or NULL */
+	const char *prefix;            /* the first characters after "hk_", for display */
+	const char *hash;              /* keyed BLAKE2b of the whole secret, lowercase hex */
 	const char *user_id, *team_id; /* the owner: a user (team_id its team) or a team */
 	const char *role;
 	const char *allowed_models, *allowed_tasks; /* JSON arrays, or NULL: everything */

@@ -692,11 +692,13 @@ static int seen_cb(void *arg, enum hr_obj_kind kind, const void *obj)
 		snprintf(x->last_hash, sizeof x->last_hash, "%s", k->hash);
 		snprintf(x->last_models, sizeof x->last_models, "%s",
 		         k->allowed_models ? k->allowed_models : "(null)");
-		snprintf(x->last_team, sizeof x->last_team, "%s", k->team_id ? k->team_id : "(null)");
+		snprintf(x->last_team, sizeof x->last_team, "%s",
+		         k->team_id ? k->team_id : "(null)");
 		x->last_revoked = k->revoked_ms;
 		x->last_expires = k->expires_ms;
 	} else if (kind == HR_OBJ_USER) {
-		snprintf(x->last_role, sizeof x->last_role, "%s", ((const struct hr_user *)obj)->role);
+		snprintf(x->last_role, sizeof x->last_role, "%s",
+		         ((const struct hr_user *)obj)->role);
 	}
 	return 0;
 }
@@ -719,14 +721,17 @@ static void test_identities_put_list_scope_delete(void **state)
 	assert_int_equal(s->ops->obj_put(s, HR_OBJ_TEAM, &tb, false, NULL), 0);
 	assert_int_equal(s->ops->obj_put(s, HR_OBJ_TEAM, &ta, false, NULL), HR_ECONFLICT);
 
-	struct hr_user ua = {"usr_a", "Ann", "ann@example.com", "developer", "team_a", NULL, DAY1,
-	                     false};
-	struct hr_user ub = {"usr_b", "Bob", "bob@example.com", "member", "team_b", NULL, DAY1,
-	                     false};
+	struct hr_user ua = {"usr_a", "Ann", "ann@example.com", "developer", "team_a", NULL,
+	                     DAY1,    false};
+	struct hr_user ub = {"usr_b", "Bob", "bob@example.com", "member", "team_b", NULL,
+	                     DAY1,    false};
 	struct hr_user dup = {"usr_c", "Cat", "ann@example.com", "member", NULL, NULL, DAY1, false};
 	struct hr_user ghost = {"usr_d", "Dan", NULL, "member", "team_nope", NULL, DAY1, false};
-	struct hr_audit_event ev = {.ts_ms = DAY1, .actor = "key_admin", .action = "user.create",
-	                            .object = "usr_a", .detail = "role developer"};
+	struct hr_audit_event ev = {.ts_ms = DAY1,
+	                            .actor = "key_admin",
+	                            .action = "user.create",
+	                            .object = "usr_a",
+	                            .detail = "role developer"};
 	assert_int_equal(s->ops->obj_put(s, HR_OBJ_USER, &ua, false, &ev), 0);
 	assert_int_equal(s->ops->obj_put(s, HR_OBJ_USER, &ub, false, NULL), 0);
 	assert_int_equal(s->ops->obj_put(s, HR_OBJ_USER, &dup, false, NULL), HR_ECONFLICT);
@@ -735,19 +740,36 @@ static void test_identities_put_list_scope_delete(void **state)
 	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM audit_events WHERE"
 	                                " actor = 'key_admin' AND action = 'user.create'"),
 	                 1);
-	struct hr_audit_event ev2 = {.ts_ms = DAY1, .actor = "key_admin", .action = "user.create",
-	                             .object = "usr_c", .detail = "x"};
+	struct hr_audit_event ev2 = {.ts_ms = DAY1,
+	                             .actor = "key_admin",
+	                             .action = "user.create",
+	                             .object = "usr_c",
+	                             .detail = "x"};
 	assert_int_equal(s->ops->obj_put(s, HR_OBJ_USER, &dup, false, &ev2), HR_ECONFLICT);
 	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM audit_events"), 1);
 
-	struct hr_apikey ka = {.id = "key_1", .prefix = "abcd1234", .hash = "h1", .user_id = "usr_a",
-	                       .team_id = "team_a", .role = "developer",
-	                       .allowed_models = "[\"echo\"]", .created_ms = DAY1,
+	struct hr_apikey ka = {.id = "key_1",
+	                       .prefix = "abcd1234",
+	                       .hash = "h1",
+	                       .user_id = "usr_a",
+	                       .team_id = "team_a",
+	                       .role = "developer",
+	                       .allowed_models = "[\"echo\"]",
+	                       .created_ms = DAY1,
 	                       .expires_ms = DAY1 + HOUR};
-	struct hr_apikey kt = {.id = "key_2", .prefix = "efgh5678", .hash = "h2", .team_id = "team_a",
-	                       .role = "member", .created_ms = DAY1};
-	struct hr_apikey kb = {.id = "key_3", .prefix = "ijkl9012", .hash = "h3", .user_id = "usr_b",
-	                       .team_id = "team_b", .role = "member", .created_ms = DAY1};
+	struct hr_apikey kt = {.id = "key_2",
+	                       .prefix = "efgh5678",
+	                       .hash = "h2",
+	                       .team_id = "team_a",
+	                       .role = "member",
+	                       .created_ms = DAY1};
+	struct hr_apikey kb = {.id = "key_3",
+	                       .prefix = "ijkl9012",
+	                       .hash = "h3",
+	                       .user_id = "usr_b",
+	                       .team_id = "team_b",
+	                       .role = "member",
+	                       .created_ms = DAY1};
 	struct hr_apikey ksame = kb;
 	ksame.id = "key_4"; /* the same hash twice is refused */
 	assert_int_equal(s->ops->obj_put(s, HR_OBJ_KEY, &ka, false, NULL), 0);
@@ -769,9 +791,9 @@ static void test_identities_put_list_scope_delete(void **state)
 	    "key_1,key_2");
 	assert_string_equal(list(s, HR_OBJ_KEY, (struct hr_obj_filter){.own_user = "usr_b"}).ids,
 	                    "key_3");
-	struct seen one = list(s, HR_OBJ_KEY,
-	                       (struct hr_obj_filter){.only_id = "key_3", .own_user = "usr_a",
-	                                              .own_team = "team_a"});
+	struct seen one = list(
+	    s, HR_OBJ_KEY,
+	    (struct hr_obj_filter){.only_id = "key_3", .own_user = "usr_a", .own_team = "team_a"});
 	assert_int_equal(one.n, 0); /* another team's key by id: nothing */
 	one = list(s, HR_OBJ_KEY, (struct hr_obj_filter){.only_id = "key_1"});
 	assert_int_equal(one.n, 1);
