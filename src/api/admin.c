@@ -743,9 +743,10 @@ static void key_write(struct hr_req *rq, struct one *cur)
 		k.team_id = user_id ? owner.u.team_id : owner.t.id;
 		int r = user_id ? hr_urole_parse(owner.u.role) : HR_UROLE_DEVELOPER;
 		owner_role = r < 0 ? HR_UROLE_MEMBER : (enum hr_urole)r;
-		/* default: the owner's role, as far as the caller may give it */
-		k.role =
-		    hr_urole_name(hr_urole_covers(me->role, owner_role) ? owner_role : me->role);
+		/* default: a user's key its user's role, as far as the caller may give it; a
+		 * team's key member (developer when asked) */
+		enum hr_urole def = user_id ? owner_role : HR_UROLE_MEMBER;
+		k.role = hr_urole_name(hr_urole_covers(me->role, def) ? def : me->role);
 	} else if (cur->k.user_id) {
 		struct one owner;
 		if (fetch(rq, HR_OBJ_USER, cur->k.user_id, false, &owner) == 0 && owner.found) {

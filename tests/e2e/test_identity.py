@@ -1,0 +1,394 @@
+# test_identity.py - users, teams and virtual API keys: the first start's admin key, the
+# admin API's role x endpoint matrix, another team's objects answering 404, keys shown once
+# and never stored in clear, expiry, revocation, allow-lists, disabled users, the audit trail
+# of every change (with its actor) and who made each request in the usage records.
+import json
+import re
+
+import pytest
+
+from fakes.openai import FakeOpenAI
+from helpers import (Hearth, chat_body, default_config, everything_written, free_port,
+                     http_request)
+
+ADMIN_KEY = "hk_e2eAdminKey0123456789abcdefghijklmnop"
+KEY_RE = re.compile(r"hk_[0-9A-Za-z]{40}")
+
+
+def bearer(key):
+    return {"Authorization": "Bearer " + key} if key else {}
+
+
+def call(h, method, path, key=None, body=None):
+    return http_request(h.port, method, path, body, headers=bearer(key))
+
+
+def ok(r, status=200):
+    assert r.status == status, r
+    return r.json()
+
+
+def identity_config(cfg):
+    cfg["tasks"] = {"pair": {"candidates": ["echo", "echo-details"]}}
+    cfg["models"]["embed"] = {"provider": "fake", "upstream": "echo-upstream",
+                              "embeddings": True, "input_price_per_mtok": 1}
+
+
+class World:
+    """A server with the bootstrap admin, teams a and b, and a user and key per role."""
+
+    def __init__(self, h):
+        self.h = h
+        self.team = {t: ok(call(h, "POST", "/api/v1/teams", ADMIN_KEY, {"name": t}), 201)["id"]
+                     for t in ("a", "b")}
+        self.user, self.key, self.key_id = {}, {}, {}
+        for name, role, team in (("dev_a", "developer", "a"), ("mem_a", "member", "a"),
+                                 ("dev_b", "developer", "b"), ("mem_b", "member", "b"),
+                                 ("auditor", "auditor", None), ("admin2", "admin", None)):
+            body = {"name": name, "role": role, "email": name + "@example.com"}
+            if team:
+                body["team_id"] = self.team[team]
+            self.user[name] = ok(call(h, "POST", "/api/v1/users", ADMIN_KEY, body), 201)["id"]
+            k = ok(call(h, "POST", "/api/v1/keys", ADMIN_KEY,
+                        {"user_id": self.user[name], "name": name}), 201)
+            assert k["role"] == role, k  # a user's key takes the user's role by default
+            self.key[name], self.key_id[name] = k["key"], k["id"]
+        self.key["admin"] = ADMIN_KEY
+        self.key[None] = None
+
+    def new_user(self, team="a"):
+        return ok(call(self.h, "POST", "/api/v1/users", ADMIN_KEY,
+                       {"name": "target", "team_id": self.team[team]}), 201)["id"]
+
+    def new_team_key(self, team="a"):
+        return ok(call(self.h, "POST", "/api/v1/keys", ADMIN_KEY,
+                       {"team_id": self.team[team], "role": "member"}), 201)["id"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    fake = FakeOpenAI().start()
+    root = tmp_path_factory.mktemp("identity")
+    cfg = default_config(free_port(), root / "data", fake.base_url, "http://127.0.0.1:9/v1")
+    identity_config(cfg)
+    h = Hearth(root, cfg, env={"HEARTH_ADMIN_KEY": ADMIN_KEY})
+    h.start()
+    yield World(h)
+    h.stop()
+    fake.close()
+
+
+# Who calls: the bootstrap admin, a developer and a member of team a, an auditor, no key.
+CALLERS = ["admin", "auditor", "dev_a", "mem_a", None]
+
+
+def target(w, what):
+    """The path of the object a matrix row acts on (fresh when the row changes it)."""
+    return {
+        "users": "/api/v1/users",
+        "user:self": None,
+        "user:teammate": "/api/v1/users/" + w.user["mem_a"],
+        "user:fresh": lambda: "/api/v1/users/" + w.new_user(),
+        "teams": "/api/v1/teams",
+        "team:a": "/api/v1/teams/" + w.team["a"],
+        "team:empty": lambda: "/api/v1/teams/" + ok(call(
+            w.h, "POST", "/api/v1/teams", ADMIN_KEY, {"name": "empty"}), 201)["id"],
+        "keys": "/api/v1/keys",
+        "key:team_a": lambda: "/api/v1/keys/" + w.new_team_key("a"),
+    }[what]
+
+
+BODY = {"users": {"name": "new user"}, "teams": {"name": "new team"}, "keys": {},
+        "user:teammate": {"name": "renamed"}, "user:fresh": None, "team:a": {"name": "a"},
+        "key:team_a": {"name": "renamed"}}
+
+# (method, target) -> expected status for CALLERS in order
+MATRIX = [
+    ("GET", "users", [200, 200, 200, 200, 401]),
+    ("POST", "users", [201, 403, 403, 403, 401]),
+    ("GET", "user:teammate", [200, 200, 404, 200, 401]),  # mem_a is the teammate itself
+    ("PATCH", "user:teammate", [200, 403, 404, 403, 401]),
+    ("DELETE", "user:fresh", [200, 403, 404, 404, 401]),
+    ("GET", "teams", [200, 200, 200, 200, 401]),
+    ("POST", "teams", [201, 403, 403, 403, 401]),
+    ("GET", "team:a", [200, 200, 200, 200, 401]),
+    ("PATCH", "team:a", [200, 403, 403, 403, 401]),
+    ("DELETE", "team:empty", [200, 403, 404, 404, 401]),
+    ("GET", "keys", [200, 200, 200, 200, 401]),
+    ("POST", "keys", [201, 403, 201, 403, 401]),
+    ("GET", "key:team_a", [200, 200, 200, 404, 401]),
+    ("PATCH", "key:team_a", [200, 403, 200, 404, 401]),
+    ("DELETE", "key:team_a", [200, 403, 200, 404, 401]),
+]
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c or "nokey")
+@pytest.mark.parametrize("method,what,expected", MATRIX,
+                         ids=["%s %s" % (m, t) for m, t, _ in MATRIX])
+def test_role_endpoint_matrix(world, caller, method, what, expected):
+    path = target(world, what)
+    if callable(path):
+        path = path()
+    body = BODY.get(what) if method in ("POST", "PATCH") else None
+    r = call(world.h, method, path, world.key[caller], body)
+    want = expected[CALLERS.index(caller)]
+    assert r.status == want, (caller, method, path, r)
+    if want >= 400:
+        err = r.json()["error"]
+        assert err["code"] == {401: "invalid_api_key", 403: "permission_denied",
+                               404: "not_found"}[want], err
+        assert err["message"]
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c or "nokey")
+def test_model_calls_by_role(world, caller):
+    r = world.h.chat(chat_body("echo", "hi"), headers=bearer(world.key[caller]))
+    if caller == "auditor":  # read-only: no model calls
+        assert r.status == 403 and r.json()["error"]["code"] == "permission_denied", r
+        assert "auditor" in r.json()["error"]["message"]
+    else:  # no key: a loopback client without static keys is served (anonymous member)
+        assert r.status == 200, r
+
+
+def test_everyone_reads_their_own_profile_and_only_that(world):
+    for who in ("dev_a", "mem_a", "dev_b"):
+        me = world.user[who]
+        d = ok(call(world.h, "GET", "/api/v1/users", world.key[who]))
+        assert [u["id"] for u in d["data"]] == [me]
+        assert ok(call(world.h, "GET", "/api/v1/users/" + me, world.key[who]))["id"] == me
+    assert len(ok(call(world.h, "GET", "/api/v1/users?limit=200", world.key["auditor"]))["data"]) >= 7
+
+
+def test_another_teams_objects_answer_404(world):
+    """dev_b guessing team a's ids: each answers as if it did not exist, and lists hide them."""
+    w = world
+    team_key = w.new_team_key("a")
+    for path in ("/api/v1/keys/" + w.key_id["dev_a"], "/api/v1/keys/" + team_key,
+                 "/api/v1/users/" + w.user["dev_a"], "/api/v1/teams/" + w.team["a"]):
+        for method, body in (("GET", None), ("PATCH", {"name": "x"}), ("DELETE", None)):
+            r = call(w.h, method, path, w.key["dev_b"], body)
+            assert r.status == 404, (method, path, r)
+            missing = call(w.h, method, path[:path.rindex("/") + 1] + "key_nope", w.key["dev_b"],
+                           body)
+            # the same answer as for an id that does not exist, but for the id itself
+            assert r.json()["error"]["code"] == missing.json()["error"]["code"] == "not_found"
+    ids = [k["id"] for k in ok(call(w.h, "GET", "/api/v1/keys?limit=200", w.key["dev_b"]))["data"]]
+    assert w.key_id["dev_b"] in ids
+    assert w.key_id["dev_a"] not in ids and team_key not in ids
+    assert ok(call(w.h, "GET", "/api/v1/keys/" + w.key_id["dev_a"], w.key["dev_a"]))["id"]
+    # dev_a sees its team's key but not a teammate's personal key
+    assert call(w.h, "GET", "/api/v1/keys/" + team_key, w.key["dev_a"]).status == 200
+    assert call(w.h, "GET", "/api/v1/keys/" + w.key_id["mem_a"], w.key["dev_a"]).status == 404
+    # nor can dev_b create a key for team a or for a user of team a
+    for body in ({"team_id": w.team["a"]}, {"user_id": w.user["mem_a"]}):
+        r = call(w.h, "POST", "/api/v1/keys", w.key["dev_b"], body)
+        assert r.status == 400 and "no " in r.json()["error"]["message"], r
+
+
+def test_developers_cannot_mint_stronger_keys(world):
+    for role in ("admin", "auditor"):
+        r = call(world.h, "POST", "/api/v1/keys", world.key["dev_a"], {"role": role})
+        assert r.status == 403 and r.json()["error"]["param"] == "role", r
+    k = ok(call(world.h, "POST", "/api/v1/keys", world.key["dev_a"], {"role": "member"}), 201)
+    assert k["role"] == "member" and k["user_id"] == world.user["dev_a"]
+    assert k["team_id"] == world.team["a"]
+
+
+def test_pagination_walks_every_key_once(world):
+    h, seen, after = world.h, [], None
+    while True:
+        d = ok(call(h, "GET", "/api/v1/keys?limit=2" + ("&after=" + after if after else ""),
+                    ADMIN_KEY))
+        assert len(d["data"]) <= 2
+        seen += [k["id"] for k in d["data"]]
+        after = d["next"]
+        if after is None:
+            break
+    everything = [k["id"] for k in ok(call(h, "GET", "/api/v1/keys?limit=200", ADMIN_KEY))["data"]]
+    assert seen == everything and len(seen) == len(set(seen)) >= 7
+    r = call(h, "GET", "/api/v1/keys?limit=0", ADMIN_KEY)
+    assert r.status == 400 and r.json()["error"]["param"] == "limit"
+
+
+def test_key_is_shown_once_and_never_stored(world):
+    h = world.h
+    k = ok(call(h, "POST", "/api/v1/keys", ADMIN_KEY, {"user_id": world.user["mem_b"]}), 201)
+    secret = k["key"]
+    assert KEY_RE.fullmatch(secret), secret
+    assert k["prefix"] == secret[:11] and k["prefix"] in secret
+    for r in (call(h, "GET", "/api/v1/keys/" + k["id"], ADMIN_KEY),
+              call(h, "GET", "/api/v1/keys?limit=200", ADMIN_KEY)):
+        assert r.status == 200 and secret not in r.text and secret[11:] not in r.text
+    assert h.chat(chat_body("echo", "hi"), headers=bearer(secret)).status == 200
+    written = everything_written(h)
+    for s in list(world.key.values())[:-1] + [secret, ADMIN_KEY]:
+        if s:
+            assert s not in written and s[11:] not in written, "a key secret was written"
+
+
+def test_revoke_is_immediate(world):
+    h = world.h
+    k = ok(call(h, "POST", "/api/v1/keys", world.key["dev_a"], {}), 201)
+    assert h.chat(chat_body("echo", "hi"), headers=bearer(k["key"])).status == 200
+    d = ok(call(h, "DELETE", "/api/v1/keys/" + k["id"], world.key["dev_a"]))
+    assert d["revoked_at"]
+    r = h.chat(chat_body("echo", "hi"), headers=bearer(k["key"]))
+    assert r.status == 401 and "revoked" in r.json()["error"]["message"], r
+    assert call(h, "GET", "/api/v1/keys", k["key"]).status == 401
+
+
+def test_expiry(world):
+    h = world.h
+    k = ok(call(h, "POST", "/api/v1/keys", ADMIN_KEY,
+                {"user_id": world.user["mem_a"], "expires_at": "2999-01-01T00:00:00Z"}), 201)
+    assert k["expires_at"] == "2999-01-01T00:00:00Z"
+    assert h.chat(chat_body("echo", "hi"), headers=bearer(k["key"])).status == 200
+    ok(call(h, "PATCH", "/api/v1/keys/" + k["id"], ADMIN_KEY,
+            {"expires_at": "2020-01-01T00:00:00Z"}))
+    r = h.chat(chat_body("echo", "hi"), headers=bearer(k["key"]))
+    assert r.status == 401, r
+    assert "expired at 2020-01-01T00:00:00Z" in r.json()["error"]["message"]
+    r = call(h, "POST", "/api/v1/keys", ADMIN_KEY, {"expires_at": "tomorrow"})
+    assert r.status == 400 and r.json()["error"]["param"] == "expires_at"
+
+
+def test_allow_lists(world):
+    h = world.h
+    k = ok(call(h, "POST", "/api/v1/keys", ADMIN_KEY,
+                {"user_id": world.user["mem_a"], "allowed_models": ["echo-details", "embed"],
+                 "allowed_tasks": ["pair"]}), 201)
+    key = bearer(k["key"])
+    assert h.chat(chat_body("echo-details", "hi"), headers=key).status == 200
+    r = h.chat(chat_body("echo", "hi"), headers=key)
+    assert r.status == 403, r
+    err = r.json()["error"]
+    assert err["code"] == "permission_denied" and err["param"] == "model"
+    assert "'echo'" in err["message"] and "allowed_models" in err["message"]
+    # a task: the candidates outside the list are skipped
+    r = h.chat(chat_body("task:pair", "hi"), headers=key)
+    assert r.status == 200 and r.header("X-Hearth-Model") == "echo-details", r
+    assert "allowed_models" in r.header("X-Hearth-Route")
+    r = h.chat(chat_body("auto", "hi"), headers=key)
+    assert r.status == 403 and "task 'auto'" in r.json()["error"]["message"], r
+    r = http_request(h.port, "POST", "/v1/messages",
+                     {"model": "echo", "max_tokens": 5,
+                      "messages": [{"role": "user", "content": "hi"}]},
+                     headers={"x-api-key": k["key"]})
+    assert r.status == 403 and r.json()["error"]["type"] == "permission_error", r
+    r = http_request(h.port, "POST", "/v1/embeddings", {"model": "embed", "input": "x"},
+                     headers=key)
+    assert r.status == 200, r
+    ok(call(h, "PATCH", "/api/v1/keys/" + k["id"], ADMIN_KEY, {"allowed_models": ["echo"]}))
+    r = http_request(h.port, "POST", "/v1/embeddings", {"model": "embed", "input": "x"},
+                     headers=key)
+    assert r.status == 403 and "'embed'" in r.json()["error"]["message"], r
+
+
+def test_disabled_user_keys_stop(world):
+    h = world.h
+    uid = world.new_user("b")
+    k = ok(call(h, "POST", "/api/v1/keys", ADMIN_KEY, {"user_id": uid}), 201)
+    assert h.chat(chat_body("echo", "hi"), headers=bearer(k["key"])).status == 200
+    assert ok(call(h, "DELETE", "/api/v1/users/" + uid, ADMIN_KEY))["disabled"] is True
+    r = h.chat(chat_body("echo", "hi"), headers=bearer(k["key"]))
+    assert r.status == 401 and "disabled" in r.json()["error"]["message"], r
+    ok(call(h, "PATCH", "/api/v1/users/" + uid, ADMIN_KEY, {"disabled": False}))
+    assert h.chat(chat_body("echo", "hi"), headers=bearer(k["key"])).status == 200
+
+
+def test_bad_bodies(world):
+    h = world.h
+    for path, body, param in (("/api/v1/users", {"name": "x", "role": "root"}, "role"),
+                              ("/api/v1/users", {"name": "x", "team_id": "team_nope"}, "team_id"),
+                              ("/api/v1/users", {"nam": "x"}, "nam"),
+                              ("/api/v1/keys", {"allowed_models": "echo"}, "allowed_models"),
+                              ("/api/v1/keys", {"metadata": [1]}, "metadata"),
+                              ("/api/v1/teams", {}, "name")):
+        r = call(h, "POST", path, ADMIN_KEY, body)
+        assert r.status == 400 and r.json()["error"]["param"] == param, (path, body, r)
+    r = call(h, "POST", "/api/v1/users", ADMIN_KEY, "not json")
+    assert r.status == 400 and r.json()["error"]["code"] == "invalid_json"
+    r = call(h, "POST", "/api/v1/users", ADMIN_KEY, {"name": "d", "email": "dev_a@example.com"})
+    assert r.status == 409 and r.json()["error"]["code"] == "conflict", r
+    r = call(h, "DELETE", "/api/v1/teams/" + world.team["a"], ADMIN_KEY)
+    assert r.status == 409 and "still has" in r.json()["error"]["message"], r
+    r = call(h, "PUT", "/api/v1/keys/" + world.key_id["dev_a"], ADMIN_KEY, {})
+    assert r.status == 405 and "PATCH" in r.header("Allow"), r
+
+
+def test_changes_are_audited_with_their_actor(world):
+    h = world.h
+    k = ok(call(h, "POST", "/api/v1/keys", world.key["dev_a"], {"name": "audited"}), 201)
+    ok(call(h, "DELETE", "/api/v1/keys/" + k["id"], world.key["dev_a"]))
+    p = h.cli("audit", "export", "--config", h.config_path)
+    assert p.returncode == 0, p.stderr
+    events = [json.loads(line) for line in p.stdout.splitlines()]
+    by = {(e["action"], e["object"]): e for e in events}
+    assert by[("key.create", k["id"])]["actor"] == world.key_id["dev_a"]
+    assert by[("key.revoke", k["id"])]["actor"] == world.key_id["dev_a"]
+    admin_key_id = by[("key.create", world.key_id["dev_a"])]["actor"]
+    assert admin_key_id.startswith("key_")
+    assert by[("user.create", world.user["dev_a"])]["actor"] == admin_key_id
+    assert by[("team.create", world.team["a"])]["actor"] == admin_key_id
+    boot = [e for e in events if e["actor"] == "bootstrap"]
+    assert [e["action"] for e in boot] == ["user.create", "key.create"]
+    assert all(ADMIN_KEY not in json.dumps(e) for e in events)
+    p = h.cli("audit", "verify", "--config", h.config_path)
+    assert p.returncode == 0 and p.stdout.startswith("ok:"), p.stdout + p.stderr
+
+
+def test_usage_records_who(world):
+    h = world.h
+    r = h.chat(chat_body("echo", "who"), headers=bearer(world.key["dev_a"]))
+    assert r.status == 200
+    rec = h.wait_record(r.header("X-Request-Id"))
+    assert (rec["key_id"], rec["user_id"], rec["team_id"]) == (
+        world.key_id["dev_a"], world.user["dev_a"], world.team["a"])
+    r = h.chat(chat_body("echo", "anonymous"))
+    rec = h.wait_record(r.header("X-Request-Id"))
+    assert (rec["key_id"], rec["user_id"], rec["team_id"]) == (None, None, None)
+
+
+# ---- the first start ----------------------------------------------------------------------
+
+def test_bootstrap_prints_a_generated_key_once(hearth_factory):
+    h = hearth_factory()
+    keys = KEY_RE.findall(h.stderr_text())
+    assert len(keys) == 1, h.stderr_text()
+    key = keys[0]
+    d = ok(call(h, "GET", "/api/v1/keys", key))
+    assert [k["role"] for k in d["data"]] == ["admin"]
+    assert key not in everything_written(h).replace(h.stderr_text(), "")
+    for f in h.data_dir.iterdir():  # not in any file of the data directory, WAL included
+        assert key.encode() not in f.read_bytes(), f
+    assert (h.data_dir / "pepper").stat().st_mode & 0o777 == 0o600
+    h.stop()
+    h.start()
+    assert KEY_RE.findall(h.stderr_text()) == [key]  # never printed again
+    assert call(h, "GET", "/api/v1/keys", key).status == 200  # the pepper persisted
+
+
+def test_bootstrap_from_env_and_master_key(hearth_factory):
+    h = hearth_factory(env={"HEARTH_ADMIN_KEY": ADMIN_KEY, "HEARTH_MASTER_KEY": "m" * 40})
+    assert not KEY_RE.findall(h.stderr_text().replace(ADMIN_KEY, ""))
+    assert ok(call(h, "GET", "/api/v1/users", ADMIN_KEY))["data"][0]["role"] == "admin"
+    assert not (h.data_dir / "pepper").exists()  # derived from the master key instead
+    assert call(h, "GET", "/api/v1/users", ADMIN_KEY[:-1] + "x").status == 401
+
+
+def test_bad_admin_key_refuses_to_start(hearth_factory):
+    h = hearth_factory(env={"HEARTH_ADMIN_KEY": "hk_short"}, start=False)
+    h.start(wait=False)
+    assert h.wait_exit() == 1
+    assert "HEARTH_ADMIN_KEY must start with 'hk_'" in h.stderr_text()
+
+
+def test_static_keys_are_the_operator(hearth_factory):
+    h = hearth_factory(env={"HEARTH_API_KEY": "static-operator-key-0123"})
+    d = ok(call(h, "GET", "/api/v1/users", "static-operator-key-0123"))
+    assert d["data"][0]["role"] == "admin"
+    t = ok(call(h, "POST", "/api/v1/teams", "static-operator-key-0123", {"name": "t"}), 201)
+    r = call(h, "POST", "/api/v1/keys", "static-operator-key-0123", {"team_id": t["id"]})
+    k = ok(r, 201)
+    assert h.chat(chat_body("echo", "hi"), headers=bearer(k["key"])).status == 200
+    assert h.chat(chat_body("echo", "hi")).status == 401  # static keys: a key is required
