@@ -392,3 +392,68 @@ def test_static_keys_are_the_operator(hearth_factory):
     k = ok(r, 201)
     assert h.chat(chat_body("echo", "hi"), headers=bearer(k["key"])).status == 200
     assert h.chat(chat_body("echo", "hi")).status == 401  # static keys: a key is required
+
+
+# ---- the command line ---------------------------------------------------------------------
+
+def test_cli_keys_users_teams(world):
+    h, env = world.h, {"HEARTH_API_KEY": ADMIN_KEY}
+    p = h.cli("teams", "create", "--name", "cli-team", env=env)
+    assert p.returncode == 0 and p.stdout.startswith("created team team_"), p.stdout + p.stderr
+    team = p.stdout.split()[2]
+    p = h.cli("users", "create", "--name", "cli-user", "--role", "developer", "--team", team,
+              "--email", "cli@example.com", "--json", env=env)
+    assert p.returncode == 0, p.stderr
+    user = json.loads(p.stdout)["id"]
+    p = h.cli("keys", "create", "--user", user, "--name", "cli key", "--models", "echo,embed",
+              env=env)
+    assert p.returncode == 0, p.stderr
+    [secret] = KEY_RE.findall(p.stdout)
+    key_id = re.search(r"created key (key_\w+)", p.stdout).group(1)
+    assert "shown only this once" in p.stdout
+    assert h.chat(chat_body("echo", "hi"), headers=bearer(secret)).status == 200
+
+    p = h.cli("keys", "list", env=env)
+    assert p.returncode == 0, p.stderr
+    [row] = [line for line in p.stdout.splitlines() if line.startswith(key_id)]
+    assert secret[:11] in row and "developer" in row and "active" in row and user in row
+    assert secret not in p.stdout
+    p = h.cli("keys", "list", "--json", "--key", secret, env={})  # the key's own view
+    assert p.returncode == 0, p.stderr
+    assert [k["id"] for k in json.loads(p.stdout)] == [key_id]
+    p = h.cli("users", "list", env=env)
+    assert p.returncode == 0 and "cli@example.com" in p.stdout
+    p = h.cli("teams", "list", "--json", env=env)
+    assert team in [t["id"] for t in json.loads(p.stdout)]
+
+    p = h.cli("keys", "update", key_id, "--models", "all", "--expires", "2999-01-01T00:00:00Z",
+              "--json", env=env)
+    assert p.returncode == 0, p.stderr
+    k = json.loads(p.stdout)
+    assert k["allowed_models"] is None and k["expires_at"] == "2999-01-01T00:00:00Z"
+    p = h.cli("keys", "revoke", key_id, "--key", secret, env={})  # its own key: allowed
+    assert p.returncode == 0 and p.stdout.strip() == "revoked key " + key_id, p.stdout
+    assert h.chat(chat_body("echo", "hi"), headers=bearer(secret)).status == 401
+    p = h.cli("keys", "get", key_id, env=env)
+    assert p.returncode == 0 and "revoked" in p.stdout
+
+    p = h.cli("users", "disable", user, env=env)
+    assert p.returncode == 0 and p.stdout.strip() == "disabled user " + user
+    p = h.cli("teams", "delete", team, env=env)
+    assert p.returncode == 1 and "still has users" in p.stderr and "hint:" in p.stderr
+
+
+@pytest.mark.parametrize("args,env,code,needle", [
+    (["keys", "list"], {}, 1, "HEARTH_API_KEY"),
+    (["keys", "get", "key_nope"], {"HEARTH_API_KEY": ADMIN_KEY}, 1, "hearth keys list"),
+    (["users", "create", "--name", "x"], {"HEARTH_API_KEY": "hk_wrong"}, 1, "--key"),
+    (["keys", "frobnicate"], {}, 2, "subcommands"),
+    (["keys", "revoke"], {}, 2, "give the id"),
+    (["teams", "create"], {}, 2, "--name"),
+    (["users", "update", "usr_x"], {}, 2, "at least one option"),
+    (["keys", "create", "--user", "a", "--team", "b"], {}, 2, "not both"),
+], ids=["no-key", "not-found", "bad-key", "verb", "no-id", "no-name", "nothing", "owner"])
+def test_cli_failures_say_what_to_do(world, args, env, code, needle):
+    p = world.h.cli(*args, env=env)
+    assert p.returncode == code, (p.returncode, p.stdout, p.stderr)
+    assert needle in p.stderr and "hint" in p.stderr, p.stderr
