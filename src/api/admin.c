@@ -24,28 +24,12 @@
 
 #define ADMIN_PAGE_DEFAULT 50
 #define ADMIN_PAGE_MAX     200
-#define ADMIN_MAX_LIST     256        /* names in an allow-list */
-#define ADMIN_MAX_META     4096       /* bytes of a key's metadata, as compact JSON */
-#define ADMIN_MAX_NAME     200        /* bytes of a name or an email */
-#define ADMIN_MIN_PASSWORD 12         /* characters */
-#define ADMIN_MAX_REPLY    (4u << 20) /* bytes of one answer */
+#define ADMIN_MAX_LIST     256  /* names in an allow-list */
+#define ADMIN_MAX_META     4096 /* bytes of a key's metadata, as compact JSON */
+#define ADMIN_MAX_NAME     200  /* bytes of a name or an email */
+#define ADMIN_MIN_PASSWORD 12   /* characters */
 
 /* ---- answering ---- */
-
-static void reply(struct hr_req *rq, int status, json_t *j)
-{
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	struct hr_buf b = HR_BUF_INIT(ADMIN_MAX_REPLY);
-	if (!s || hr_buf_addstr(&b, s) < 0 || hr_buf_addch(&b, '\n') < 0) {
-		free(s);
-		hr_buf_release(&b);
-		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
-		return;
-	}
-	free(s);
-	hr_req_respond(rq, status, "application/json", &b);
-}
 
 static bool can_read_all(const struct hr_req *rq)
 {
@@ -245,9 +229,9 @@ static void list(struct hr_req *rq, enum hr_obj_kind kind)
 		hr_req_error(rq, rc, NULL, NULL);
 		return;
 	}
-	reply(rq, 200,
-	      json_pack("{s:o, s:o}", "data", p.data, "next",
-	                p.n > p.limit ? json_string(p.last) : json_null()));
+	hr_req_json(rq, 200,
+	            json_pack("{s:o, s:o}", "data", p.data, "next",
+	                      p.n > p.limit ? json_string(p.last) : json_null()));
 }
 
 /* ---- writing ---- */
@@ -278,20 +262,31 @@ static json_t *body_object(struct hr_req *rq)
 	return j;
 }
 
-/* Each key of body must be one of the names (NULL-terminated). Returns the unknown one. */
-static const char *unknown_field(json_t *body, const char *const *names)
+/* The body as an object whose keys are all among fields (NULL-terminated), or NULL after
+ * answering 400 naming the unknown field and the ones an `what` has. */
+static json_t *body_with(struct hr_req *rq, const char *what, const char *const *fields)
 {
+	json_t *body = body_object(rq);
 	const char *k;
 	json_t *v;
 	json_object_foreach(body, k, v)
 	{
 		size_t i = 0;
-		while (names[i] && strcmp(names[i], k) != 0)
+		while (fields[i] && strcmp(fields[i], k) != 0)
 			i++;
-		if (!names[i])
-			return k;
+		if (fields[i])
+			continue;
+		struct hr_buf names = HR_BUF_INIT(1024);
+		for (i = 0; fields[i]; i++)
+			(void)hr_buf_addf(&names, "%s%s", i ? ", " : "", fields[i]);
+		hr_req_error(rq, HR_EINVAL,
+		             hr_arena_printf(rq->arena, "unknown field '%s'; %s has: %s", k, what,
+		                             names.ptr ? names.ptr : "?"),
+		             hr_arena_strdup(rq->arena, k));
+		hr_buf_release(&names);
+		return NULL;
 	}
-	return NULL;
+	return body;
 }
 
 /* A string field: absent (returns 0, *out untouched), null (*out NULL when nullable), or a
@@ -440,7 +435,7 @@ static void put_and_reply(struct hr_req *rq, enum hr_obj_kind kind, const void *
 	if (j && extra)
 		json_object_update(j, extra);
 	json_decref(extra);
-	reply(rq, status, j);
+	hr_req_json(rq, status, j);
 }
 
 /* A team id given in a body exists. Returns 0, or HR_EINVAL answered. */
@@ -463,16 +458,9 @@ static int team_exists(struct hr_req *rq, const char *team_id)
 static void team_write(struct hr_req *rq, struct one *cur)
 {
 	static const char *const fields[] = {"name", NULL};
-	json_t *body = body_object(rq);
-	const char *bad = body ? unknown_field(body, fields) : NULL;
+	json_t *body = body_with(rq, "a team", fields);
 	if (!body)
 		return;
-	if (bad) {
-		hr_req_error(
-		    rq, HR_EINVAL,
-		    hr_arena_printf(rq->arena, "unknown field '%s'; a team has: name", bad), bad);
-		return;
-	}
 	struct hr_team t = cur ? cur->t : (struct hr_team){0};
 	if (str_field(rq, body, "name", false, &t.name) < 0)
 		return;
@@ -491,51 +479,20 @@ static void team_write(struct hr_req *rq, struct one *cur)
 	              "a team of that id exists");
 }
 
-void hr_api_teams(struct hr_req *rq)
+static void team_remove(struct hr_req *rq, struct one *o)
 {
-	int method = (int)evhttp_request_get_command(rq->ev);
-	struct one o;
-	if (!rq->path_id) {
-		if (method == EVHTTP_REQ_POST && rq->ident.role == HR_UROLE_ADMIN)
-			team_write(rq, NULL);
-		else if (method == EVHTTP_REQ_POST)
-			denied(rq, "create teams");
-		else
-			list(rq, HR_OBJ_TEAM);
-		return;
-	}
-	int rc = fetch(rq, HR_OBJ_TEAM, rq->path_id, true, &o);
-	if (rc < 0) {
-		hr_req_error(rq, rc, NULL, NULL);
-		return;
-	}
-	if (!o.found) {
-		not_found(rq, "team");
-		return;
-	}
-	if (method == EVHTTP_REQ_GET) {
-		reply(rq, 200, obj_json(HR_OBJ_TEAM, &o.t));
-		return;
-	}
-	if (rq->ident.role != HR_UROLE_ADMIN) {
-		denied(rq, "change teams");
-		return;
-	}
-	if (method == EVHTTP_REQ_PATCH) {
-		team_write(rq, &o);
-		return;
-	}
 	struct hr_audit_event ev = {.ts_ms = hr_ident_now_ms(),
 	                            .actor = hr_ident_actor(&rq->ident),
 	                            .action = "team.delete",
-	                            .object = o.t.id,
-	                            .detail = hr_arena_printf(rq->arena, "name '%s'", o.t.name)};
-	rc = rq->api->store->ops->obj_delete(rq->api->store, HR_OBJ_TEAM, o.t.id, &ev);
+	                            .object = o->t.id,
+	                            .detail = hr_arena_printf(rq->arena, "name '%s'", o->t.name)};
+	int rc = rq->api->store->ops->obj_delete(rq->api->store, HR_OBJ_TEAM, o->t.id, &ev);
 	if (rc < 0) {
 		store_error(rq, rc, "the team still has users or keys; move or remove them first");
 		return;
 	}
-	reply(rq, 200, json_pack("{s:s, s:s, s:b}", "id", o.t.id, "object", "team", "deleted", 1));
+	hr_req_json(rq, 200,
+	            json_pack("{s:s, s:s, s:b}", "id", o->t.id, "object", "team", "deleted", 1));
 }
 
 /* ---- users ---- */
@@ -544,19 +501,9 @@ static void user_write(struct hr_req *rq, struct one *cur)
 {
 	static const char *const fields[] = {"name",     "email",    "role", "team_id",
 	                                     "password", "disabled", NULL};
-	json_t *body = body_object(rq);
-	const char *bad = body ? unknown_field(body, fields) : NULL;
+	json_t *body = body_with(rq, "a user", fields);
 	if (!body)
 		return;
-	if (bad) {
-		hr_req_error(rq, HR_EINVAL,
-		             hr_arena_printf(rq->arena,
-		                             "unknown field '%s'; a user has: name, email, role, "
-		                             "team_id, password, disabled",
-		                             bad),
-		             bad);
-		return;
-	}
 	struct hr_user u = cur ? cur->u : (struct hr_user){.role = "member"};
 	const char *password = NULL;
 	if (str_field(rq, body, "name", false, &u.name) < 0 ||
@@ -615,47 +562,15 @@ static void user_write(struct hr_req *rq, struct one *cur)
 	              detail, cur ? 200 : 201, NULL, "a user with that email exists");
 }
 
-void hr_api_users(struct hr_req *rq)
+/* DELETE disables: the user stays for the audit trail and its usage; its keys stop. */
+static void user_remove(struct hr_req *rq, struct one *o)
 {
-	int method = (int)evhttp_request_get_command(rq->ev);
-	struct one o;
-	if (!rq->path_id) {
-		if (method == EVHTTP_REQ_POST && rq->ident.role == HR_UROLE_ADMIN)
-			user_write(rq, NULL);
-		else if (method == EVHTTP_REQ_POST)
-			denied(rq, "create users");
-		else
-			list(rq, HR_OBJ_USER);
-		return;
-	}
-	int rc = fetch(rq, HR_OBJ_USER, rq->path_id, true, &o);
-	if (rc < 0) {
-		hr_req_error(rq, rc, NULL, NULL);
-		return;
-	}
-	if (!o.found) {
-		not_found(rq, "user");
-		return;
-	}
-	if (method == EVHTTP_REQ_GET) {
-		reply(rq, 200, obj_json(HR_OBJ_USER, &o.u));
-		return;
-	}
-	if (rq->ident.role != HR_UROLE_ADMIN) {
-		denied(rq, "change users");
-		return;
-	}
-	if (method == EVHTTP_REQ_PATCH) {
-		user_write(rq, &o);
-		return;
-	}
-	/* DELETE disables: the user stays for the audit trail and its usage; its keys stop */
-	if (rq->ident.user_id && strcmp(o.u.id, rq->ident.user_id) == 0) {
+	if (rq->ident.user_id && strcmp(o->u.id, rq->ident.user_id) == 0) {
 		hr_req_error(rq, HR_ECONFLICT, "you cannot disable your own user", NULL);
 		return;
 	}
-	o.u.disabled = true;
-	put_and_reply(rq, HR_OBJ_USER, &o.u, true, "user.disable", o.u.id, "disabled", 200, NULL,
+	o->u.disabled = true;
+	put_and_reply(rq, HR_OBJ_USER, &o->u, true, "user.disable", o->u.id, "disabled", 200, NULL,
 	              "conflict");
 }
 
@@ -667,20 +582,9 @@ static void key_write(struct hr_req *rq, struct one *cur)
 	                                     "role",          "expires_at", "allowed_models",
 	                                     "allowed_tasks", "metadata",   NULL};
 	const struct hr_ident *me = &rq->ident;
-	json_t *body = body_object(rq);
-	const char *bad = body ? unknown_field(body, fields) : NULL;
+	json_t *body = body_with(rq, "a key", fields);
 	if (!body)
 		return;
-	if (bad) {
-		hr_req_error(rq, HR_EINVAL,
-		             hr_arena_printf(rq->arena,
-		                             "unknown field '%s'; a key has: name, user_id, "
-		                             "team_id, role, expires_at, allowed_models, "
-		                             "allowed_tasks, metadata",
-		                             bad),
-		             bad);
-		return;
-	}
 	struct hr_apikey k = cur ? cur->k : (struct hr_apikey){0};
 	const char *user_id = NULL, *team_id = NULL, *role = NULL;
 	if (str_field(rq, body, "name", true, &k.name) < 0 || role_field(rq, body, &role) < 0 ||
@@ -803,48 +707,94 @@ static void key_write(struct hr_req *rq, struct one *cur)
 	              "a key with that id exists; retry");
 }
 
-void hr_api_keys(struct hr_req *rq)
+/* DELETE revokes: the key stays (its usage and audit trail name it) and stops at once. */
+static void key_remove(struct hr_req *rq, struct one *o)
+{
+	if (!o->k.revoked_ms)
+		o->k.revoked_ms = hr_ident_now_ms();
+	put_and_reply(
+	    rq, HR_OBJ_KEY, &o->k, true, "key.revoke", o->k.id,
+	    hr_arena_printf(rq->arena, "owner %s", o->k.user_id ? o->k.user_id : o->k.team_id), 200,
+	    NULL, "conflict");
+}
+
+/* ---- the collections ---- */
+
+static bool admin_only(const struct hr_req *rq, int method)
+{
+	(void)method;
+	return rq->ident.role == HR_UROLE_ADMIN;
+}
+
+/* Keys: admins and developers create; what a caller sees it may change, except an auditor;
+ * a member only revokes. */
+static bool key_may(const struct hr_req *rq, int method)
+{
+	enum hr_urole r = rq->ident.role;
+	if (method == EVHTTP_REQ_POST)
+		return r == HR_UROLE_ADMIN || r == HR_UROLE_DEVELOPER;
+	return r != HR_UROLE_AUDITOR && (r != HR_UROLE_MEMBER || method == EVHTTP_REQ_DELETE);
+}
+
+struct collection {
+	enum hr_obj_kind kind;
+	const char *one, *many, *remove_verb;              /* "key", "keys", "revoke" */
+	bool (*may)(const struct hr_req *rq, int method);  /* POST, PATCH, DELETE */
+	void (*write)(struct hr_req *rq, struct one *cur); /* cur NULL: create */
+	void (*remove)(struct hr_req *rq, struct one *cur);
+};
+
+static const struct collection teams = {HR_OBJ_TEAM, "team",     "teams",    "delete",
+                                        admin_only,  team_write, team_remove};
+static const struct collection users = {HR_OBJ_USER, "user",     "users",    "disable",
+                                        admin_only,  user_write, user_remove};
+static const struct collection keys = {HR_OBJ_KEY, "key",     "keys",    "revoke",
+                                       key_may,    key_write, key_remove};
+
+/* GET lists, POST creates; on "/<id>": GET reads, PATCH changes, DELETE removes. What the
+ * caller may not see is 404 before anything else; what it sees but may not change, 403. */
+static void serve(struct hr_req *rq, const struct collection *c)
 {
 	int method = (int)evhttp_request_get_command(rq->ev);
-	enum hr_urole role = rq->ident.role;
+	const char *verb = method == EVHTTP_REQ_POST    ? "create"
+	                   : method == EVHTTP_REQ_PATCH ? "change"
+	                                                : c->remove_verb;
 	struct one o;
 	if (!rq->path_id) {
-		if (method == EVHTTP_REQ_GET) {
-			list(rq, HR_OBJ_KEY);
-			return;
-		}
-		if (role == HR_UROLE_ADMIN || role == HR_UROLE_DEVELOPER)
-			key_write(rq, NULL);
+		if (method != EVHTTP_REQ_POST)
+			list(rq, c->kind);
+		else if (c->may(rq, method))
+			c->write(rq, NULL);
 		else
-			denied(rq, "create keys");
+			denied(rq, hr_arena_printf(rq->arena, "%s %s", verb, c->many));
 		return;
 	}
-	int rc = fetch(rq, HR_OBJ_KEY, rq->path_id, true, &o);
-	if (rc < 0) {
+	int rc = fetch(rq, c->kind, rq->path_id, true, &o);
+	if (rc < 0)
 		hr_req_error(rq, rc, NULL, NULL);
-		return;
-	}
-	if (!o.found) {
-		not_found(rq, "key");
-		return;
-	}
-	if (method == EVHTTP_REQ_GET) {
-		reply(rq, 200, obj_json(HR_OBJ_KEY, &o.k));
-		return;
-	}
-	/* what the caller sees it may change, except an auditor; a member only revokes */
-	if (role == HR_UROLE_AUDITOR || (role == HR_UROLE_MEMBER && method == EVHTTP_REQ_PATCH)) {
-		denied(rq, method == EVHTTP_REQ_PATCH ? "change keys" : "revoke keys");
-		return;
-	}
-	if (method == EVHTTP_REQ_PATCH) {
-		key_write(rq, &o);
-		return;
-	}
-	if (!o.k.revoked_ms)
-		o.k.revoked_ms = hr_ident_now_ms();
-	put_and_reply(
-	    rq, HR_OBJ_KEY, &o.k, true, "key.revoke", o.k.id,
-	    hr_arena_printf(rq->arena, "owner %s", o.k.user_id ? o.k.user_id : o.k.team_id), 200,
-	    NULL, "conflict");
+	else if (!o.found)
+		not_found(rq, c->one);
+	else if (method == EVHTTP_REQ_GET)
+		hr_req_json(rq, 200, obj_json(c->kind, &o.t)); /* the union: any kind */
+	else if (!c->may(rq, method))
+		denied(rq, hr_arena_printf(rq->arena, "%s %s", verb, c->many));
+	else if (method == EVHTTP_REQ_PATCH)
+		c->write(rq, &o);
+	else
+		c->remove(rq, &o);
+}
+
+void hr_api_teams(struct hr_req *rq)
+{
+	serve(rq, &teams);
+}
+
+void hr_api_users(struct hr_req *rq)
+{
+	serve(rq, &users);
+}
+
+void hr_api_keys(struct hr_req *rq)
+{
+	serve(rq, &keys);
 }

@@ -61,6 +61,10 @@ void hr_req_header(struct hr_req *rq, const char *name, const char *value);
  * (sent as the last chunk). The usage record, if any, gets status, latency and ttfb and is
  * committed first. The request is destroyed afterwards: do not touch rq again. */
 void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_buf *body);
+/* Answers 'status' with j as compact JSON and a newline (j is consumed, even on failure; NULL
+ * or a failed encoding answers 500 out_of_memory). */
+struct json_t;
+void hr_req_json(struct hr_req *rq, int status, struct json_t *j);
 /* Answers with an error in the shape of rq->dialect (OpenAI: {"error": {"message", "type",
  * "code", "param"}}; Anthropic: {"type": "error", "error": {"type", "message"}}).
  * msg NULL uses the table's message. Records error_code in the usage record. */
