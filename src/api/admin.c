@@ -2,12 +2,14 @@
  * "/<id>": list (cursor pages), create, read, change, and delete (a key: revoke; a user:
  * disable). Every object is checked against the caller (rq->ident): what a caller may not
  * see answers 404 as if it did not exist; what it sees but may not change answers 403.
- * Every change is an audit event written in the change's own transaction. */
+ * Every change is an audit event written in the change's own transaction. Also the web
+ * sign-in: /api/v1/auth/login (a session cookie and its CSRF token), logout and me. */
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <sys/queue.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -797,4 +799,120 @@ void hr_api_users(struct hr_req *rq)
 void hr_api_keys(struct hr_req *rq)
 {
 	serve(rq, &keys);
+}
+
+/* ---- web sign-in ---- */
+
+#define SESSION_MS (12 * 3600 * 1000LL) /* a session lasts 12 hours */
+
+/* A password hash that matches nothing, verified when the email is unknown so that a wrong
+ * email costs as long as a wrong password. */
+static char dummy_hash[crypto_pwhash_STRBYTES];
+static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+
+static void make_dummy(void)
+{
+	unsigned char pw[16];
+	randombytes_buf(pw, sizeof pw);
+	if (crypto_pwhash_str(dummy_hash, (const char *)pw, sizeof pw,
+	                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		dummy_hash[0] = '\0';
+}
+
+/* "hearth_session=…; HttpOnly; SameSite=Strict; Path=/", Secure behind a TLS proxy. */
+static void set_cookie(struct hr_req *rq, const char *token, int64_t max_age_s)
+{
+	const char *proto =
+	    evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "X-Forwarded-Proto");
+	bool tls = proto && strcmp(proto, "https") == 0;
+	hr_req_header(rq, "Set-Cookie",
+	              hr_arena_printf(rq->arena,
+	                              "hearth_session=%s; Max-Age=%lld; Path=/; HttpOnly; "
+	                              "SameSite=Strict%s",
+	                              token, (long long)max_age_s, tls ? "; Secure" : ""));
+	hr_req_header(rq, "Cache-Control", "no-store");
+}
+
+void hr_api_login(struct hr_req *rq)
+{
+	static const char *const fields[] = {"email", "password", NULL};
+	json_t *body = body_with(rq, "a sign-in", fields);
+	const char *email = NULL, *password = NULL;
+	if (!body || str_field(rq, body, "email", false, &email) < 0 ||
+	    str_field(rq, body, "password", false, &password) < 0)
+		return;
+	if (!email || !password) {
+		hr_req_error(rq, HR_EINVAL, "give email and password",
+		             email ? "password" : "email");
+		return;
+	}
+	struct one o = {.a = rq->arena};
+	struct hr_obj_filter f = {.email = email, .limit = 1};
+	struct hr_store *st = rq->api->store;
+	int rc = st->ops->obj_list(st, HR_OBJ_USER, &f, one_cb, &o);
+	if (rc < 0) {
+		hr_req_error(rq, rc, NULL, NULL);
+		return;
+	}
+	pthread_once(&dummy_once, make_dummy);
+	bool usable = o.found && o.u.password_hash && !o.u.disabled;
+	bool ok = crypto_pwhash_str_verify(usable ? o.u.password_hash : dummy_hash, password,
+	                                   strlen(password)) == 0 &&
+	          usable;
+	if (!ok) {
+		HR_RLOG_INFO(rq->id, POLICY, "sign-in refused");
+		hr_req_error(rq, HR_EAUTH, "wrong email or password (or the user is disabled)",
+		             NULL);
+		return;
+	}
+	char token[HR_KEY_SECRET_CAP], id[HR_KEY_HASH_HEX], csrf[HR_KEY_HASH_HEX];
+	hr_ident_session_new(token);
+	hr_ident_session_ids(rq->api->pepper, token, id, csrf);
+	int64_t now = hr_ident_now_ms();
+	struct hr_session s = {id, o.u.id, now, now + SESSION_MS};
+	if ((rc = st->ops->obj_put(st, HR_OBJ_SESSION, &s, false, NULL)) < 0) {
+		sodium_memzero(token, sizeof token);
+		hr_req_error(rq, rc, NULL, NULL);
+		return;
+	}
+	HR_RLOG_INFO(rq->id, POLICY, "user '%s' signed in", o.u.id);
+	set_cookie(rq, token, SESSION_MS / 1000);
+	sodium_memzero(token, sizeof token);
+	hr_req_json(rq, 200,
+	            json_pack("{s:o, s:s, s:o}", "user", obj_json(HR_OBJ_USER, &o.u), "csrf_token",
+	                      csrf, "expires_at", time_or_null(s.expires_ms)));
+}
+
+void hr_api_logout(struct hr_req *rq)
+{
+	if (rq->ident.kind != HR_IDENT_SESSION) {
+		hr_req_error(rq, HR_EINVAL, "this request is not signed in with a session cookie",
+		             NULL);
+		return;
+	}
+	int rc = rq->api->store->ops->obj_delete(rq->api->store, HR_OBJ_SESSION,
+	                                         rq->ident.session_id, NULL);
+	if (rc < 0 && rc != HR_ENOTFOUND) {
+		hr_req_error(rq, rc, NULL, NULL);
+		return;
+	}
+	set_cookie(rq, "", 0);
+	hr_req_json(rq, 200, json_pack("{s:b}", "signed_out", 1));
+}
+
+void hr_api_me(struct hr_req *rq)
+{
+	const struct hr_ident *id = &rq->ident;
+	struct one o = {0};
+	if (id->user_id && fetch(rq, HR_OBJ_USER, id->user_id, false, &o) < 0) {
+		hr_req_error(rq, HR_EIO, NULL, NULL);
+		return;
+	}
+	static const char *const via[] = {"anonymous", "operator", "key", "session"};
+	hr_req_json(rq, 200,
+	            json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:o}", "via", via[id->kind], "role",
+	                      hr_urole_name(id->role), "key_id", id->key_id, "user_id", id->user_id,
+	                      "team_id", id->team_id, "user",
+	                      o.found ? obj_json(HR_OBJ_USER, &o.u) : json_null()));
 }

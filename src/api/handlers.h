@@ -16,5 +16,9 @@ void hr_api_route_explain(struct hr_req *rq); /* POST /api/v1/route/explain (exp
 void hr_api_users(struct hr_req *rq);
 void hr_api_teams(struct hr_req *rq);
 void hr_api_keys(struct hr_req *rq);
+/* /api/v1/auth/login, logout, me: the web sign-in (admin.c) */
+void hr_api_login(struct hr_req *rq);
+void hr_api_logout(struct hr_req *rq);
+void hr_api_me(struct hr_req *rq);
 
 #endif

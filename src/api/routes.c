@@ -55,6 +55,11 @@ static const struct hr_route routes[] = {
      HR_DIALECT_OPENAI, false},
     {EVHTTP_REQ_GET | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE, "/api/v1/keys", AUTH_ADMIN, false,
      hr_api_keys, HR_DIALECT_OPENAI, true},
+    {EVHTTP_REQ_POST, "/api/v1/auth/login", AUTH_NONE, false, hr_api_login, HR_DIALECT_OPENAI,
+     false},
+    {EVHTTP_REQ_POST, "/api/v1/auth/logout", AUTH_ADMIN, false, hr_api_logout, HR_DIALECT_OPENAI,
+     false},
+    {EVHTTP_REQ_GET, "/api/v1/auth/me", AUTH_ADMIN, false, hr_api_me, HR_DIALECT_OPENAI, false},
     {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", AUTH_NONE, false, hr_api_healthz,
      HR_DIALECT_OPENAI, false},
     {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/readyz", AUTH_NONE, false, hr_api_readyz,
@@ -190,11 +195,97 @@ static int store_key(struct hr_req *rq, const char *key, const char **msg)
 	return rc;
 }
 
+/* The session token of the Cookie header (hearth_session=…), or NULL. Returns: in rq's arena. */
+static const char *session_cookie(struct hr_req *rq)
+{
+	const char *c = evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "Cookie");
+	static const char name[] = "hearth_session=";
+	while (c && *c) {
+		while (*c == ' ' || *c == ';')
+			c++;
+		size_t n = strcspn(c, ";");
+		if (n > sizeof name - 1 && strncmp(c, name, sizeof name - 1) == 0)
+			return hr_arena_strndup(rq->arena, c + sizeof name - 1,
+			                        n - (sizeof name - 1));
+		c += n;
+	}
+	return NULL;
+}
+
+struct found_session {
+	struct hr_req *rq;
+	int64_t expires_ms;
+	bool disabled, found;
+	const char *user_id, *team_id;
+	int role;
+};
+
+static int found_session_cb(void *arg, enum hr_obj_kind kind, const void *obj)
+{
+	struct found_session *f = arg;
+	if (kind == HR_OBJ_SESSION) {
+		const struct hr_session *x = obj;
+		f->found = true;
+		f->expires_ms = x->expires_ms;
+		f->user_id = hr_arena_strdup(f->rq->arena, x->user_id);
+	} else {
+		const struct hr_user *u = obj;
+		f->disabled = u->disabled;
+		f->role = hr_urole_parse(u->role);
+		f->team_id = u->team_id ? hr_arena_strdup(f->rq->arena, u->team_id) : NULL;
+	}
+	return 0;
+}
+
+/* A web session (the cookie of POST /api/v1/auth/login): its row, then its user. Requests
+ * that change something must carry its CSRF token in X-CSRF-Token. Returns 0 with rq->ident
+ * set, or an error with *msg. */
+static int session_auth(struct hr_req *rq, const char *token, const char **msg)
+{
+	struct hr_store *st = rq->api->store;
+	char id[HR_KEY_HASH_HEX], csrf[HR_KEY_HASH_HEX];
+	struct found_session f = {.rq = rq, .role = -1};
+	hr_ident_session_ids(rq->api->pepper, token, id, csrf);
+	struct hr_obj_filter sf = {.only_id = id, .limit = 1};
+	int rc = st->ops->obj_list(st, HR_OBJ_SESSION, &sf, found_session_cb, &f);
+	if (rc == 0 && f.found && f.user_id) {
+		struct hr_obj_filter uf = {.only_id = f.user_id, .limit = 1};
+		rc = st->ops->obj_list(st, HR_OBJ_USER, &uf, found_session_cb, &f);
+	}
+	if (rc < 0)
+		return rc;
+	if (f.found && f.expires_ms <= hr_ident_now_ms())
+		st->ops->obj_delete(st, HR_OBJ_SESSION, id, NULL);
+	if (!f.found || f.expires_ms <= hr_ident_now_ms() || f.disabled || f.role < 0) {
+		*msg = "the session expired or was signed out; sign in again (POST "
+		       "/api/v1/auth/login)";
+		return HR_EAUTH;
+	}
+	int method = (int)evhttp_request_get_command(rq->ev);
+	if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+		const char *h =
+		    evhttp_find_header(evhttp_request_get_input_headers(rq->ev), "X-CSRF-Token");
+		if (!h || strlen(h) != HR_KEY_HASH_HEX - 1 ||
+		    sodium_memcmp(h, csrf, HR_KEY_HASH_HEX - 1) != 0) {
+			*msg = "a signed-in request that changes something needs the X-CSRF-Token "
+			       "header (the csrf_token of POST /api/v1/auth/login)";
+			return HR_EDENIED;
+		}
+	}
+	rq->ident.kind = HR_IDENT_SESSION;
+	rq->ident.role = (enum hr_urole)f.role;
+	rq->ident.user_id = f.user_id;
+	rq->ident.team_id = f.team_id;
+	rq->ident.session_id = hr_arena_strdup(rq->arena, id);
+	return 0;
+}
+
 /* The AUTH phase: who calls (rq->ident). A static key (server.api_keys, HEARTH_API_KEY) is
  * the operator, role admin; "hk_…" a virtual key of the store. Without a static key
  * configured, a loopback client of the model endpoints may call without a key (anonymous,
- * role member; a key that is not "hk_…" is then ignored, as SDKs always send one). The
- * admin API always needs a key. Returns 0 or an error with *msg (NULL: the table's). */
+ * role member; a key that is not "hk_…" is then ignored, as SDKs always send one). Without
+ * a key, a session cookie of a web sign-in identifies its user. The admin API always needs
+ * a key or a session. Returns 0 or an error with *msg (NULL: the table's). */
 static int check_auth(struct hr_req *rq, int auth, const char **msg)
 {
 	const struct hr_conf *c = rq->conf;
@@ -208,11 +299,15 @@ static int check_auth(struct hr_req *rq, int auth, const char **msg)
 	}
 	if (key && strncmp(key, "hk_", 3) == 0 && rq->api && rq->api->store)
 		return store_key(rq, key, msg);
+	const char *session = key && *key ? NULL : session_cookie(rq);
+	if (session && rq->api && rq->api->store)
+		return session_auth(rq, session, msg);
 	if (c->server.n_api_keys)
 		return HR_EAUTH;
 	if (auth == AUTH_ADMIN) {
-		*msg = "the admin API needs an API key: send 'Authorization: Bearer hk_…' (the "
-		       "first start printed an admin key, or set HEARTH_ADMIN_KEY)";
+		*msg = "the admin API needs an API key or a web sign-in: send 'Authorization: "
+		       "Bearer hk_…' (the first start printed an admin key, or set "
+		       "HEARTH_ADMIN_KEY)";
 		return HR_EAUTH;
 	}
 	if (!is_loopback(rq->ev)) {

@@ -40,7 +40,10 @@ bool hr_urole_covers(enum hr_urole holder, enum hr_urole r)
 
 const char *hr_ident_actor(const struct hr_ident *id)
 {
-	return id && id->key_id ? id->key_id : "anonymous";
+	return !id           ? "anonymous"
+	       : id->key_id  ? id->key_id
+	       : id->user_id ? id->user_id
+	                     : "anonymous";
 }
 
 bool hr_ident_allows(const char *list, const char *name)
@@ -135,6 +138,23 @@ void hr_ident_key_hash(const unsigned char pepper[HR_PEPPER_BYTES], const char *
 	unsigned char h[32];
 	crypto_generichash(h, sizeof h, (const unsigned char *)secret, n, pepper, HR_PEPPER_BYTES);
 	sodium_bin2hex(out, HR_KEY_HASH_HEX, h, sizeof h);
+}
+
+void hr_ident_session_new(char token[HR_KEY_SECRET_CAP])
+{
+	char prefix[HR_KEY_PREFIX_LEN + 1];
+	hr_ident_key_new(token, prefix);
+	token[1] = 's'; /* "hs_": not an API key */
+}
+
+void hr_ident_session_ids(const unsigned char pepper[HR_PEPPER_BYTES], const char *token,
+                          char id[HR_KEY_HASH_HEX], char csrf[HR_KEY_HASH_HEX])
+{
+	char in[HR_KEY_SECRET_CAP + 8];
+	hr_ident_key_hash(pepper, token, strlen(token), id);
+	int n = snprintf(in, sizeof in, "csrf:%s", token);
+	hr_ident_key_hash(pepper, in, n > 0 && (size_t)n < sizeof in ? (size_t)n : 0, csrf);
+	sodium_memzero(in, sizeof in);
 }
 
 /* ---- the pepper ---- */

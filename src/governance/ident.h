@@ -32,6 +32,7 @@ enum hr_ident_kind {
 	HR_IDENT_ANON,     /* a loopback client without a key (no static keys configured) */
 	HR_IDENT_OPERATOR, /* a static key of server.api_keys / HEARTH_API_KEY */
 	HR_IDENT_KEY,      /* a virtual key of the store */
+	HR_IDENT_SESSION,  /* a web sign-in: the session cookie (state changes need CSRF) */
 };
 
 /* The caller of one request. Strings live in the request's arena (or are static). */
@@ -43,9 +44,11 @@ struct hr_ident {
 	const char *team_id; /* the key's team (a user's key: the user's team), or NULL */
 	/* allow-lists as JSON arrays; NULL: no limit */
 	const char *allowed_models, *allowed_tasks;
+	const char *session_id; /* HR_IDENT_SESSION: the session's row id */
 };
 
-/* The audit log's actor for id: its key id, "anonymous" without one. Returns: borrowed. */
+/* The audit log's actor for id: its key id, else its user id (a web session), else
+ * "anonymous". Returns: borrowed. */
 const char *hr_ident_actor(const struct hr_ident *id);
 /* True when the JSON array list (NULL: no limit) names name. An unparsable list allows
  * nothing (fail closed). */
@@ -71,6 +74,11 @@ void hr_ident_key_new(char secret[HR_KEY_SECRET_CAP], char prefix[HR_KEY_PREFIX_
 /* An object id: prefix ("usr_", "key_", "req_"…), 9 base-36 characters of the time in ms
  * (ids sort by creation) and 15 from the CSPRNG (about 77 bits), into out. */
 void hr_id_new(const char *prefix, char *out, size_t cap);
+/* A web session's token ("hs_" + 40 base-62 characters) into token; its row id (the keyed
+ * hash) and its CSRF token (another keyed hash) are hr_ident_session_ids(). */
+void hr_ident_session_new(char token[HR_KEY_SECRET_CAP]);
+void hr_ident_session_ids(const unsigned char pepper[HR_PEPPER_BYTES], const char *token,
+                          char id[HR_KEY_HASH_HEX], char csrf[HR_KEY_HASH_HEX]);
 /* Unix time in ms. */
 int64_t hr_ident_now_ms(void);
 /* ms as RFC 3339 UTC ("2026-11-27T03:20:00Z") into out. */

@@ -45,7 +45,8 @@ const struct hr_migration hr_migrations[] = {
      " prev_hash TEXT NOT NULL,"
      " hash TEXT NOT NULL"
      ");"},
-    {5, "identities: teams, users, API keys (keyed hashes only); who made each request",
+    {5, "identities: teams, users, API keys and web sessions (keyed hashes only); who made each"
+     " request",
      "CREATE TABLE teams ("
      " id TEXT PRIMARY KEY,"
      " name TEXT NOT NULL,"
@@ -80,6 +81,12 @@ const struct hr_migration hr_migrations[] = {
      "CREATE INDEX api_keys_user_id ON api_keys (user_id);"
      "CREATE INDEX api_keys_team_id ON api_keys (team_id);"
      "CREATE INDEX users_team_id ON users (team_id);"
+     "CREATE TABLE sessions ("
+     " id TEXT PRIMARY KEY,"
+     " user_id TEXT NOT NULL REFERENCES users (id),"
+     " created_ms INTEGER NOT NULL,"
+     " expires_ms INTEGER NOT NULL"
+     ");"
      "ALTER TABLE usage_records ADD COLUMN user_id TEXT;"
      "ALTER TABLE usage_records ADD COLUMN team_id TEXT;"},
 };

@@ -837,12 +837,13 @@ static int sq_audit_scan(struct hr_store *base, hr_audit_cb cb, void *arg)
 
 /* ---- identities: teams, users, API keys ---- */
 
-static const char *const obj_table[] = {"teams", "users", "api_keys"};
+static const char *const obj_table[] = {"teams", "users", "api_keys", "sessions"};
 static const char *const obj_cols[] = {
     "id, name, created_ms",
     "id, name, email, role, team_id, password_hash, created_ms, disabled",
     "id, name, prefix, hash, user_id, team_id, role, expires_ms, allowed_models,"
     " allowed_tasks, metadata, created_ms, revoked_ms, last_used_ms",
+    "id, user_id, created_ms, expires_ms",
 };
 
 static void bind_ms(sqlite3_stmt *st, int i, int64_t ms)
@@ -871,6 +872,12 @@ static void bind_obj(sqlite3_stmt *st, enum hr_obj_kind kind, const void *obj)
 		bind_text(st, 6, u->password_hash);
 		sqlite3_bind_int64(st, 7, u->created_ms);
 		sqlite3_bind_int(st, 8, u->disabled ? 1 : 0);
+	} else if (kind == HR_OBJ_SESSION) {
+		const struct hr_session *x = obj;
+		bind_text(st, 1, x->id);
+		bind_text(st, 2, x->user_id);
+		sqlite3_bind_int64(st, 3, x->created_ms);
+		sqlite3_bind_int64(st, 4, x->expires_ms);
 	} else {
 		const struct hr_apikey *k = obj;
 		bind_text(st, 1, k->id);
@@ -909,6 +916,11 @@ static int row_obj(sqlite3_stmt *st, enum hr_obj_kind kind, hr_obj_cb cb, void *
 		                    sqlite3_column_int64(st, 6),
 		                    sqlite3_column_int(st, 7) != 0};
 		return cb(arg, kind, &u);
+	}
+	if (kind == HR_OBJ_SESSION) {
+		struct hr_session x = {COL_S(0), COL_S(1), sqlite3_column_int64(st, 2),
+		                       sqlite3_column_int64(st, 3)};
+		return cb(arg, kind, &x);
 	}
 	struct hr_apikey k = {
 	    .id = COL_S(0),
@@ -976,20 +988,22 @@ static int obj_write(struct sq_store *s, const char *sql, enum hr_obj_kind kind,
 static int sq_obj_put(struct hr_store *base, enum hr_obj_kind kind, const void *obj, bool update,
                       struct hr_audit_event *ev)
 {
-	static const char *const sql[2][3] = {
+	static const char *const sql[2][4] = {
 	    {"INSERT INTO teams (id, name, created_ms) VALUES (?1, ?2, ?3)",
 	     "INSERT INTO users (id, name, email, role, team_id, password_hash, created_ms,"
 	     " disabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	     "INSERT INTO api_keys (id, name, prefix, hash, user_id, team_id, role, expires_ms,"
 	     " allowed_models, allowed_tasks, metadata, created_ms, revoked_ms, last_used_ms)"
-	     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"},
+	     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	     "INSERT INTO sessions (id, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)"},
 	    {"UPDATE teams SET name = ?2, created_ms = ?3 WHERE id = ?1",
 	     "UPDATE users SET name = ?2, email = ?3, role = ?4, team_id = ?5,"
 	     " password_hash = ?6, created_ms = ?7, disabled = ?8 WHERE id = ?1",
 	     "UPDATE api_keys SET name = ?2, prefix = ?3, hash = ?4, user_id = ?5, team_id = ?6,"
 	     " role = ?7, expires_ms = ?8, allowed_models = ?9, allowed_tasks = ?10,"
 	     " metadata = ?11, created_ms = ?12, revoked_ms = ?13, last_used_ms = ?14"
-	     " WHERE id = ?1"},
+	     " WHERE id = ?1",
+	     "UPDATE sessions SET user_id = ?2, created_ms = ?3, expires_ms = ?4 WHERE id = ?1"},
 	};
 	return obj_write((struct sq_store *)base, sql[update][kind], kind, obj, NULL, ev,
 	                 update ? "update an identity" : "insert an identity");
@@ -998,9 +1012,9 @@ static int sq_obj_put(struct hr_store *base, enum hr_obj_kind kind, const void *
 static int sq_obj_delete(struct hr_store *base, enum hr_obj_kind kind, const char *id,
                          struct hr_audit_event *ev)
 {
-	static const char *const sql[3] = {"DELETE FROM teams WHERE id = ?1",
-	                                   "DELETE FROM users WHERE id = ?1",
-	                                   "DELETE FROM api_keys WHERE id = ?1"};
+	static const char *const sql[4] = {
+	    "DELETE FROM teams WHERE id = ?1", "DELETE FROM users WHERE id = ?1",
+	    "DELETE FROM api_keys WHERE id = ?1", "DELETE FROM sessions WHERE id = ?1"};
 	return obj_write((struct sq_store *)base, sql[kind], kind, NULL, id, ev,
 	                 "delete an identity");
 }
@@ -1035,9 +1049,10 @@ static int sq_obj_list(struct hr_store *base, enum hr_obj_kind kind, const struc
 	         "SELECT %s FROM %s WHERE id > ?1 AND (?2 IS NULL OR id = ?2)%s"
 	         " ORDER BY id LIMIT ?3",
 	         obj_cols[kind], obj_table[kind],
-	         kind == HR_OBJ_KEY ? " AND (?4 IS NULL OR user_id = ?4 OR"
-	                              " (user_id IS NULL AND team_id = ?5))"
-	                            : "");
+	         kind == HR_OBJ_KEY    ? " AND (?4 IS NULL OR user_id = ?4 OR"
+	                                 " (user_id IS NULL AND team_id = ?5))"
+	         : kind == HR_OBJ_USER ? " AND (?4 IS NULL OR email = ?4)"
+	                               : "");
 	pthread_mutex_lock(&s->lock);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		HR_LOG_ERROR(STORE, "cannot list %s in '%s': %s", obj_table[kind], s->path,
@@ -1050,6 +1065,8 @@ static int sq_obj_list(struct hr_store *base, enum hr_obj_kind kind, const struc
 		if (kind == HR_OBJ_KEY) {
 			bind_text(st, 4, f->own_user);
 			bind_text(st, 5, f->own_team);
+		} else if (kind == HR_OBJ_USER) {
+			bind_text(st, 4, f->email);
 		}
 		ret = read_rows(s, st, kind, false, cb, arg);
 	}

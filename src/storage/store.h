@@ -94,8 +94,14 @@ struct hr_apikey {
 	const char *metadata;                       /* a JSON object, or NULL */
 	int64_t created_ms, expires_ms, revoked_ms, last_used_ms;
 };
-enum hr_obj_kind { HR_OBJ_TEAM, HR_OBJ_USER, HR_OBJ_KEY };
-/* obj is a struct hr_team, hr_user or hr_apikey as kind says. */
+/* A web sign-in: its id is the keyed hash of the cookie's token (the token is not stored). */
+struct hr_session {
+	const char *id; /* hex */
+	const char *user_id;
+	int64_t created_ms, expires_ms;
+};
+enum hr_obj_kind { HR_OBJ_TEAM, HR_OBJ_USER, HR_OBJ_KEY, HR_OBJ_SESSION };
+/* obj is a struct hr_team, hr_user, hr_apikey or hr_session as kind says. */
 typedef int (*hr_obj_cb)(void *arg, enum hr_obj_kind kind, const void *obj);
 
 /* Which objects a listing shows: ids after `after` in id order, at most limit. only_id: that
@@ -106,6 +112,7 @@ struct hr_obj_filter {
 	int limit;
 	const char *only_id;
 	const char *own_user, *own_team;
+	const char *email; /* users only: the user with this email */
 };
 
 struct hr_store;

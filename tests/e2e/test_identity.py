@@ -457,3 +457,82 @@ def test_cli_failures_say_what_to_do(world, args, env, code, needle):
     p = world.h.cli(*args, env=env)
     assert p.returncode == code, (p.returncode, p.stdout, p.stderr)
     assert needle in p.stderr and "hint" in p.stderr, p.stderr
+
+
+# ---- web sign-in --------------------------------------------------------------------------
+
+def cookie_of(r):
+    set_cookie = r.header("Set-Cookie") or ""
+    return set_cookie, set_cookie.split(";")[0]
+
+
+def test_web_sign_in_session_and_csrf(world):
+    h = world.h
+    password = "correct horse battery staple"
+    uid = ok(call(h, "POST", "/api/v1/users", ADMIN_KEY,
+                  {"name": "web", "email": "web@example.com", "role": "developer",
+                   "team_id": world.team["a"], "password": password}), 201)["id"]
+    assert ok(call(h, "GET", "/api/v1/users/" + uid, ADMIN_KEY))["has_password"] is True
+    for email, pw in (("web@example.com", "wrong password!"), ("nobody@example.com", password)):
+        r = call(h, "POST", "/api/v1/auth/login", None, {"email": email, "password": pw})
+        assert r.status == 401 and "wrong email or password" in r.text, r
+        assert r.header("Set-Cookie") is None
+    r = call(h, "POST", "/api/v1/auth/login", None,
+             {"email": "web@example.com", "password": password})
+    d = ok(r)
+    set_cookie, cookie = cookie_of(r)
+    attrs = [a.strip() for a in set_cookie.split(";")]
+    assert cookie.startswith("hearth_session=hs_")
+    assert {"HttpOnly", "SameSite=Strict", "Path=/"} <= set(attrs) and "Secure" not in attrs
+    assert d["user"]["id"] == uid and len(d["csrf_token"]) == 64
+    csrf = d["csrf_token"]
+    r = http_request(h.port, "POST", "/api/v1/auth/login",
+                     {"email": "web@example.com", "password": password},
+                     headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in [a.strip() for a in r.header("Set-Cookie").split(";")]
+
+    def with_cookie(method, path, body=None, extra=None):
+        hdrs = {"Cookie": "theme=dark; " + cookie}
+        hdrs.update(extra or {})
+        return http_request(h.port, method, path, body, headers=hdrs)
+
+    me = ok(with_cookie("GET", "/api/v1/auth/me"))
+    assert (me["via"], me["role"], me["user_id"], me["team_id"]) == (
+        "session", "developer", uid, world.team["a"])
+    seen = ok(with_cookie("GET", "/api/v1/keys?limit=200"))["data"]
+    assert all(k["user_id"] is None and k["team_id"] == world.team["a"] for k in seen), seen
+    # a change needs the CSRF token: a cross-site form cannot send it
+    r = with_cookie("POST", "/api/v1/keys", {})
+    assert r.status == 403 and "X-CSRF-Token" in r.json()["error"]["message"], r
+    r = with_cookie("POST", "/api/v1/keys", {}, {"X-CSRF-Token": "0" * 64})
+    assert r.status == 403, r
+    k = ok(with_cookie("POST", "/api/v1/keys", {"name": "from the web"},
+                       {"X-CSRF-Token": csrf}), 201)
+    assert k["user_id"] == uid
+    p = h.cli("audit", "export", "--config", h.config_path)
+    [ev] = [json.loads(x) for x in p.stdout.splitlines() if k["id"] in x]
+    assert ev["action"] == "key.create" and ev["actor"] == uid
+    # never written: the password, the session token
+    written = everything_written(h)
+    assert password not in written and cookie.split("=", 1)[1] not in written
+    # sign out: the cookie stops at once
+    assert with_cookie("POST", "/api/v1/auth/logout").status == 403  # CSRF here too
+    r = with_cookie("POST", "/api/v1/auth/logout", None, {"X-CSRF-Token": csrf})
+    assert ok(r)["signed_out"] is True and "Max-Age=0" in r.header("Set-Cookie")
+    r = with_cookie("GET", "/api/v1/auth/me")
+    assert r.status == 401 and "sign in again" in r.json()["error"]["message"], r
+
+
+def test_disabled_user_session_stops(world):
+    h = world.h
+    uid = ok(call(h, "POST", "/api/v1/users", ADMIN_KEY,
+                  {"name": "web2", "email": "web2@example.com", "password": "another long pw"}),
+             201)["id"]
+    r = call(h, "POST", "/api/v1/auth/login", None,
+             {"email": "web2@example.com", "password": "another long pw"})
+    cookie = cookie_of(r)[1]
+    assert http_request(h.port, "GET", "/api/v1/auth/me", headers={"Cookie": cookie}).status == 200
+    ok(call(h, "DELETE", "/api/v1/users/" + uid, ADMIN_KEY))
+    assert http_request(h.port, "GET", "/api/v1/auth/me", headers={"Cookie": cookie}).status == 401
+    r = call(h, "POST", "/api/v1/users", ADMIN_KEY, {"name": "x", "password": "short"})
+    assert r.status == 400 and r.json()["error"]["param"] == "password"

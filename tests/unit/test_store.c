@@ -680,9 +680,10 @@ struct seen {
 static int seen_cb(void *arg, enum hr_obj_kind kind, const void *obj)
 {
 	struct seen *x = arg;
-	const char *id = kind == HR_OBJ_TEAM   ? ((const struct hr_team *)obj)->id
-	                 : kind == HR_OBJ_USER ? ((const struct hr_user *)obj)->id
-	                                       : ((const struct hr_apikey *)obj)->id;
+	const char *id = kind == HR_OBJ_TEAM      ? ((const struct hr_team *)obj)->id
+	                 : kind == HR_OBJ_USER    ? ((const struct hr_user *)obj)->id
+	                 : kind == HR_OBJ_SESSION ? ((const struct hr_session *)obj)->id
+	                                          : ((const struct hr_apikey *)obj)->id;
 	size_t n = strlen(x->ids);
 	snprintf(x->ids + n, sizeof x->ids - n, "%s%s", n ? "," : "", id);
 	x->n++;
@@ -815,6 +816,20 @@ static void test_identities_put_list_scope_delete(void **state)
 	struct hr_apikey missing = ka;
 	missing.id = "key_9";
 	assert_int_equal(s->ops->obj_put(s, HR_OBJ_KEY, &missing, true, NULL), HR_ENOTFOUND);
+
+	/* a user by email; sessions belong to a user */
+	assert_string_equal(
+	    list(s, HR_OBJ_USER, (struct hr_obj_filter){.email = "bob@example.com"}).ids, "usr_b");
+	assert_int_equal(list(s, HR_OBJ_USER, (struct hr_obj_filter){.email = "x@y.z"}).n, 0);
+	struct hr_session sess = {"sess_hash", "usr_a", DAY1, DAY1 + HOUR};
+	struct hr_session orphan = {"sess_2", "usr_nope", DAY1, DAY1 + HOUR};
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_SESSION, &sess, false, NULL), 0);
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_SESSION, &orphan, false, NULL), HR_ECONFLICT);
+	assert_int_equal(
+	    list(s, HR_OBJ_SESSION, (struct hr_obj_filter){.only_id = "sess_hash"}).n, 1);
+	assert_int_equal(s->ops->obj_delete(s, HR_OBJ_SESSION, "sess_hash", NULL), 0);
+	assert_int_equal(
+	    list(s, HR_OBJ_SESSION, (struct hr_obj_filter){.only_id = "sess_hash"}).n, 0);
 
 	/* users and teams: scoped by id, deletes refused while referenced */
 	assert_string_equal(list(s, HR_OBJ_USER, (struct hr_obj_filter){0}).ids, "usr_a,usr_b");
