@@ -8,6 +8,7 @@
 #include "api/req.h"
 #include "core/conf.h"
 #include "core/err.h"
+#include "governance/ident.h"
 #include "http/server.h"
 
 static json_t *capabilities(const struct hr_conf_model *m)
@@ -26,21 +27,26 @@ static json_t *capabilities(const struct hr_conf_model *m)
 	return a;
 }
 
-/* Anthropic's SDKs list models with the same path; they send anthropic-version. */
+/* Anthropic's SDKs list models with the same path; they send anthropic-version. A key with
+ * allowed_models sees those models only. */
 static void anthropic_list(struct hr_req *rq)
 {
 	const struct hr_conf *c = rq->conf;
 	json_t *data = json_array();
+	const char *first = NULL, *last = NULL;
 	for (size_t i = 0; i < c->n_models && data; i++) {
 		const struct hr_conf_model *m = &c->models[i];
+		if (!hr_ident_allows(rq->ident.allowed_models, m->name))
+			continue;
 		json_array_append_new(data, json_pack("{s:s, s:s, s:s, s:s}", "type", "model", "id",
 		                                      m->name, "display_name", m->name,
 		                                      "created_at", "1970-01-01T00:00:00Z"));
+		first = first ? first : m->name;
+		last = m->name;
 	}
 	hr_req_json(rq, 200,
 	            json_pack("{s:o, s:b, s:s?, s:s?}", "data", data, "has_more", 0, "first_id",
-	                      c->n_models ? c->models[0].name : NULL, "last_id",
-	                      c->n_models ? c->models[c->n_models - 1].name : NULL));
+	                      first, "last_id", last));
 }
 
 void hr_api_models(struct hr_req *rq)
@@ -53,6 +59,8 @@ void hr_api_models(struct hr_req *rq)
 	json_t *data = json_array();
 	for (size_t i = 0; i < c->n_models && data; i++) {
 		const struct hr_conf_model *m = &c->models[i];
+		if (!hr_ident_allows(rq->ident.allowed_models, m->name))
+			continue; /* a key sees the models it may use */
 		json_array_append_new(
 		    data,
 		    json_pack("{s:s, s:s, s:i, s:s, s:{s:s, s:s, s:s, s:s, s:o, s:f, s:f, s:I}}",

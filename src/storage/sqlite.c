@@ -44,6 +44,7 @@ struct sq_store {
 	 * and compile them at every transaction (about half the writer's instructions per
 	 * lone record); NULL when readonly */
 	sqlite3_stmt *begin, *commit;
+	sqlite3_stmt *used; /* cached: a key's last_used_ms, from its usage records */
 	bool readonly;
 	int version;
 	char path[PATH_MAX];
@@ -66,6 +67,10 @@ static const char usage_insert_sql[] =
     " task, route, attempts, policy, user_id, team_id)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
     " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+
+/* A key's last use, to the minute: rows are rewritten at most once a minute per key. */
+static const char key_used_sql[] = "UPDATE api_keys SET last_used_ms = ?1 WHERE id = ?2"
+                                   " AND (last_used_ms IS NULL OR last_used_ms < ?1 - 60000)";
 
 /* Portable SQL: integer division gives the UTC day number (ts_ms is Unix ms, >= 0); the
  * day is formatted in C. GROUP BY / ORDER BY by position work in SQLite and PostgreSQL. */
@@ -454,6 +459,7 @@ static void sq_close(struct hr_store *base)
 	sqlite3_finalize(s->ins);
 	sqlite3_finalize(s->begin);
 	sqlite3_finalize(s->commit);
+	sqlite3_finalize(s->used);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
 		HR_LOG_ERROR(STORE, "cannot close '%s': %s", s->path, sqlite3_errmsg(s->db));
 	pthread_cond_destroy(&s->ck_cond);
@@ -521,7 +527,9 @@ static int sq_open(struct hr_store **out, const char *data_dir, bool readonly, s
 	     sqlite3_prepare_v3(s->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &s->begin,
 	                        NULL) != SQLITE_OK ||
 	     sqlite3_prepare_v3(s->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &s->commit, NULL) !=
-	         SQLITE_OK)) {
+	         SQLITE_OK ||
+	     sqlite3_prepare_v3(s->db, key_used_sql, -1, SQLITE_PREPARE_PERSISTENT, &s->used,
+	                        NULL) != SQLITE_OK)) {
 		errf(err, "cannot prepare the usage insert on '%s': %s", s->path,
 		     sqlite3_errmsg(s->db));
 		goto fail;
@@ -607,6 +615,12 @@ static int sq_usage_insert(struct hr_store *base, struct hr_usage *const *recs, 
 		bind_usage(s->ins, recs[i]);
 		rc = sqlite3_step(s->ins);
 		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+		if (rc == SQLITE_OK && recs[i]->key_id &&
+		    strncmp(recs[i]->key_id, "key_", 4) == 0) {
+			sqlite3_bind_int64(s->used, 1, recs[i]->ts_ms);
+			sqlite3_bind_text(s->used, 2, recs[i]->key_id, -1, SQLITE_STATIC);
+			rc = step_once(s->used);
+		}
 		if (rc == SQLITE_OK && recs[i]->policy) { /* a data-policy decision is audited */
 			char detail[512];
 			snprintf(detail, sizeof detail, "%s -> HTTP %d", recs[i]->policy,
@@ -630,6 +644,7 @@ static int sq_usage_insert(struct hr_store *base, struct hr_usage *const *recs, 
 		sq_rollback(s);
 	}
 	sqlite3_clear_bindings(s->ins); /* the bound strings die with the records */
+	sqlite3_clear_bindings(s->used);
 	pthread_mutex_unlock(&s->lock);
 	return rc == SQLITE_OK ? 0 : HR_EIO;
 }

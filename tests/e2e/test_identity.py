@@ -258,6 +258,8 @@ def test_allow_lists(world):
                 {"user_id": world.user["mem_a"], "allowed_models": ["echo-details", "embed"],
                  "allowed_tasks": ["pair"]}), 201)
     key = bearer(k["key"])
+    assert h.model_ids(headers=key) == ["echo-details", "embed"]  # what it may use
+    assert "echo" in h.model_ids()
     assert h.chat(chat_body("echo-details", "hi"), headers=key).status == 200
     r = h.chat(chat_body("echo", "hi"), headers=key)
     assert r.status == 403, r
@@ -344,6 +346,10 @@ def test_usage_records_who(world):
     rec = h.wait_record(r.header("X-Request-Id"))
     assert (rec["key_id"], rec["user_id"], rec["team_id"]) == (
         world.key_id["dev_a"], world.user["dev_a"], world.team["a"])
+    k = ok(call(h, "GET", "/api/v1/keys/" + world.key_id["dev_a"], ADMIN_KEY))
+    assert k["last_used_at"] and k["last_used_at"] >= k["created_at"], k
+    never = ok(call(h, "GET", "/api/v1/keys/" + world.new_team_key("b"), ADMIN_KEY))
+    assert never["last_used_at"] is None
     r = h.chat(chat_body("echo", "anonymous"))
     rec = h.wait_record(r.header("X-Request-Id"))
     assert (rec["key_id"], rec["user_id"], rec["team_id"]) == (None, None, None)
