@@ -188,10 +188,11 @@ static void print_help(void)
 	    "without one, hearth uses built-in defaults plus the providers it finds\n"
 	    "(OPENAI_API_KEY, Ollama on 127.0.0.1:11434, llama.cpp server on 127.0.0.1:8080).\n\n"
 	    "  -c, --config FILE  the YAML config (docs/config.md)\n"
-	    "      --host ADDR    listen address (default 127.0.0.1; beyond loopback, set\n"
-	    "                     server.api_keys or HEARTH_API_KEY)\n"
+	    "      --host ADDR    listen address (default 127.0.0.1; beyond loopback, clients\n"
+	    "                     need a key: `hearth keys create`, or server.api_keys)\n"
 	    "      --port N       listen port (default 8420)\n"
 	    "  -h, --help         this help\n\n"
+	    "The first start prints an admin API key once (or takes $HEARTH_ADMIN_KEY).\n\n"
 	    "Signals: SIGHUP reloads the config (or `hearth reload`); SIGTERM finishes the\n"
 	    "requests in flight, then stops.\n");
 }
@@ -343,12 +344,12 @@ int hr_cmd_serve(int argc, char **argv)
 	        "hearth %s listening on http://%s%s%s:%d (%s); data in %s; %zu models from %s\n",
 	        HR_VERSION, strchr(c->server.host, ':') ? "[" : "", c->server.host,
 	        strchr(c->server.host, ':') ? "]" : "", hr_server_port(srv),
-	        c->server.n_api_keys ? "API key required" : "loopback clients only", data_dir,
-	        c->n_models, c->path ? c->path : "detection");
+	        c->server.n_api_keys ? "API key required" : "API key required beyond loopback",
+	        data_dir, c->n_models, c->path ? c->path : "detection");
 	if (!loopback && c->server.n_api_keys == 0)
 		HR_LOG_WARN(MAIN,
-		            "listening on '%s' without an API key: only loopback clients will "
-		            "be served; set HEARTH_API_KEY or server.api_keys",
+		            "listening on '%s' without a static API key: clients beyond loopback "
+		            "need a virtual key (hearth keys create), loopback ones need none",
 		            c->server.host);
 	hr_conf_release(c);
 

@@ -233,8 +233,14 @@ int hr_ident_bootstrap(struct hr_store *s, const unsigned char pepper[HR_PEPPER_
 	int n = 0;
 	struct hr_obj_filter f = {.limit = 1};
 	int rc = s->ops->obj_list(s, HR_OBJ_KEY, &f, count_cb, &n);
-	if (rc < 0 || n > 0)
-		return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	if (n > 0) {
+		if (admin_key && *admin_key)
+			HR_LOG_INFO(MAIN,
+			            "HEARTH_ADMIN_KEY ignored: the storage already has API keys");
+		return 0;
+	}
 
 	char secret[HR_KEY_SECRET_CAP], prefix[HR_KEY_PREFIX_LEN + 1], hash[HR_KEY_HASH_HEX];
 	bool given = admin_key && *admin_key;
