@@ -578,6 +578,45 @@ static void user_remove(struct hr_req *rq, struct one *o)
 
 /* ---- keys ---- */
 
+/* Whether list (a JSON array, NULL: no limit) stays within the caller's own limit mine. */
+static bool within(const char *mine, const char *list)
+{
+	if (!mine)
+		return true;
+	json_t *j = list ? json_loads(list, 0, NULL) : NULL;
+	bool ok = json_is_array(j);
+	size_t i;
+	json_t *v;
+	json_array_foreach(j, i, v) ok = ok && hr_ident_allows(mine, json_string_value(v));
+	json_decref(j);
+	return ok;
+}
+
+/* A caller other than an admin makes or changes keys no wider than its own key: within its
+ * allow-lists, expiring no later. Returns 0, or HR_EDENIED answered. */
+static int no_wider(struct hr_req *rq, const struct hr_apikey *k)
+{
+	const struct hr_ident *me = &rq->ident;
+	const char *what = NULL, *param = NULL;
+	if (me->role == HR_UROLE_ADMIN)
+		return 0;
+	if (!within(me->allowed_models, k->allowed_models))
+		what = "use only models of its own allowed_models", param = "allowed_models";
+	else if (!within(me->allowed_tasks, k->allowed_tasks))
+		what = "use only tasks of its own allowed_tasks", param = "allowed_tasks";
+	else if (me->expires_ms && (!k->expires_ms || k->expires_ms > me->expires_ms))
+		what = "expire no later than itself", param = "expires_at";
+	if (!what)
+		return 0;
+	hr_req_error(rq, HR_EDENIED,
+	             hr_arena_printf(rq->arena,
+	                             "a key made or changed with API key '%s' must %s; ask an "
+	                             "admin for a wider key",
+	                             me->key_id ? me->key_id : "-", what),
+	             param);
+	return HR_EDENIED;
+}
+
 static void key_write(struct hr_req *rq, struct one *cur)
 {
 	static const char *const fields[] = {"name",          "user_id",    "team_id",
@@ -684,6 +723,8 @@ static void key_write(struct hr_req *rq, struct one *cur)
 		}
 		k.role = hr_arena_strdup(rq->arena, role);
 	}
+	if (no_wider(rq, &k) < 0)
+		return;
 	const char *detail = hr_arena_printf(
 	    rq->arena, "role %s, owner %s%s%s%s", k.role, k.user_id ? k.user_id : k.team_id,
 	    k.expires_ms ? ", expires" : "", k.allowed_models ? ", model allow-list" : "",

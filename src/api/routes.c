@@ -141,7 +141,7 @@ static int found_key_cb(void *arg, enum hr_obj_kind kind, const void *obj)
 	id->team_id = k->team_id ? hr_arena_strdup(a, k->team_id) : NULL;
 	id->allowed_models = k->allowed_models ? hr_arena_strdup(a, k->allowed_models) : NULL;
 	id->allowed_tasks = k->allowed_tasks ? hr_arena_strdup(a, k->allowed_tasks) : NULL;
-	f->expires_ms = k->expires_ms;
+	f->expires_ms = id->expires_ms = k->expires_ms;
 	f->revoked_ms = k->revoked_ms;
 	return id->key_id && (!k->user_id || id->user_id) && (!k->team_id || id->team_id) &&
 	               (!k->allowed_models || id->allowed_models) &&

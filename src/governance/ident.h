@@ -45,6 +45,7 @@ struct hr_ident {
 	/* allow-lists as JSON arrays; NULL: no limit */
 	const char *allowed_models, *allowed_tasks;
 	const char *session_id; /* HR_IDENT_SESSION: the session's row id */
+	int64_t expires_ms;     /* the key's expiry, 0 none */
 };
 
 /* The audit log's actor for id: its key id, else its user id (a web session), else

@@ -194,6 +194,27 @@ def test_developers_cannot_mint_stronger_keys(world):
     assert k["team_id"] == world.team["a"]
 
 
+def test_keys_made_by_a_limited_key_are_no_wider(world):
+    h = world.h
+    lim = ok(call(h, "POST", "/api/v1/keys", ADMIN_KEY,
+                  {"user_id": world.user["dev_a"], "allowed_models": ["echo"],
+                   "expires_at": "2998-01-01T00:00:00Z"}), 201)
+    for body, param in (({"expires_at": "2998-01-01T00:00:00Z"}, "allowed_models"),
+                        ({"allowed_models": ["echo", "embed"],
+                          "expires_at": "2998-01-01T00:00:00Z"}, "allowed_models"),
+                        ({"allowed_models": ["echo"]}, "expires_at"),
+                        ({"allowed_models": ["echo"], "expires_at": "2999-01-01T00:00:00Z"},
+                         "expires_at")):
+        r = call(h, "POST", "/api/v1/keys", lim["key"], body)
+        assert r.status == 403 and r.json()["error"]["param"] == param, (body, r)
+    k = ok(call(h, "POST", "/api/v1/keys", lim["key"],
+                {"allowed_models": ["echo"], "expires_at": "2997-01-01T00:00:00Z"}), 201)
+    r = call(h, "PATCH", "/api/v1/keys/" + k["id"], lim["key"], {"allowed_models": None})
+    assert r.status == 403, r  # nor can it lift the limit later
+    r = call(h, "PATCH", "/api/v1/keys/" + k["id"], ADMIN_KEY, {"allowed_models": None})
+    assert r.status == 200, r  # an admin can
+
+
 def test_pagination_walks_every_key_once(world):
     h, seen, after = world.h, [], None
     while True:
