@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+struct hr_buf;
 struct hr_conf;
 struct curl_slist;
 struct hr_store;
@@ -28,7 +29,6 @@ struct curl_slist *hr_cli_client_headers_key(const char *key);
 /* One request to a running hearth: method, url, body (NULL: none), key as for
  * hr_cli_client_headers_key. The answer's bytes go to out, its status to *status. Returns 0,
  * or -1 when no answer came (*why: static, curl's reason). */
-struct hr_buf;
 int hr_cli_http(const char *method, const char *url, const char *body, const char *key,
                 struct hr_buf *out, long *status, const char **why);
 /* The server's base URL into out: url when given, else http://<server.host>:<server.port>
