@@ -499,12 +499,48 @@ static void team_remove(struct hr_req *rq, struct one *o)
 
 /* ---- users ---- */
 
+/* A user other than an admin changing its own profile (users_may): its name, and its
+ * password given the current one (a first password is an admin's to set, so that a key
+ * cannot turn itself into a sign-in). Returns 0, or an error answered. */
+static int self_change(struct hr_req *rq, struct one *cur, json_t *body)
+{
+	const char *k, *current = NULL;
+	json_t *v;
+	json_object_foreach(body, k, v)
+	{
+		if (strcmp(k, "name") != 0 && strcmp(k, "password") != 0 &&
+		    strcmp(k, "current_password") != 0) {
+			hr_req_error(
+			    rq, HR_EDENIED,
+			    "you may change your name and your password only; ask an admin "
+			    "for the rest",
+			    hr_arena_strdup(rq->arena, k));
+			return HR_EDENIED;
+		}
+	}
+	if (!json_object_get(body, "password"))
+		return 0;
+	if (!cur->u.password_hash) {
+		hr_req_error(rq, HR_EDENIED, "a first password is set by an admin", "password");
+		return HR_EDENIED;
+	}
+	if (str_field(rq, body, "current_password", false, &current) < 0)
+		return HR_EINVAL;
+	if (!current ||
+	    crypto_pwhash_str_verify(cur->u.password_hash, current, strlen(current)) != 0) {
+		hr_req_error(rq, HR_EDENIED, "current_password is missing or wrong",
+		             "current_password");
+		return HR_EDENIED;
+	}
+	return 0;
+}
+
 static void user_write(struct hr_req *rq, struct one *cur)
 {
-	static const char *const fields[] = {"name",     "email",    "role", "team_id",
-	                                     "password", "disabled", NULL};
+	static const char *const fields[] = {
+	    "name", "email", "role", "team_id", "password", "current_password", "disabled", NULL};
 	json_t *body = body_with(rq, "a user", fields);
-	if (!body)
+	if (!body || (rq->ident.role != HR_UROLE_ADMIN && self_change(rq, cur, body) < 0))
 		return;
 	struct hr_user u = cur ? cur->u : (struct hr_user){.role = "member"};
 	const char *password = NULL;
@@ -769,6 +805,14 @@ static bool admin_only(const struct hr_req *rq, int method)
 	return rq->ident.role == HR_UROLE_ADMIN;
 }
 
+/* Users: admins; and anyone changing its own profile (self_change says what it may). */
+static bool users_may(const struct hr_req *rq, int method)
+{
+	return rq->ident.role == HR_UROLE_ADMIN ||
+	       (method == EVHTTP_REQ_PATCH && rq->path_id && rq->ident.user_id &&
+	        strcmp(rq->path_id, rq->ident.user_id) == 0);
+}
+
 /* Keys: admins and developers create; what a caller sees it may change, except an auditor;
  * a member only revokes. */
 static bool key_may(const struct hr_req *rq, int method)
@@ -790,7 +834,7 @@ struct collection {
 static const struct collection teams = {HR_OBJ_TEAM, "team",     "teams",    "delete",
                                         admin_only,  team_write, team_remove};
 static const struct collection users = {HR_OBJ_USER, "user",     "users",    "disable",
-                                        admin_only,  user_write, user_remove};
+                                        users_may,   user_write, user_remove};
 static const struct collection keys = {HR_OBJ_KEY, "key",     "keys",    "revoke",
                                        key_may,    key_write, key_remove};
 

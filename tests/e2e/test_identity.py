@@ -107,7 +107,7 @@ MATRIX = [
     ("GET", "users", [200, 200, 200, 200, 401]),
     ("POST", "users", [201, 403, 403, 403, 401]),
     ("GET", "user:teammate", [200, 200, 404, 200, 401]),  # mem_a is the teammate itself
-    ("PATCH", "user:teammate", [200, 403, 404, 403, 401]),
+    ("PATCH", "user:teammate", [200, 403, 404, 200, 401]),  # mem_a: its own name
     ("DELETE", "user:fresh", [200, 403, 404, 404, 401]),
     ("GET", "teams", [200, 200, 200, 200, 401]),
     ("POST", "teams", [201, 403, 403, 403, 401]),
@@ -548,6 +548,36 @@ def test_web_sign_in_session_and_csrf(world):
     assert ok(r)["signed_out"] is True and "Max-Age=0" in r.header("Set-Cookie")
     r = with_cookie("GET", "/api/v1/auth/me")
     assert r.status == 401 and "sign in again" in r.json()["error"]["message"], r
+
+
+def test_users_change_their_own_name_and_password_only(world):
+    h = world.h
+    uid = ok(call(h, "POST", "/api/v1/users", ADMIN_KEY,
+                  {"name": "self", "email": "self@example.com", "password": "first password"}),
+             201)["id"]
+    key = ok(call(h, "POST", "/api/v1/keys", ADMIN_KEY, {"user_id": uid}), 201)["key"]
+    me = "/api/v1/users/" + uid
+    assert ok(call(h, "PATCH", me, key, {"name": "Selma"}))["name"] == "Selma"
+    for body, param in (({"role": "admin"}, "role"), ({"team_id": world.team["a"]}, "team_id"),
+                        ({"disabled": True}, "disabled"),
+                        ({"password": "second password"}, "current_password"),
+                        ({"password": "second password", "current_password": "wrong one!"},
+                         "current_password")):
+        r = call(h, "PATCH", me, key, body)
+        assert r.status == 403 and r.json()["error"]["param"] == param, (body, r)
+    assert call(h, "PATCH", "/api/v1/users/" + world.user["mem_a"], key,
+                {"name": "x"}).status == 404
+    ok(call(h, "PATCH", me, key, {"password": "second password",
+                                  "current_password": "first password"}))
+
+    def login(pw):
+        return call(h, "POST", "/api/v1/auth/login", None,
+                    {"email": "self@example.com", "password": pw}).status
+    assert (login("first password"), login("second password")) == (401, 200)
+    # without a password yet, a key cannot give its user one (that is an admin's to set)
+    r = call(h, "PATCH", "/api/v1/users/" + world.user["mem_b"], world.key["mem_b"],
+             {"password": "a new password", "current_password": "anything at all"})
+    assert r.status == 403 and r.json()["error"]["param"] == "password", r
 
 
 def test_disabled_user_session_stops(world):
