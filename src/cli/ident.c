@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,11 +38,13 @@ static const struct noun nouns[] = {
      "model and task allow-lists. `revoke` takes effect at once.\n"},
     {"users", "/api/v1/users", "user", "create|list|get|update|disable",
      "usage: hearth users create --name NAME [--email E] [--role ROLE] [--team ID]\n"
+     "                           [--password-stdin]\n"
      "       hearth users list | get ID | disable ID\n"
      "       hearth users update ID [--name NAME] [--email E] [--role ROLE] [--team ID]\n"
-     "                              [--enable | --disable]\n\n"
+     "                              [--enable | --disable] [--password-stdin]\n\n"
      "Users, their roles and teams. `disable` keeps the user (its usage and audit trail)\n"
-     "and stops its keys; `update --enable` restores them.\n"},
+     "and stops its keys; `update --enable` restores them. --password-stdin (create,\n"
+     "update) reads the user's web sign-in password from the first line of standard input.\n"},
     {"teams", "/api/v1/teams", "team", "create|list|get|update|delete",
      "usage: hearth teams create --name NAME\n"
      "       hearth teams list | get ID | delete ID\n"
@@ -61,7 +64,8 @@ static const char common_help[] =
 
 struct opts {
 	const char *url, *cfg, *key, *name, *email, *role, *team, *user, *expires, *models, *tasks;
-	int as_json, enable, disable;
+	int as_json, enable, disable, password_stdin;
+	char password[1024]; /* --password-stdin */
 };
 
 static const char *str(json_t *o, const char *k)
@@ -114,6 +118,8 @@ static int ask(const struct noun *nn, const struct opts *o, const char *method, 
 	long status = 0;
 	const char *why = NULL;
 	int rc = hr_cli_http(method, url, b, o->key, &ans, &status, &why);
+	if (b) /* it may hold a password */
+		sodium_memzero(b, strlen(b));
 	free(b);
 	*out = NULL;
 	if (rc < 0) {
@@ -243,6 +249,8 @@ static json_t *body_of(const struct noun *nn, const struct opts *o)
 			json_object_set_new(b, "team_id", json_string(o->team));
 		if (o->enable || o->disable)
 			json_object_set_new(b, "disabled", json_boolean(o->disable));
+		if (o->password_stdin)
+			json_object_set_new(b, "password", json_string(o->password));
 	}
 	return b;
 }
@@ -287,15 +295,23 @@ static int one(const struct noun *nn, const struct opts *o, const char *verb, co
 
 static int run(const struct noun *nn, int argc, char **argv)
 {
-	static const struct option lopts[] = {
-	    {"url", required_argument, NULL, 'u'},    {"config", required_argument, NULL, 'c'},
-	    {"key", required_argument, NULL, 'k'},    {"json", no_argument, NULL, 'j'},
-	    {"name", required_argument, NULL, 'n'},   {"email", required_argument, NULL, 'e'},
-	    {"role", required_argument, NULL, 'r'},   {"team", required_argument, NULL, 't'},
-	    {"user", required_argument, NULL, 'U'},   {"expires", required_argument, NULL, 'x'},
-	    {"models", required_argument, NULL, 'm'}, {"tasks", required_argument, NULL, 'T'},
-	    {"enable", no_argument, NULL, 'E'},       {"disable", no_argument, NULL, 'D'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	static const struct option lopts[] = {{"url", required_argument, NULL, 'u'},
+	                                      {"config", required_argument, NULL, 'c'},
+	                                      {"key", required_argument, NULL, 'k'},
+	                                      {"json", no_argument, NULL, 'j'},
+	                                      {"name", required_argument, NULL, 'n'},
+	                                      {"email", required_argument, NULL, 'e'},
+	                                      {"role", required_argument, NULL, 'r'},
+	                                      {"team", required_argument, NULL, 't'},
+	                                      {"user", required_argument, NULL, 'U'},
+	                                      {"expires", required_argument, NULL, 'x'},
+	                                      {"models", required_argument, NULL, 'm'},
+	                                      {"tasks", required_argument, NULL, 'T'},
+	                                      {"enable", no_argument, NULL, 'E'},
+	                                      {"disable", no_argument, NULL, 'D'},
+	                                      {"password-stdin", no_argument, NULL, 'P'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
 	char usage[128];
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		printf("%s%s", nn->help, common_help);
@@ -330,6 +346,7 @@ static int run(const struct noun *nn, int argc, char **argv)
 		case 'T': o.tasks = optarg; break;
 		case 'E': o.enable = 1; break;
 		case 'D': o.disable = 1; break;
+		case 'P': o.password_stdin = 1; break;
 		case 'h': printf("%s%s", nn->help, common_help); return HR_EXIT_OK;
 		default: return hr_cli_usage_error(nn->cmd, "unknown option or missing value");
 		}
@@ -348,6 +365,18 @@ static int run(const struct noun *nn, int argc, char **argv)
 	if (nn == &nouns[0] && o.user && o.team)
 		return hr_cli_usage_error(nn->cmd, "give --user or --team, not both");
 
+	if (o.password_stdin) {
+		if (nn != &nouns[1] || (strcmp(verb, "create") != 0 && strcmp(verb, "update") != 0))
+			return hr_cli_usage_error(nn->cmd,
+			                          "--password-stdin is for users create|update");
+		if (!fgets(o.password, sizeof o.password, stdin) || !*o.password) {
+			fprintf(stderr,
+			        "hearth users: no password on standard input\nhint: echo the "
+			        "password into the command, or leave --password-stdin out\n");
+			return HR_EXIT_FAIL;
+		}
+		o.password[strcspn(o.password, "\r\n")] = '\0';
+	}
 	char base[1024], url[2048];
 	if (hr_cli_server_url(o.url, o.cfg, base, sizeof base) != HR_EXIT_OK)
 		return HR_EXIT_FAIL;
@@ -367,6 +396,7 @@ static int run(const struct noun *nn, int argc, char **argv)
 	/* `users disable ID` and `keys revoke ID` are the API's DELETE */
 	int rc = one(nn, &o, verb, url, body);
 	json_decref(body);
+	sodium_memzero(o.password, sizeof o.password);
 	return rc;
 }
 

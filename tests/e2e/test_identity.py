@@ -470,6 +470,22 @@ def test_cli_keys_users_teams(world):
     assert p.returncode == 1 and "still has users" in p.stderr and "hint:" in p.stderr
 
 
+def test_cli_password_from_stdin(world):
+    import subprocess
+    from helpers import clean_env, hearth_bin
+    h = world.h
+    p = subprocess.run([str(hearth_bin()), "users", "create", "--name", "pw", "--email",
+                        "pw@example.com", "--password-stdin", "--json"], cwd=h.root,
+                       env=clean_env({"HEARTH_API_KEY": ADMIN_KEY}),
+                       input="a password from stdin\n", capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["has_password"] is True
+    r = call(h, "POST", "/api/v1/auth/login", None,
+             {"email": "pw@example.com", "password": "a password from stdin"})
+    assert r.status == 200, r
+
+
 @pytest.mark.parametrize("args,env,code,needle", [
     (["keys", "list"], {}, 1, "HEARTH_API_KEY"),
     (["keys", "get", "key_nope"], {"HEARTH_API_KEY": ADMIN_KEY}, 1, "hearth keys list"),
@@ -479,7 +495,9 @@ def test_cli_keys_users_teams(world):
     (["teams", "create"], {}, 2, "--name"),
     (["users", "update", "usr_x"], {}, 2, "at least one option"),
     (["keys", "create", "--user", "a", "--team", "b"], {}, 2, "not both"),
-], ids=["no-key", "not-found", "bad-key", "verb", "no-id", "no-name", "nothing", "owner"])
+    (["keys", "create", "--password-stdin"], {}, 2, "users create"),
+], ids=["no-key", "not-found", "bad-key", "verb", "no-id", "no-name", "nothing", "owner",
+        "password-flag"])
 def test_cli_failures_say_what_to_do(world, args, env, code, needle):
     p = world.h.cli(*args, env=env)
     assert p.returncode == code, (p.returncode, p.stdout, p.stderr)
