@@ -23,6 +23,8 @@ struct hr_api {
 	const struct hr_learn_model *router_model;
 	/* learning online: promotions, shadow jobs, the internal token (api/shadow.h) */
 	struct hr_learn_live *learn;
+	/* keys every API key hash (governance/ident.h); read-only once serving */
+	unsigned char pepper[32];
 };
 
 /* The server's request handler (hr_request_handler). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "api/plan.h"
 #include "api/req.h"
 #include "core/arena.h"
 #include "core/conf.h"
@@ -179,6 +180,11 @@ void hr_api_embeddings(struct hr_req *rq)
 		                             "model '%s' not found; GET /v1/models lists the names",
 		                             e->ereq.model),
 		             "model");
+		return;
+	}
+	const char *denied = hr_api_model_denied(rq, e->m->name);
+	if (denied) {
+		hr_req_error(rq, HR_EDENIED, denied, "model");
 		return;
 	}
 	e->ops = hr_provider_find(e->m->provider->kind);

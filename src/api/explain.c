@@ -104,15 +104,5 @@ void hr_api_route_explain(struct hr_req *rq)
 		                    json_pack("{s:s, s:s, s:i}", "code", hr_err_code(rc), "message",
 		                              pf.msg ? pf.msg : hr_err_msg(rc), "status",
 		                              hr_err_status(rc)));
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	struct hr_buf b = HR_BUF_INIT(16u * 1024 * 1024);
-	if (!s || hr_buf_addstr(&b, s) < 0 || hr_buf_addch(&b, '\n') < 0) {
-		free(s);
-		hr_buf_release(&b);
-		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
-		return;
-	}
-	free(s);
-	hr_req_respond(rq, 200, "application/json", &b);
+	hr_req_json(rq, 200, j);
 }

@@ -19,6 +19,7 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "governance/ident.h"
 #include "storage/store.h"
 
 #define FEEDBACK_COMMENT_MAX 4096 /* bytes of a comment */
@@ -74,6 +75,19 @@ static int parse(json_t *root, const char **rid, double *score, const char **com
 	return 0;
 }
 
+/* Whether the caller may score request u: an admin any; anyone else its own (the same
+ * user, or the same key; an anonymous loopback caller the requests made without a key). */
+static bool may_score(const struct hr_ident *id, const struct hr_usage *u)
+{
+	if (id->role == HR_UROLE_ADMIN)
+		return true;
+	if (id->user_id)
+		return u->user_id && strcmp(u->user_id, id->user_id) == 0;
+	if (id->key_id)
+		return u->key_id && strcmp(u->key_id, id->key_id) == 0;
+	return !u->key_id;
+}
+
 void hr_api_feedback(struct hr_req *rq)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(rq->ev);
@@ -98,6 +112,8 @@ void hr_api_feedback(struct hr_req *rq)
 	struct hr_store *st = rq->api->store;
 	struct hr_usage *u = NULL;
 	rc = st->ops->usage_get(st, rid, &u);
+	if (rc == 0 && !may_score(&rq->ident, u))
+		rc = HR_ENOTFOUND; /* another caller's request: as if there were none */
 	if (rc == 0 && (u->origin || !u->model_used)) {
 		msg = u->origin ? "that request is one of hearth's own shadow calls"
 		                : "that request got no answer to score";

@@ -8,22 +8,8 @@
 #include "api/req.h"
 #include "core/conf.h"
 #include "core/err.h"
+#include "governance/ident.h"
 #include "http/server.h"
-
-static void respond_json(struct hr_req *rq, int status, json_t *j)
-{
-	struct hr_buf b = HR_BUF_INIT(64u * 1024 * 1024);
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	if (!s || hr_buf_addstr(&b, s) < 0 || hr_buf_addch(&b, '\n') < 0) {
-		free(s);
-		hr_buf_release(&b);
-		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
-		return;
-	}
-	free(s);
-	hr_req_respond(rq, status, "application/json", &b);
-}
 
 static json_t *capabilities(const struct hr_conf_model *m)
 {
@@ -41,21 +27,26 @@ static json_t *capabilities(const struct hr_conf_model *m)
 	return a;
 }
 
-/* Anthropic's SDKs list models with the same path; they send anthropic-version. */
+/* Anthropic's SDKs list models with the same path; they send anthropic-version. A key with
+ * allowed_models sees those models only. */
 static void anthropic_list(struct hr_req *rq)
 {
 	const struct hr_conf *c = rq->conf;
 	json_t *data = json_array();
+	const char *first = NULL, *last = NULL;
 	for (size_t i = 0; i < c->n_models && data; i++) {
 		const struct hr_conf_model *m = &c->models[i];
+		if (!hr_ident_allows(rq->ident.allowed_models, m->name))
+			continue;
 		json_array_append_new(data, json_pack("{s:s, s:s, s:s, s:s}", "type", "model", "id",
 		                                      m->name, "display_name", m->name,
 		                                      "created_at", "1970-01-01T00:00:00Z"));
+		first = first ? first : m->name;
+		last = m->name;
 	}
-	respond_json(rq, 200,
-	             json_pack("{s:o, s:b, s:s?, s:s?}", "data", data, "has_more", 0, "first_id",
-	                       c->n_models ? c->models[0].name : NULL, "last_id",
-	                       c->n_models ? c->models[c->n_models - 1].name : NULL));
+	hr_req_json(rq, 200,
+	            json_pack("{s:o, s:b, s:s?, s:s?}", "data", data, "has_more", 0, "first_id",
+	                      first, "last_id", last));
 }
 
 void hr_api_models(struct hr_req *rq)
@@ -68,6 +59,8 @@ void hr_api_models(struct hr_req *rq)
 	json_t *data = json_array();
 	for (size_t i = 0; i < c->n_models && data; i++) {
 		const struct hr_conf_model *m = &c->models[i];
+		if (!hr_ident_allows(rq->ident.allowed_models, m->name))
+			continue; /* a key sees the models it may use */
 		json_array_append_new(
 		    data,
 		    json_pack("{s:s, s:s, s:i, s:s, s:{s:s, s:s, s:s, s:s, s:o, s:f, s:f, s:I}}",
@@ -80,19 +73,19 @@ void hr_api_models(struct hr_req *rq)
 		              m->output_price_per_mtok, "context_window",
 		              (json_int_t)m->context_window));
 	}
-	respond_json(rq, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
+	hr_req_json(rq, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
 }
 
 void hr_api_healthz(struct hr_req *rq)
 {
-	respond_json(rq, 200, json_pack("{s:s}", "status", "ok"));
+	hr_req_json(rq, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 void hr_api_readyz(struct hr_req *rq)
 {
 	if (hr_server_stopping(rq->w->srv)) {
-		respond_json(rq, 503, json_pack("{s:s}", "status", "stopping"));
+		hr_req_json(rq, 503, json_pack("{s:s}", "status", "stopping"));
 		return;
 	}
-	respond_json(rq, 200, json_pack("{s:s}", "status", "ready"));
+	hr_req_json(rq, 200, json_pack("{s:s}", "status", "ready"));
 }

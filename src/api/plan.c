@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "governance/detect.h"
+#include "governance/ident.h"
 #include "governance/policy.h"
 #include "learn/learn.h"
 #include "storage/usage.h"
@@ -140,6 +141,61 @@ static int learned_p(struct hr_req *rq, const struct hr_chat_req *creq, const ch
 	return 0;
 }
 
+const char *hr_api_model_denied(struct hr_req *rq, const char *model)
+{
+	const struct hr_ident *id = &rq->ident;
+	if (hr_ident_allows(id->allowed_models, model))
+		return NULL;
+	return hr_arena_printf(rq->arena,
+	                       "API key '%s' may not use model '%s' (its allowed_models: %s); "
+	                       "ask an admin to add it to the key",
+	                       id->key_id ? id->key_id : "-", model, id->allowed_models);
+}
+
+/* The key's allow-lists over a plan: a plain model or a task the key may not use is refused
+ * (403); a task's candidates outside allowed_models are skipped, and none left is refused.
+ * Returns 0 or HR_EDENIED with fail->msg. */
+static int check_allowed(struct hr_req *rq, const struct hr_chat_req *creq, struct hr_plan *plan,
+                         struct hr_plan_fail *fail)
+{
+	const struct hr_ident *id = &rq->ident;
+	if (!id->allowed_models && !id->allowed_tasks)
+		return 0;
+	if (plan->via == HR_VIA_MODEL) {
+		fail->msg = hr_api_model_denied(rq, creq->model);
+		fail->param = "model";
+		return fail->msg ? HR_EDENIED : 0;
+	}
+	if (!hr_ident_allows(id->allowed_tasks, plan->task)) {
+		fail->msg =
+		    hr_arena_printf(rq->arena,
+		                    "API key '%s' may not use task '%s' (its allowed_tasks: "
+		                    "%s); ask an admin to add it to the key",
+		                    id->key_id, plan->task ? plan->task : "?", id->allowed_tasks);
+		fail->param = "model";
+		return HR_EDENIED;
+	}
+	if (plan->n == 0)
+		return 0; /* nothing to filter: the plan's own error stands */
+	size_t kept = 0;
+	for (size_t i = 0; i < plan->n; i++) {
+		if (hr_ident_allows(id->allowed_models, plan->cands[i]->name))
+			plan->cands[kept++] = plan->cands[i];
+		else if (plan->n_skipped < HR_MAX_TASK_CANDIDATES)
+			plan->skipped[plan->n_skipped++] =
+			    (struct hr_skip){plan->cands[i], "not in the API key's allowed_models"};
+	}
+	plan->n = kept;
+	if (kept || !id->allowed_models)
+		return 0;
+	fail->msg = hr_arena_printf(rq->arena,
+	                            "API key '%s' may use none of the models of task '%s' (its "
+	                            "allowed_models: %s); ask an admin to add one to the key",
+	                            id->key_id, plan->task ? plan->task : "?", id->allowed_models);
+	fail->param = "model";
+	return HR_EDENIED;
+}
+
 static int failed(struct hr_plan_fail *fail, enum hr_plan_stage stage, int err)
 {
 	fail->stage = stage;
@@ -223,6 +279,11 @@ int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_feat
 		fail->msg = models_msg(rq, creq->model);
 		fail->param = "model";
 		return failed(fail, HR_PLAN_MODEL, rc);
+	}
+	if (rc == 0 || rc == HR_EUNAVAIL) {
+		int ar = check_allowed(rq, creq, plan, fail);
+		if (ar < 0)
+			return failed(fail, HR_PLAN_MODEL, ar);
 	}
 	/* a plain model: a 400 that names the field beats "no model can take this request" */
 	const struct hr_conf_model *plain =

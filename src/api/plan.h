@@ -39,6 +39,10 @@ struct hr_plan_fail {
 int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_features *f,
                      struct hr_plan *plan, struct hr_policy_result *pol, struct hr_plan_fail *fail);
 
+/* The caller's model allow-list (rq->ident.allowed_models): NULL when model is allowed, else
+ * the 403 message (in rq's arena) naming the model and what to do. */
+const char *hr_api_model_denied(struct hr_req *rq, const char *model);
+
 /* The live-state snapshot of rq->api (circuit breakers, concurrency gates) that plans read
  * (chat.c). */
 void hr_api_live(struct hr_req *rq, struct hr_live *out);

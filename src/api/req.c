@@ -3,6 +3,7 @@
 #include "api/req.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -190,6 +191,24 @@ static void on_committed(void *arg, int rc)
 		HR_RLOG_ERROR(rq->id, STORE, "usage record not stored: %s", hr_err_name(rc));
 	if (hr_worker_post(rq->w, on_committed_loop, rq) < 0)
 		HR_RLOG_ERROR(rq->id, HTTP, "out of memory; request abandoned");
+}
+
+/* Answers cap: the largest JSON answer built in memory (a listing, an explanation). */
+#define HR_REQ_JSON_MAX (64u * 1024 * 1024)
+
+void hr_req_json(struct hr_req *rq, int status, json_t *j)
+{
+	struct hr_buf b = HR_BUF_INIT(HR_REQ_JSON_MAX);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!s || hr_buf_addstr(&b, s) < 0 || hr_buf_addch(&b, '\n') < 0) {
+		free(s);
+		hr_buf_release(&b);
+		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
+		return;
+	}
+	free(s);
+	hr_req_respond(rq, status, "application/json", &b);
 }
 
 void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_buf *body)

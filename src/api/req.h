@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "governance/ident.h"
 #include "providers/chat.h"
 
 struct evhttp_request;
@@ -28,6 +29,8 @@ struct hr_req {
 	struct hr_conf *conf;    /* a reference, released at the end */
 	char id[32];             /* "req_…" */
 	enum hr_dialect dialect; /* the API format of the endpoint: errors are shaped by it */
+	struct hr_ident ident;   /* the caller, set by the AUTH phase (routes.c) */
+	const char *path_id;     /* "/api/v1/keys/<id>": the id (arena), else NULL */
 	int64_t t0_us;           /* monotonic start */
 	int64_t ttfb_us;         /* monotonic time of the first byte sent; 0 if none */
 	bool started;            /* a streamed reply has begun */
@@ -61,6 +64,10 @@ void hr_req_header(struct hr_req *rq, const char *name, const char *value);
  * (sent as the last chunk). The usage record, if any, gets status, latency and ttfb and is
  * committed first. The request is destroyed afterwards: do not touch rq again. */
 void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_buf *body);
+/* Answers 'status' with j as compact JSON and a newline (j is consumed, even on failure; NULL
+ * or a failed encoding answers 500 out_of_memory). */
+struct json_t;
+void hr_req_json(struct hr_req *rq, int status, struct json_t *j);
 /* Answers with an error in the shape of rq->dialect (OpenAI: {"error": {"message", "type",
  * "code", "param"}}; Anthropic: {"type": "error", "error": {"type", "message"}}).
  * msg NULL uses the table's message. Records error_code in the usage record. */

@@ -39,7 +39,7 @@ struct report_job {
 	struct hr_worker *w;
 	char *data_dir;
 	struct hr_usage_query q;
-	char *scope_user, *scope_team;
+	char *scope_user, *scope_key;
 	bool savings;
 	struct hr_conf *conf; /* a reference: the tasks' pairs for the savings' quality */
 	/* the result */
@@ -266,7 +266,7 @@ static void job_free(struct report_job *j)
 {
 	free(j->data_dir);
 	free(j->scope_user);
-	free(j->scope_team);
+	free(j->scope_key);
 	free(j->json);
 	hr_conf_release(j->conf);
 	free(j);
@@ -348,13 +348,13 @@ static void start(struct hr_req *rq, bool savings)
 		hr_req_error(rq, rc, msg, param);
 		return;
 	}
-	if (hr_api_usage_scope(rq, &j->scope_user, &j->scope_team) < 0) {
+	if (hr_api_usage_scope(rq, &j->scope_user, &j->scope_key) < 0) {
 		job_free(j);
 		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 		return;
 	}
 	j->q.scope_user = j->scope_user;
-	j->q.scope_team = j->scope_team;
+	j->q.scope_key = j->scope_key;
 	j->rq = rq;
 	j->w = rq->w;
 	j->conf = hr_conf_current();

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+struct hr_buf;
 struct hr_conf;
 struct curl_slist;
 struct hr_store;
@@ -25,6 +26,13 @@ int hr_cli_usage_error(const char *cmd, const char *msg);
 /* Headers for a request to a running hearth: JSON, and HEARTH_API_KEY as the bearer key
  * when set. Returns: owned by the caller (curl_slist_free_all), NULL on OOM. */
 struct curl_slist *hr_cli_client_headers(void);
+/* The same with key as the bearer key (NULL: HEARTH_API_KEY). */
+struct curl_slist *hr_cli_client_headers_key(const char *key);
+/* One request to a running hearth: method, url, body (NULL: none), key as for
+ * hr_cli_client_headers_key. The answer's bytes go to out, its status to *status. Returns 0,
+ * or -1 when no answer came (*why: static, curl's reason). */
+int hr_cli_http(const char *method, const char *url, const char *body, const char *key,
+                struct hr_buf *out, long *status, const char **why);
 /* The server's base URL into out: url when given, else http://<server.host>:<server.port>
  * of the config (flag --config, $HEARTH_CONFIG, ./hearth.yaml). Returns HR_EXIT_*. */
 int hr_cli_server_url(const char *url, const char *config, char *out, size_t cap);
@@ -47,6 +55,9 @@ int hr_cmd_route(int argc, char **argv);
 int hr_cmd_audit(int argc, char **argv);
 int hr_cmd_router(int argc, char **argv);
 int hr_cmd_secrets(int argc, char **argv);
+int hr_cmd_keys(int argc, char **argv);
+int hr_cmd_users(int argc, char **argv);
+int hr_cmd_teams(int argc, char **argv);
 
 /* serve.c: providers found on this machine when no config file is given (OPENAI_API_KEY,
  * an Ollama on 127.0.0.1:11434, a llama.cpp server on 127.0.0.1:8080), added to c. */

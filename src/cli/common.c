@@ -52,8 +52,14 @@ int hr_cli_usage_error(const char *cmd, const char *msg)
 
 struct curl_slist *hr_cli_client_headers(void)
 {
+	return hr_cli_client_headers_key(NULL);
+}
+
+struct curl_slist *hr_cli_client_headers_key(const char *key)
+{
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-	const char *key = getenv("HEARTH_API_KEY");
+	if (!key)
+		key = getenv("HEARTH_API_KEY");
 	if (h && key && *key) {
 		char line[1024];
 		snprintf(line, sizeof line, "Authorization: Bearer %s", key);
@@ -96,4 +102,31 @@ int hr_cli_open_store(const char *cmd, const char *config, struct hr_store **out
 		        err.ptr ? err.ptr : "cannot open the storage");
 	hr_buf_release(&err);
 	return rc < 0 ? HR_EXIT_FAIL : HR_EXIT_OK;
+}
+
+int hr_cli_http(const char *method, const char *url, const char *body, const char *key,
+                struct hr_buf *out, long *status, const char **why)
+{
+	struct curl_slist *h = hr_cli_client_headers_key(key);
+	CURL *e = curl_easy_init();
+	CURLcode r = CURLE_FAILED_INIT;
+	*status = 0;
+	if (e && h) {
+		curl_easy_setopt(e, CURLOPT_URL, url);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+		if (body)
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hr_cli_collect);
+		curl_easy_setopt(e, CURLOPT_WRITEDATA, out);
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
+		curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+		r = curl_easy_perform(e);
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
+	}
+	*why = curl_easy_strerror(r);
+	if (e)
+		curl_easy_cleanup(e);
+	curl_slist_free_all(h);
+	return r == CURLE_OK ? 0 : -1;
 }

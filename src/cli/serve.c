@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "governance/ident.h"
 #include "http/server.h"
 #include "storage/store.h"
 #include "storage/usage.h"
@@ -188,10 +190,11 @@ static void print_help(void)
 	    "without one, hearth uses built-in defaults plus the providers it finds\n"
 	    "(OPENAI_API_KEY, Ollama on 127.0.0.1:11434, llama.cpp server on 127.0.0.1:8080).\n\n"
 	    "  -c, --config FILE  the YAML config (docs/config.md)\n"
-	    "      --host ADDR    listen address (default 127.0.0.1; beyond loopback, set\n"
-	    "                     server.api_keys or HEARTH_API_KEY)\n"
+	    "      --host ADDR    listen address (default 127.0.0.1; beyond loopback, clients\n"
+	    "                     need a key: `hearth keys create`, or server.api_keys)\n"
 	    "      --port N       listen port (default 8420)\n"
 	    "  -h, --help         this help\n\n"
+	    "The first start prints an admin API key once (or takes $HEARTH_ADMIN_KEY).\n\n"
 	    "Signals: SIGHUP reloads the config (or `hearth reload`); SIGTERM finishes the\n"
 	    "requests in flight, then stops.\n");
 }
@@ -272,6 +275,18 @@ int hr_cmd_serve(int argc, char **argv)
 		hr_conf_release(c);
 		return HR_EXIT_FAIL;
 	}
+	/* the key pepper, then the first admin key when the store has none (printed once) */
+	rc = hr_ident_pepper_load(c->storage.data_dir, api.pepper, &err);
+	if (rc == 0)
+		rc = hr_ident_bootstrap(api.store, api.pepper, getenv("HEARTH_ADMIN_KEY"), stderr,
+		                        &err);
+	if (rc < 0) {
+		fprintf(stderr, "hearth: %s\n", err.ptr ? err.ptr : "cannot set up the API keys");
+		hr_buf_release(&err);
+		api.store->ops->close(api.store);
+		hr_conf_release(c);
+		return HR_EXIT_FAIL;
+	}
 	hr_buf_release(&err);
 	struct hr_breaker_conf bc = {0}; /* the defaults */
 	api.breakers = hr_breakers_new(&bc);
@@ -338,12 +353,12 @@ int hr_cmd_serve(int argc, char **argv)
 	        "hearth %s listening on http://%s%s%s:%d (%s); data in %s; %zu models from %s\n",
 	        HR_VERSION, strchr(c->server.host, ':') ? "[" : "", c->server.host,
 	        strchr(c->server.host, ':') ? "]" : "", hr_server_port(srv),
-	        c->server.n_api_keys ? "API key required" : "loopback clients only", data_dir,
-	        c->n_models, c->path ? c->path : "detection");
+	        c->server.n_api_keys ? "API key required" : "API key required beyond loopback",
+	        data_dir, c->n_models, c->path ? c->path : "detection");
 	if (!loopback && c->server.n_api_keys == 0)
 		HR_LOG_WARN(MAIN,
-		            "listening on '%s' without an API key: only loopback clients will "
-		            "be served; set HEARTH_API_KEY or server.api_keys",
+		            "listening on '%s' without a static API key: clients beyond loopback "
+		            "need a virtual key (hearth keys create), loopback ones need none",
 		            c->server.host);
 	hr_conf_release(c);
 
@@ -355,6 +370,7 @@ int hr_cmd_serve(int argc, char **argv)
 	hr_gates_free(api.gates);
 	hr_learn_live_free(api.learn);
 	hr_learn_model_free(router_model);
+	sodium_memzero(api.pepper, sizeof api.pepper);
 	unlink(pidfile);
 	free(data_dir);
 	hr_conf_publish(NULL);

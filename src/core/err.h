@@ -55,7 +55,11 @@
 	XX(UNAVAIL, 503, "api_error", "api_error", "unavailable",                                  \
 	   "the server is not ready or is shutting down")                                          \
 	XX(POLICY, 400, "invalid_request_error", "invalid_request_error", "data_policy_blocked",   \
-	   "the request contains data the data policy does not let through")
+	   "the request contains data the data policy does not let through")                     \
+	XX(CONFLICT, 409, "invalid_request_error", "invalid_request_error", "conflict",            \
+	   "the change conflicts with existing objects")                                           \
+	XX(DENIED, 403, "permission_error", "permission_error", "permission_denied",               \
+	   "this API key may not do that")
 
 enum hr_err {
 	HR_OK = 0,

@@ -162,11 +162,11 @@ static int cell_add(struct hr_arena *a, struct cell *c, const struct hr_usage_fa
 
 static bool in_scope(const struct hr_usage_query *q, const struct hr_usage_fact *f)
 {
-	if (!q->scope_user && !q->scope_team)
+	if (!q->scope_user && !q->scope_key)
 		return true;
-	const char *u = f->dim[HR_DIM_USER], *t = f->dim[HR_DIM_TEAM];
+	const char *u = f->dim[HR_DIM_USER], *k = f->dim[HR_DIM_KEY];
 	return (q->scope_user && u && strcmp(u, q->scope_user) == 0) ||
-	       (q->scope_team && t && strcmp(t, q->scope_team) == 0);
+	       (q->scope_key && k && strcmp(k, q->scope_key) == 0);
 }
 
 int hr_report_acc_add(struct hr_report_acc *acc, const struct hr_usage_fact *f)

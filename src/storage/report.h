@@ -26,13 +26,13 @@ int hr_usage_dim_parse(const char *s, size_t n);
 /* "hour", "day", "month" (or "none"): the interval, or -1. */
 int hr_usage_interval_parse(const char *s);
 
-/* What to report. Scope: when any of scope_user, scope_team is set, only records whose
- * user, team (any one that matches) are counted — the caller's own (role scoping). */
+/* What to report. Scope: when scope_user or scope_key is set, only the records of that user
+ * or that key are counted — the caller's own (role scoping). */
 struct hr_usage_query {
 	int64_t since_ms, until_ms; /* [since, until); until 0: no end */
 	unsigned dims;              /* bits (1u << enum hr_usage_dim) to group by */
 	enum hr_usage_interval interval;
-	const char *scope_user, *scope_team;
+	const char *scope_user, *scope_key;
 };
 
 /* Aggregates of a set of records. Percentiles are exact (nearest rank) over the records'

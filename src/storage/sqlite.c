@@ -44,6 +44,7 @@ struct sq_store {
 	 * and compile them at every transaction (about half the writer's instructions per
 	 * lone record); NULL when readonly */
 	sqlite3_stmt *begin, *commit;
+	sqlite3_stmt *used; /* cached: a key's last_used_ms, from its usage records */
 	bool readonly;
 	int version;
 	char path[PATH_MAX];
@@ -63,10 +64,14 @@ static const char usage_insert_sql[] =
     "INSERT INTO usage_records (request_id, ts_ms, key_id, model_asked, model_used, provider,"
     " endpoint, stream, prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens,"
     " tokens_estimated, cost_usd, latency_ms, ttfb_ms, status, error_code, finish_reason,"
-    " task, route, attempts, policy, origin, parent_id, locality, reference_model,"
-    " reference_cost_usd)"
+    " task, route, attempts, policy, user_id, team_id, origin, parent_id, locality,"
+    " reference_model, reference_cost_usd)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-    " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
+    " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)";
+
+/* A key's last use, to the minute: rows are rewritten at most once a minute per key. */
+static const char key_used_sql[] = "UPDATE api_keys SET last_used_ms = ?1 WHERE id = ?2"
+                                   " AND (last_used_ms IS NULL OR last_used_ms < ?1 - 60000)";
 
 /* Portable SQL: integer division gives the UTC day number (ts_ms is Unix ms, >= 0); the
  * day is formatted in C. GROUP BY / ORDER BY by position work in SQLite and PostgreSQL. */
@@ -455,6 +460,7 @@ static void sq_close(struct hr_store *base)
 	sqlite3_finalize(s->ins);
 	sqlite3_finalize(s->begin);
 	sqlite3_finalize(s->commit);
+	sqlite3_finalize(s->used);
 	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
 		HR_LOG_ERROR(STORE, "cannot close '%s': %s", s->path, sqlite3_errmsg(s->db));
 	pthread_cond_destroy(&s->ck_cond);
@@ -522,7 +528,9 @@ static int sq_open(struct hr_store **out, const char *data_dir, bool readonly, s
 	     sqlite3_prepare_v3(s->db, "BEGIN IMMEDIATE", -1, SQLITE_PREPARE_PERSISTENT, &s->begin,
 	                        NULL) != SQLITE_OK ||
 	     sqlite3_prepare_v3(s->db, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &s->commit, NULL) !=
-	         SQLITE_OK)) {
+	         SQLITE_OK ||
+	     sqlite3_prepare_v3(s->db, key_used_sql, -1, SQLITE_PREPARE_PERSISTENT, &s->used,
+	                        NULL) != SQLITE_OK)) {
 		errf(err, "cannot prepare the usage insert on '%s': %s", s->path,
 		     sqlite3_errmsg(s->db));
 		goto fail;
@@ -573,11 +581,13 @@ static void bind_usage(sqlite3_stmt *st, const struct hr_usage *u)
 	bind_text(st, 21, u->route);
 	sqlite3_bind_int(st, 22, u->attempts);
 	bind_text(st, 23, u->policy);
-	bind_text(st, 24, u->origin);
-	bind_text(st, 25, u->parent_id);
-	bind_text(st, 26, u->locality);
-	bind_text(st, 27, u->reference_model);
-	sqlite3_bind_double(st, 28, u->reference_cost_usd);
+	bind_text(st, 24, u->user_id);
+	bind_text(st, 25, u->team_id);
+	bind_text(st, 26, u->origin);
+	bind_text(st, 27, u->parent_id);
+	bind_text(st, 28, u->locality);
+	bind_text(st, 29, u->reference_model);
+	sqlite3_bind_double(st, 30, u->reference_cost_usd);
 }
 
 /* Runs a cached statement that returns no rows and resets it. Returns the SQLite code. */
@@ -611,6 +621,12 @@ static int sq_usage_insert(struct hr_store *base, struct hr_usage *const *recs, 
 		bind_usage(s->ins, recs[i]);
 		rc = sqlite3_step(s->ins);
 		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+		if (rc == SQLITE_OK && recs[i]->key_id &&
+		    strncmp(recs[i]->key_id, "key_", 4) == 0) {
+			sqlite3_bind_int64(s->used, 1, recs[i]->ts_ms);
+			sqlite3_bind_text(s->used, 2, recs[i]->key_id, -1, SQLITE_STATIC);
+			rc = step_once(s->used);
+		}
 		if (rc == SQLITE_OK && recs[i]->policy) { /* a data-policy decision is audited */
 			char detail[512];
 			snprintf(detail, sizeof detail, "%s -> HTTP %d", recs[i]->policy,
@@ -634,6 +650,7 @@ static int sq_usage_insert(struct hr_store *base, struct hr_usage *const *recs, 
 		sq_rollback(s);
 	}
 	sqlite3_clear_bindings(s->ins); /* the bound strings die with the records */
+	sqlite3_clear_bindings(s->used);
 	pthread_mutex_unlock(&s->lock);
 	return rc == SQLITE_OK ? 0 : HR_EIO;
 }
@@ -683,7 +700,7 @@ static const char usage_get_sql[] =
     "SELECT ts_ms, key_id, model_asked, model_used, provider, endpoint, stream, prompt_tokens,"
     " completion_tokens, cached_tokens, reasoning_tokens, tokens_estimated, cost_usd,"
     " latency_ms, ttfb_ms, status, error_code, finish_reason, task, route, attempts, policy,"
-    " origin, parent_id, locality, reference_model, reference_cost_usd"
+    " user_id, team_id, origin, parent_id, locality, reference_model, reference_cost_usd"
     " FROM usage_records WHERE request_id = ?1";
 
 static int col_text(sqlite3_stmt *st, int i, char **field)
@@ -719,14 +736,15 @@ static int sq_usage_get(struct hr_store *base, const char *request_id, struct hr
 		u->ttfb_ms = sqlite3_column_int64(st, 14);
 		u->status = sqlite3_column_int(st, 15);
 		u->attempts = sqlite3_column_int(st, 20);
-		u->reference_cost_usd = sqlite3_column_double(st, 26);
+		u->reference_cost_usd = sqlite3_column_double(st, 28);
 		ret = col_text(st, 1, &u->key_id) | col_text(st, 2, &u->model_asked) |
 		              col_text(st, 3, &u->model_used) | col_text(st, 4, &u->provider) |
 		              col_text(st, 5, &u->endpoint) | col_text(st, 16, &u->error_code) |
 		              col_text(st, 17, &u->finish_reason) | col_text(st, 18, &u->task) |
 		              col_text(st, 19, &u->route) | col_text(st, 21, &u->policy) |
-		              col_text(st, 22, &u->origin) | col_text(st, 23, &u->parent_id) |
-		              col_text(st, 24, &u->locality) | col_text(st, 25, &u->reference_model)
+		              col_text(st, 22, &u->user_id) | col_text(st, 23, &u->team_id) |
+		              col_text(st, 24, &u->origin) | col_text(st, 25, &u->parent_id) |
+		              col_text(st, 26, &u->locality) | col_text(st, 27, &u->reference_model)
 		          ? HR_ENOMEM
 		          : 0;
 	} else if (rc == SQLITE_ROW) {
@@ -1054,10 +1072,10 @@ static int sq_promotion_scan(struct hr_store *base, hr_promotion_cb cb, void *ar
 	return ret;
 }
 
-/* The report's columns; user and team come with identities (NULL before). */
+/* The report's columns. */
 static const char usage_scan_sql[] =
     "SELECT ts_ms, COALESCE(model_used, model_asked), provider, locality, task, key_id,"
-    " NULL, NULL, status, origin, prompt_tokens, completion_tokens, cost_usd,"
+    " user_id, team_id, status, origin, prompt_tokens, completion_tokens, cost_usd,"
     " reference_cost_usd, latency_ms, ttfb_ms, tokens_estimated FROM usage_records"
     " WHERE ts_ms >= ?1 AND ts_ms < ?2 ORDER BY ts_ms";
 
@@ -1107,6 +1125,156 @@ static int sq_usage_scan(struct hr_store *base, int64_t since_ms, int64_t until_
 	return ret;
 }
 
+/* ---- identities: teams, users, API keys ---- */
+
+static const char *const obj_table[] = {"teams", "users", "api_keys", "sessions"};
+static const char *const obj_cols[] = {
+    "id, name, created_ms",
+    "id, name, email, role, team_id, password_hash, created_ms, disabled",
+    "id, name, prefix, hash, user_id, team_id, role, expires_ms, allowed_models,"
+    " allowed_tasks, metadata, created_ms, revoked_ms, last_used_ms",
+    "id, user_id, created_ms, expires_ms",
+};
+
+static void bind_ms(sqlite3_stmt *st, int i, int64_t ms)
+{
+	if (ms)
+		sqlite3_bind_int64(st, i, ms);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Binds obj's columns in obj_cols order from ?1. */
+static void bind_obj(sqlite3_stmt *st, enum hr_obj_kind kind, const void *obj)
+{
+	if (kind == HR_OBJ_TEAM) {
+		const struct hr_team *t = obj;
+		bind_text(st, 1, t->id);
+		bind_text(st, 2, t->name);
+		sqlite3_bind_int64(st, 3, t->created_ms);
+	} else if (kind == HR_OBJ_USER) {
+		const struct hr_user *u = obj;
+		bind_text(st, 1, u->id);
+		bind_text(st, 2, u->name);
+		bind_text(st, 3, u->email);
+		bind_text(st, 4, u->role);
+		bind_text(st, 5, u->team_id);
+		bind_text(st, 6, u->password_hash);
+		sqlite3_bind_int64(st, 7, u->created_ms);
+		sqlite3_bind_int(st, 8, u->disabled ? 1 : 0);
+	} else if (kind == HR_OBJ_SESSION) {
+		const struct hr_session *x = obj;
+		bind_text(st, 1, x->id);
+		bind_text(st, 2, x->user_id);
+		sqlite3_bind_int64(st, 3, x->created_ms);
+		sqlite3_bind_int64(st, 4, x->expires_ms);
+	} else {
+		const struct hr_apikey *k = obj;
+		bind_text(st, 1, k->id);
+		bind_text(st, 2, k->name);
+		bind_text(st, 3, k->prefix);
+		bind_text(st, 4, k->hash);
+		bind_text(st, 5, k->user_id);
+		bind_text(st, 6, k->team_id);
+		bind_text(st, 7, k->role);
+		bind_ms(st, 8, k->expires_ms);
+		bind_text(st, 9, k->allowed_models);
+		bind_text(st, 10, k->allowed_tasks);
+		bind_text(st, 11, k->metadata);
+		sqlite3_bind_int64(st, 12, k->created_ms);
+		bind_ms(st, 13, k->revoked_ms);
+		bind_ms(st, 14, k->last_used_ms);
+	}
+}
+
+#define COL_S(i) ((const char *)sqlite3_column_text(st, (i)))
+
+/* Reads the current row (obj_cols order) and hands it to cb. */
+static int row_obj(sqlite3_stmt *st, enum hr_obj_kind kind, hr_obj_cb cb, void *arg)
+{
+	if (kind == HR_OBJ_TEAM) {
+		struct hr_team t = {COL_S(0), COL_S(1), sqlite3_column_int64(st, 2)};
+		return cb(arg, kind, &t);
+	}
+	if (kind == HR_OBJ_USER) {
+		struct hr_user u = {COL_S(0),
+		                    COL_S(1),
+		                    COL_S(2),
+		                    COL_S(3),
+		                    COL_S(4),
+		                    COL_S(5),
+		                    sqlite3_column_int64(st, 6),
+		                    sqlite3_column_int(st, 7) != 0};
+		return cb(arg, kind, &u);
+	}
+	if (kind == HR_OBJ_SESSION) {
+		struct hr_session x = {COL_S(0), COL_S(1), sqlite3_column_int64(st, 2),
+		                       sqlite3_column_int64(st, 3)};
+		return cb(arg, kind, &x);
+	}
+	struct hr_apikey k = {
+	    .id = COL_S(0),
+	    .name = COL_S(1),
+	    .prefix = COL_S(2),
+	    .hash = COL_S(3),
+	    .user_id = COL_S(4),
+	    .team_id = COL_S(5),
+	    .role = COL_S(6),
+	    .expires_ms = sqlite3_column_int64(st, 7),
+	    .allowed_models = COL_S(8),
+	    .allowed_tasks = COL_S(9),
+	    .metadata = COL_S(10),
+	    .created_ms = sqlite3_column_int64(st, 11),
+	    .revoked_ms = sqlite3_column_int64(st, 12),
+	    .last_used_ms = sqlite3_column_int64(st, 13),
+	};
+	return cb(arg, kind, &k);
+}
+
+/* A write's SQLite code as an HR_E* code. */
+static int write_err(struct sq_store *s, int rc, const char *what)
+{
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return HR_ECONFLICT;
+	HR_LOG_ERROR(STORE, "cannot %s in '%s': %s", what, s->path, sqlite3_errmsg(s->db));
+	return HR_EIO;
+}
+
+/* Runs sql (binding obj or id) and ev in one transaction. Returns 0 or an HR_E* code. */
+static int obj_write(struct sq_store *s, const char *sql, enum hr_obj_kind kind, const void *obj,
+                     const char *id, struct hr_audit_event *ev, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = 0;
+	if (s->readonly || !s->begin)
+		return HR_EIO;
+	pthread_mutex_lock(&s->lock);
+	int rc = step_once(s->begin);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		if (obj)
+			bind_obj(st, kind, obj);
+		else
+			bind_text(st, 1, id);
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_OK && sqlite3_changes(s->db) == 0)
+		ret = HR_ENOTFOUND;
+	if (rc == SQLITE_OK && ret == 0 && ev)
+		rc = audit_append_locked(s, ev);
+	if (rc == SQLITE_OK && ret == 0)
+		rc = step_once(s->commit);
+	if (rc != SQLITE_OK)
+		ret = write_err(s, rc, what);
+	if (ret < 0)
+		sq_rollback(s);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 static int sq_usage_spent_internal(struct hr_store *base, const char *task, int64_t since_ms,
                                    double *out)
 {
@@ -1134,6 +1302,117 @@ static int sq_usage_spent_internal(struct hr_store *base, const char *task, int6
 	return ret;
 }
 
+static int sq_obj_put(struct hr_store *base, enum hr_obj_kind kind, const void *obj, bool update,
+                      struct hr_audit_event *ev)
+{
+	static const char *const sql[2][4] = {
+	    {"INSERT INTO teams (id, name, created_ms) VALUES (?1, ?2, ?3)",
+	     "INSERT INTO users (id, name, email, role, team_id, password_hash, created_ms,"
+	     " disabled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	     "INSERT INTO api_keys (id, name, prefix, hash, user_id, team_id, role, expires_ms,"
+	     " allowed_models, allowed_tasks, metadata, created_ms, revoked_ms, last_used_ms)"
+	     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	     "INSERT INTO sessions (id, user_id, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4)"},
+	    {"UPDATE teams SET name = ?2, created_ms = ?3 WHERE id = ?1",
+	     "UPDATE users SET name = ?2, email = ?3, role = ?4, team_id = ?5,"
+	     " password_hash = ?6, created_ms = ?7, disabled = ?8 WHERE id = ?1",
+	     "UPDATE api_keys SET name = ?2, prefix = ?3, hash = ?4, user_id = ?5, team_id = ?6,"
+	     " role = ?7, expires_ms = ?8, allowed_models = ?9, allowed_tasks = ?10,"
+	     " metadata = ?11, created_ms = ?12, revoked_ms = ?13, last_used_ms = ?14"
+	     " WHERE id = ?1",
+	     "UPDATE sessions SET user_id = ?2, created_ms = ?3, expires_ms = ?4 WHERE id = ?1"},
+	};
+	return obj_write((struct sq_store *)base, sql[update][kind], kind, obj, NULL, ev,
+	                 update ? "update an identity" : "insert an identity");
+}
+
+static int sq_obj_delete(struct hr_store *base, enum hr_obj_kind kind, const char *id,
+                         struct hr_audit_event *ev)
+{
+	static const char *const sql[4] = {
+	    "DELETE FROM teams WHERE id = ?1", "DELETE FROM users WHERE id = ?1",
+	    "DELETE FROM api_keys WHERE id = ?1", "DELETE FROM sessions WHERE id = ?1"};
+	return obj_write((struct sq_store *)base, sql[kind], kind, NULL, id, ev,
+	                 "delete an identity");
+}
+
+/* Steps a prepared read to the end, each row to cb (lock held by the caller). Returns 0,
+ * HR_ENOTFOUND when want_one and no row came, HR_EIO, or cb's code. */
+static int read_rows(struct sq_store *s, sqlite3_stmt *st, enum hr_obj_kind kind, bool want_one,
+                     hr_obj_cb cb, void *arg)
+{
+	int rc, ret = 0, n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if ((ret = row_obj(st, kind, cb, arg)) != 0)
+			return ret;
+	}
+	if (rc != SQLITE_DONE) {
+		HR_LOG_ERROR(STORE, "cannot read %s in '%s': %s", obj_table[kind], s->path,
+		             sqlite3_errmsg(s->db));
+		return HR_EIO;
+	}
+	return want_one && n == 0 ? HR_ENOTFOUND : 0;
+}
+
+static int sq_obj_list(struct hr_store *base, enum hr_obj_kind kind, const struct hr_obj_filter *f,
+                       hr_obj_cb cb, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	char sql[512];
+	sqlite3_stmt *st = NULL;
+	int ret;
+	snprintf(sql, sizeof sql,
+	         "SELECT %s FROM %s WHERE id > ?1 AND (?2 IS NULL OR id = ?2)%s"
+	         " ORDER BY id LIMIT ?3",
+	         obj_cols[kind], obj_table[kind],
+	         kind == HR_OBJ_KEY    ? " AND (?4 IS NULL OR user_id = ?4 OR"
+	                                 " (user_id IS NULL AND team_id = ?5))"
+	         : kind == HR_OBJ_USER ? " AND (?4 IS NULL OR email = ?4)"
+	                               : "");
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		HR_LOG_ERROR(STORE, "cannot list %s in '%s': %s", obj_table[kind], s->path,
+		             sqlite3_errmsg(s->db));
+		ret = HR_EIO;
+	} else {
+		sqlite3_bind_text(st, 1, f->after ? f->after : "", -1, SQLITE_STATIC);
+		bind_text(st, 2, f->only_id);
+		sqlite3_bind_int(st, 3, f->limit > 0 ? f->limit : 1);
+		if (kind == HR_OBJ_KEY) {
+			bind_text(st, 4, f->own_user);
+			bind_text(st, 5, f->own_team);
+		} else if (kind == HR_OBJ_USER) {
+			bind_text(st, 4, f->email);
+		}
+		ret = read_rows(s, st, kind, false, cb, arg);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+static int sq_key_by_hash(struct hr_store *base, const char *hash_hex, hr_obj_cb cb, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	char sql[512];
+	sqlite3_stmt *st = NULL;
+	int ret;
+	snprintf(sql, sizeof sql, "SELECT %s FROM api_keys WHERE hash = ?1", obj_cols[HR_OBJ_KEY]);
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		HR_LOG_ERROR(STORE, "cannot look up a key in '%s': %s", s->path,
+		             sqlite3_errmsg(s->db));
+		ret = HR_EIO;
+	} else {
+		sqlite3_bind_text(st, 1, hash_hex, -1, SQLITE_STATIC);
+		ret = read_rows(s, st, HR_OBJ_KEY, true, cb, arg);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 static int sq_schema_version(struct hr_store *base)
 {
 	return ((struct sq_store *)base)->version;
@@ -1155,5 +1434,9 @@ const struct hr_store_ops hr_store_sqlite = {
     .promotion_scan = sq_promotion_scan,
     .usage_spent_internal = sq_usage_spent_internal,
     .usage_scan = sq_usage_scan,
+    .obj_put = sq_obj_put,
+    .obj_delete = sq_obj_delete,
+    .obj_list = sq_obj_list,
+    .key_by_hash = sq_key_by_hash,
     .schema_version = sq_schema_version,
 };

@@ -51,6 +51,8 @@ void hr_usage_free(struct hr_usage *u)
 	if (!u)
 		return;
 	free(u->key_id);
+	free(u->user_id);
+	free(u->team_id);
 	free(u->model_asked);
 	free(u->model_used);
 	free(u->provider);

@@ -13,7 +13,9 @@
 struct hr_usage {
 	char request_id[40];
 	int64_t ts_ms;     /* start, Unix ms */
-	char *key_id;      /* API key id or NULL (identities come later) */
+	char *key_id;      /* API key id ("key_…", "operator") or NULL (anonymous loopback) */
+	char *user_id;     /* the key's user, or NULL */
+	char *team_id;     /* the key's (or its user's) team, or NULL */
 	char *model_asked; /* what the client asked for, or NULL if none parsed */
 	char *model_used;  /* the configured model that answered, or NULL */
 	char *provider;    /* provider id, or NULL */
@@ -120,6 +122,53 @@ struct hr_usage_fact {
 
 typedef int (*hr_usage_fact_cb)(void *arg, const struct hr_usage_fact *f);
 
+/* Identities (migration 5). Times are Unix ms, 0 meaning none. Strings may be NULL; they
+ * are borrowed by the ops for the call, and given to callbacks only for the callback's
+ * duration (the store is locked then: a callback must not call back into the store). */
+struct hr_team {
+	const char *id; /* "team_…" */
+	const char *name;
+	int64_t created_ms;
+};
+struct hr_user {
+	const char *id; /* "usr_…" */
+	const char *name, *email, *role, *team_id;
+	const char *password_hash; /* crypto_pwhash_str's string, or NULL */
+	int64_t created_ms;
+	bool disabled;
+};
+struct hr_apikey {
+	const char *id;                /* "key_…" */
+	const char *name;              /* a label, or NULL */
+	const char *prefix;            /* the first characters after "hk_", for display */
+	const char *hash;              /* keyed BLAKE2b of the whole secret, lowercase hex */
+	const char *user_id, *team_id; /* the owner: a user (team_id its team) or a team */
+	const char *role;
+	const char *allowed_models, *allowed_tasks; /* JSON arrays, or NULL: everything */
+	const char *metadata;                       /* a JSON object, or NULL */
+	int64_t created_ms, expires_ms, revoked_ms, last_used_ms;
+};
+/* A web sign-in: its id is the keyed hash of the cookie's token (the token is not stored). */
+struct hr_session {
+	const char *id; /* hex */
+	const char *user_id;
+	int64_t created_ms, expires_ms;
+};
+enum hr_obj_kind { HR_OBJ_TEAM, HR_OBJ_USER, HR_OBJ_KEY, HR_OBJ_SESSION };
+/* obj is a struct hr_team, hr_user, hr_apikey or hr_session as kind says. */
+typedef int (*hr_obj_cb)(void *arg, enum hr_obj_kind kind, const void *obj);
+
+/* Which objects a listing shows: ids after `after` in id order, at most limit. only_id: that
+ * object alone. Keys only: when own_user is set, the keys of that user and the keys owned
+ * by the team own_team (NULL: none) - what a non-admin caller may see. */
+struct hr_obj_filter {
+	const char *after;
+	int limit;
+	const char *only_id;
+	const char *own_user, *own_team;
+	const char *email; /* users only: the user with this email */
+};
+
 struct hr_store;
 
 struct hr_store_ops {
@@ -158,6 +207,21 @@ struct hr_store_ops {
 	/* Dollars spent since since_ms by hearth's own calls (origin set) for task. */
 	int (*usage_spent_internal)(struct hr_store *s, const char *task, int64_t since_ms,
 	                            double *out);
+	/* Inserts obj (update false) or replaces the row with obj's id (true), and appends ev
+	 * (when not NULL) in the same transaction. Returns 0, HR_ENOTFOUND (update of a
+	 * missing row), HR_ECONFLICT (a unique or reference constraint: duplicate email,
+	 * unknown team) or HR_EIO. */
+	int (*obj_put)(struct hr_store *s, enum hr_obj_kind kind, const void *obj, bool update,
+	               struct hr_audit_event *ev);
+	/* Deletes the row id with ev in the same transaction. 0, HR_ENOTFOUND, HR_ECONFLICT
+	 * (still referenced: a team with users or keys), HR_EIO. */
+	int (*obj_delete)(struct hr_store *s, enum hr_obj_kind kind, const char *id,
+	                  struct hr_audit_event *ev);
+	/* The rows f selects, in id order, to cb. Returns 0, HR_EIO or cb's non-zero code. */
+	int (*obj_list)(struct hr_store *s, enum hr_obj_kind kind, const struct hr_obj_filter *f,
+	                hr_obj_cb cb, void *arg);
+	/* The key whose hash is hash_hex to cb (HR_OBJ_KEY). 0, HR_ENOTFOUND or HR_EIO. */
+	int (*key_by_hash)(struct hr_store *s, const char *hash_hex, hr_obj_cb cb, void *arg);
 	/* Schema version after migrations. */
 	int (*schema_version)(struct hr_store *s);
 };

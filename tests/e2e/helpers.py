@@ -534,9 +534,13 @@ def status_of(raw):
 
 
 def everything_written(h):
-    """All hearth wrote: its log and every row of every table of its database, as one text
-    (for checks that a secret or a personal value never reached either)."""
+    """All hearth wrote: its log, every row of every table of its database, and the raw bytes
+    of every file in its data directory (WAL, pepper), as one text (for checks that a secret
+    or a personal value never reached any of them)."""
     parts = [h.stderr_text()]
+    for f in sorted(Path(h.data_dir).iterdir()):
+        if f.is_file():
+            parts.append(f.read_bytes().decode("latin-1"))
     db = sqlite3.connect(str(h.root / "data" / "hearth.db"))
     try:
         for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):

@@ -8,7 +8,8 @@ import pytest
 
 from helpers import REPO, SLOW, chat_body, assert_cost, cost_of, run_cli
 
-COMMANDS = ["serve", "chat", "usage", "models", "route", "router", "audit", "doctor", "reload", "config"]
+COMMANDS = ["serve", "chat", "usage", "models", "route", "router", "keys", "users", "teams", "audit",
+            "doctor", "reload", "config"]
 
 
 def test_version():

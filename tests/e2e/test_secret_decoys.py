@@ -1,7 +1,8 @@
 # test_secret_decoys.py - decoy keys prove that no secret reaches a log, a usage row or an
-# error body: a client key and a provider key with unmistakable values go through successes,
-# provider errors, bad keys, streams, explains and a reload, with the log at debug level;
-# then every byte hearth wrote (its log and every table) is searched for them.
+# error body: a client key, a virtual key made through the admin API and a provider key with
+# unmistakable values go through successes, provider errors, bad keys, streams, explains and a
+# reload, with the log at debug level; then every byte hearth wrote (its log, every table,
+# every file of its data directory) is searched for them.
 import json
 import signal
 
@@ -25,6 +26,13 @@ def test_no_key_is_ever_written_or_echoed(hearth_factory, kind_fakes):
                                            "HEARTH_API_KEY": CLIENT_KEY})
     auth = {"Authorization": "Bearer " + CLIENT_KEY}
     bodies = []
+    # a virtual key, created through the admin API: shown once, then a decoy like the others
+    r = http_request(h.port, "POST", "/api/v1/teams", {"name": "decoys"}, headers=auth)
+    r = http_request(h.port, "POST", "/api/v1/keys", {"team_id": r.json()["id"]}, headers=auth)
+    assert r.status == 201, r
+    virtual = r.json()["key"]
+    vauth = {"Authorization": "Bearer " + virtual}
+    decoys = DECOYS + (virtual, virtual[11:])
 
     def call(path, body, headers=auth):
         r = http_request(h.port, "POST", path, body, headers=headers)
@@ -42,6 +50,10 @@ def test_no_key_is_ever_written_or_echoed(hearth_factory, kind_fakes):
     assert r.status == 200 and r.header("X-Hearth-Model") == "local-echo", r
     assert call("/v1/chat/completions", chat_body("nope", "hi")).status == 404
     assert call("/api/v1/route/explain", chat_body("task:t", "hi")).status == 200
+    assert call("/v1/chat/completions", chat_body("cloud-echo", "hi"), headers=vauth).status == 200
+    assert call("/v1/chat/completions", chat_body("cloud-echo", "hi"),
+                headers={"Authorization": "Bearer " + virtual + "x"}).status == 401
+    assert call("/api/v1/keys", {}, headers=vauth).status == 403  # a member key mints none
     for bad in ("Bearer " + CLIENT_KEY + "x", "Bearer " + PROVIDER_KEY, CLIENT_KEY):
         assert call("/v1/chat/completions", chat_body("cloud-echo", "hi"),
                     headers={"Authorization": bad}).status == 401
@@ -55,7 +67,8 @@ def test_no_key_is_ever_written_or_echoed(hearth_factory, kind_fakes):
                for q in kind_fakes["openai"].requests)
 
     written = everything_written(h)
-    for d in DECOYS:
+    for d in decoys:
         assert d not in written, "a key reached hearth's log or database"
         for b in bodies:
-            assert CLIENT_KEY not in b and d not in b.replace(PROVIDER_KEY, ""), b[:500]
+            assert CLIENT_KEY not in b and virtual not in b, b[:500]
+            assert d not in b.replace(PROVIDER_KEY, ""), b[:500]

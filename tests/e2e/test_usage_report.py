@@ -24,9 +24,12 @@ def report_config(kind_fakes):
     return mutate
 
 
+ADMIN = "hk_usageReportAdmin0123456789abcdefghijkl"
+
+
 @pytest.fixture
 def h(hearth_factory, kind_fakes):
-    h = hearth_factory(mutate=report_config(kind_fakes))
+    h = hearth_factory(mutate=report_config(kind_fakes), env={"HEARTH_ADMIN_KEY": ADMIN})
     # known shape: 6 support (local), 3 code (cloud), 2 errors (cloud-error-500), 1 plain
     for i in range(6):
         assert chat(h, "task:support", "local question %d" % i).status == 200
@@ -38,12 +41,14 @@ def h(hearth_factory, kind_fakes):
     return h
 
 
-def chat(h, model, text):
-    return http_request(h.port, "POST", "/v1/chat/completions", chat_body(model, text))
+def chat(h, model, text, key=None):
+    return http_request(h.port, "POST", "/v1/chat/completions", chat_body(model, text),
+                        headers={"Authorization": "Bearer " + key} if key else None)
 
 
-def get(h, path):
-    return http_request(h.port, "GET", path)
+def get(h, path, key=ADMIN):
+    return http_request(h.port, "GET", path,
+                        headers={"Authorization": "Bearer " + key} if key else None)
 
 
 def nearest_rank(values, p):
@@ -137,3 +142,41 @@ def test_cli_table_csv_json_and_savings(h):
     assert "%.6f" % saved in sav.stdout.splitlines()[-1], sav.stdout
     bad = h.cli("usage", "--savings", "--by", "model")
     assert bad.returncode == 2 and "--savings is per task" in bad.stderr
+
+
+def new_key(h, name, role):
+    u = http_request(h.port, "POST", "/api/v1/users", {"name": name, "role": role},
+                     headers={"Authorization": "Bearer " + ADMIN})
+    assert u.status == 201, u
+    k = http_request(h.port, "POST", "/api/v1/keys", {"user_id": u.json()["id"]},
+                     headers={"Authorization": "Bearer " + ADMIN})
+    assert k.status == 201, k
+    return k.json()["key"], u.json()["id"]
+
+
+def test_scoped_by_role(h):
+    member, member_id = new_key(h, "mona", "member")
+    auditor, _ = new_key(h, "audrey", "auditor")
+    for i in range(2):
+        assert chat(h, "task:support", "mine %d" % i, key=member).status == 200
+    # a member sees its own requests only; an auditor and the admin see all of them
+    mine = get(h, "/api/v1/usage?since=1d&group_by=user", key=member).json()
+    assert mine["totals"]["requests"] == 2, mine
+    assert [d["user"] for d in mine["data"]] == [member_id]
+    assert get(h, "/api/v1/usage?since=1d", key=auditor).json()["totals"]["requests"] == 14
+    assert get(h, "/api/v1/usage/savings?since=1d", key=member).json()["totals"]["requests"] == 2
+    # without a key the usage API is closed, even on loopback
+    assert get(h, "/api/v1/usage", key=None).status == 401
+
+
+def test_feedback_only_on_your_own_requests(h):
+    a, _ = new_key(h, "ann", "member")
+    b, _ = new_key(h, "bob", "member")
+    rid = chat(h, "task:support", "ann asks", key=a).header("X-Request-Id")
+
+    def fb(key):
+        return http_request(h.port, "POST", "/v1/feedback", {"request_id": rid, "score": 1},
+                            headers={"Authorization": "Bearer " + key})
+    assert fb(b).status == 404  # another user's request: as if there were none
+    assert fb(a).status == 200
+    assert fb(ADMIN).status == 200

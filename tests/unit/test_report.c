@@ -84,15 +84,16 @@ static void report_scope_and_cap(void **state)
 	(void)state;
 	struct hr_arena *a = hr_arena_create(0);
 	struct hr_usage_query q = {.dims = 1u << HR_DIM_MODEL, .scope_user = "usr_a",
-	                           .scope_team = "team_x"};
+	                           .scope_key = "key_x"};
 	struct hr_report_acc *acc = hr_report_acc_new(a, &q);
 	struct hr_usage_fact f = fact(T0, "m", "local", "s", 200, 1, 1, 1, 1);
 	f.dim[HR_DIM_USER] = "usr_a";
 	assert_int_equal(hr_report_acc_add(acc, &f), 0);
-	f.dim[HR_DIM_USER] = "usr_b"; /* another user, another team: not counted */
-	f.dim[HR_DIM_TEAM] = "team_y";
+	f.dim[HR_DIM_USER] = "usr_b"; /* another user, another key: not counted */
+	f.dim[HR_DIM_KEY] = "key_y";
 	assert_int_equal(hr_report_acc_add(acc, &f), 0);
-	f.dim[HR_DIM_TEAM] = "team_x"; /* a teammate: counted */
+	f.dim[HR_DIM_USER] = NULL; /* the key in scope (a team's): counted */
+	f.dim[HR_DIM_KEY] = "key_x";
 	assert_int_equal(hr_report_acc_add(acc, &f), 0);
 	struct hr_usage_report r;
 	assert_int_equal(hr_report_acc_finish(acc, &r), 0);

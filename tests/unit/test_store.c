@@ -185,6 +185,8 @@ static void test_open_creates_dir_and_schema(void **state)
 	    {"route", "TEXT", 0, 0},
 	    {"attempts", "INTEGER", 1, 0},
 	    {"policy", "TEXT", 0, 0},
+	    {"user_id", "TEXT", 0, 0},
+	    {"team_id", "TEXT", 0, 0},
 	    {"origin", "TEXT", 0, 0},
 	    {"parent_id", "TEXT", 0, 0},
 	    {"locality", "TEXT", 0, 0},
@@ -344,6 +346,8 @@ static void test_insert_binds_every_field(void **state)
 	struct hr_usage *u = hr_usage_new("req-full");
 	u->ts_ms = DAY1 + 1;
 	hr_usage_set(&u->key_id, "key-1");
+	hr_usage_set(&u->user_id, "usr_1");
+	hr_usage_set(&u->team_id, "team_1");
 	hr_usage_set(&u->model_asked, "fast");
 	hr_usage_set(&u->model_used, "gpt-4o-mini");
 	hr_usage_set(&u->provider, "openai");
@@ -374,6 +378,7 @@ static void test_insert_binds_every_field(void **state)
 	                         "SELECT COUNT(*) FROM usage_records WHERE"
 	                         " request_id = 'req-full' AND ts_ms = 1795564800001"
 	                         " AND key_id = 'key-1' AND model_asked = 'fast'"
+	                         " AND user_id = 'usr_1' AND team_id = 'team_1'"
 	                         " AND model_used = 'gpt-4o-mini' AND provider = 'openai'"
 	                         " AND endpoint = '/v1/chat/completions' AND stream = 1"
 	                         " AND prompt_tokens = 11 AND completion_tokens = 22"
@@ -764,6 +769,188 @@ static void test_learning_rows(void **state)
 	s->ops->close(s);
 }
 
+/* ---- identities ---- */
+
+/* Collects what a listing gives: ids joined by ',' and the last object's fields. */
+struct seen {
+	char ids[512];
+	char last_role[32], last_hash[80], last_models[80], last_team[40];
+	int64_t last_revoked, last_expires;
+	int n;
+};
+
+static int seen_cb(void *arg, enum hr_obj_kind kind, const void *obj)
+{
+	struct seen *x = arg;
+	const char *id = kind == HR_OBJ_TEAM      ? ((const struct hr_team *)obj)->id
+	                 : kind == HR_OBJ_USER    ? ((const struct hr_user *)obj)->id
+	                 : kind == HR_OBJ_SESSION ? ((const struct hr_session *)obj)->id
+	                                          : ((const struct hr_apikey *)obj)->id;
+	size_t n = strlen(x->ids);
+	snprintf(x->ids + n, sizeof x->ids - n, "%s%s", n ? "," : "", id);
+	x->n++;
+	if (kind == HR_OBJ_KEY) {
+		const struct hr_apikey *k = obj;
+		snprintf(x->last_role, sizeof x->last_role, "%s", k->role);
+		snprintf(x->last_hash, sizeof x->last_hash, "%s", k->hash);
+		snprintf(x->last_models, sizeof x->last_models, "%s",
+		         k->allowed_models ? k->allowed_models : "(null)");
+		snprintf(x->last_team, sizeof x->last_team, "%s",
+		         k->team_id ? k->team_id : "(null)");
+		x->last_revoked = k->revoked_ms;
+		x->last_expires = k->expires_ms;
+	} else if (kind == HR_OBJ_USER) {
+		snprintf(x->last_role, sizeof x->last_role, "%s",
+		         ((const struct hr_user *)obj)->role);
+	}
+	return 0;
+}
+
+static struct seen list(struct hr_store *s, enum hr_obj_kind kind, struct hr_obj_filter flt)
+{
+	struct seen x = {0};
+	if (!flt.limit)
+		flt.limit = 100;
+	assert_int_equal(s->ops->obj_list(s, kind, &flt, seen_cb, &x), 0);
+	return x;
+}
+
+static void test_identities_put_list_scope_delete(void **state)
+{
+	struct fix *f = *state;
+	struct hr_store *s = open_ok(f, false);
+	struct hr_team ta = {"team_a", "Alpha", DAY1}, tb = {"team_b", "Beta", DAY1};
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_TEAM, &ta, false, NULL), 0);
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_TEAM, &tb, false, NULL), 0);
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_TEAM, &ta, false, NULL), HR_ECONFLICT);
+
+	struct hr_user ua = {"usr_a", "Ann", "ann@example.com", "developer", "team_a", NULL,
+	                     DAY1,    false};
+	struct hr_user ub = {"usr_b", "Bob", "bob@example.com", "member", "team_b", NULL,
+	                     DAY1,    false};
+	struct hr_user dup = {"usr_c", "Cat", "ann@example.com", "member", NULL, NULL, DAY1, false};
+	struct hr_user ghost = {"usr_d", "Dan", NULL, "member", "team_nope", NULL, DAY1, false};
+	struct hr_audit_event ev = {.ts_ms = DAY1,
+	                            .actor = "key_admin",
+	                            .action = "user.create",
+	                            .object = "usr_a",
+	                            .detail = "role developer"};
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_USER, &ua, false, &ev), 0);
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_USER, &ub, false, NULL), 0);
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_USER, &dup, false, NULL), HR_ECONFLICT);
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_USER, &ghost, false, NULL), HR_ECONFLICT);
+	/* the audit event went in with the change, and only with a change that happened */
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM audit_events WHERE"
+	                                " actor = 'key_admin' AND action = 'user.create'"),
+	                 1);
+	struct hr_audit_event ev2 = {.ts_ms = DAY1,
+	                             .actor = "key_admin",
+	                             .action = "user.create",
+	                             .object = "usr_c",
+	                             .detail = "x"};
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_USER, &dup, false, &ev2), HR_ECONFLICT);
+	assert_int_equal(sql_int(f->db, "SELECT COUNT(*) FROM audit_events"), 1);
+
+	struct hr_apikey ka = {.id = "key_1",
+	                       .prefix = "abcd1234",
+	                       .hash = "h1",
+	                       .user_id = "usr_a",
+	                       .team_id = "team_a",
+	                       .role = "developer",
+	                       .allowed_models = "[\"echo\"]",
+	                       .created_ms = DAY1,
+	                       .expires_ms = DAY1 + HOUR};
+	struct hr_apikey kt = {.id = "key_2",
+	                       .prefix = "efgh5678",
+	                       .hash = "h2",
+	                       .team_id = "team_a",
+	                       .role = "member",
+	                       .created_ms = DAY1};
+	struct hr_apikey kb = {.id = "key_3",
+	                       .prefix = "ijkl9012",
+	                       .hash = "h3",
+	                       .user_id = "usr_b",
+	                       .team_id = "team_b",
+	                       .role = "member",
+	                       .created_ms = DAY1};
+	struct hr_apikey ksame = kb;
+	ksame.id = "key_4"; /* the same hash twice is refused */
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_KEY, &ka, false, NULL), 0);
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_KEY, &kt, false, NULL), 0);
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_KEY, &kb, false, NULL), 0);
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_KEY, &ksame, false, NULL), HR_ECONFLICT);
+
+	/* everything, then pages of two */
+	assert_string_equal(list(s, HR_OBJ_KEY, (struct hr_obj_filter){0}).ids,
+	                    "key_1,key_2,key_3");
+	assert_string_equal(list(s, HR_OBJ_KEY, (struct hr_obj_filter){.limit = 2}).ids,
+	                    "key_1,key_2");
+	assert_string_equal(list(s, HR_OBJ_KEY, (struct hr_obj_filter){.after = "key_2"}).ids,
+	                    "key_3");
+	/* a developer of team a: own keys and team a's keys; a member of b: own keys */
+	assert_string_equal(
+	    list(s, HR_OBJ_KEY, (struct hr_obj_filter){.own_user = "usr_a", .own_team = "team_a"})
+	        .ids,
+	    "key_1,key_2");
+	assert_string_equal(list(s, HR_OBJ_KEY, (struct hr_obj_filter){.own_user = "usr_b"}).ids,
+	                    "key_3");
+	struct seen one = list(
+	    s, HR_OBJ_KEY,
+	    (struct hr_obj_filter){.only_id = "key_3", .own_user = "usr_a", .own_team = "team_a"});
+	assert_int_equal(one.n, 0); /* another team's key by id: nothing */
+	one = list(s, HR_OBJ_KEY, (struct hr_obj_filter){.only_id = "key_1"});
+	assert_int_equal(one.n, 1);
+	assert_string_equal(one.last_models, "[\"echo\"]");
+	assert_int_equal(one.last_expires, DAY1 + HOUR);
+	assert_int_equal(one.last_revoked, 0);
+
+	/* lookup by hash; an update (revoke) is seen at once */
+	struct seen byh = {0};
+	assert_int_equal(s->ops->key_by_hash(s, "h1", seen_cb, &byh), 0);
+	assert_string_equal(byh.ids, "key_1");
+	assert_string_equal(byh.last_role, "developer");
+	assert_int_equal(s->ops->key_by_hash(s, "nope", seen_cb, &byh), HR_ENOTFOUND);
+	ka.revoked_ms = DAY1 + 5;
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_KEY, &ka, true, NULL), 0);
+	byh = (struct seen){0};
+	assert_int_equal(s->ops->key_by_hash(s, "h1", seen_cb, &byh), 0);
+	assert_int_equal(byh.last_revoked, DAY1 + 5);
+	struct hr_apikey missing = ka;
+	missing.id = "key_9";
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_KEY, &missing, true, NULL), HR_ENOTFOUND);
+
+	/* a user by email; sessions belong to a user */
+	assert_string_equal(
+	    list(s, HR_OBJ_USER, (struct hr_obj_filter){.email = "bob@example.com"}).ids, "usr_b");
+	assert_int_equal(list(s, HR_OBJ_USER, (struct hr_obj_filter){.email = "x@y.z"}).n, 0);
+	struct hr_session sess = {"sess_hash", "usr_a", DAY1, DAY1 + HOUR};
+	struct hr_session orphan = {"sess_2", "usr_nope", DAY1, DAY1 + HOUR};
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_SESSION, &sess, false, NULL), 0);
+	assert_int_equal(s->ops->obj_put(s, HR_OBJ_SESSION, &orphan, false, NULL), HR_ECONFLICT);
+	assert_int_equal(
+	    list(s, HR_OBJ_SESSION, (struct hr_obj_filter){.only_id = "sess_hash"}).n, 1);
+	assert_int_equal(s->ops->obj_delete(s, HR_OBJ_SESSION, "sess_hash", NULL), 0);
+	assert_int_equal(
+	    list(s, HR_OBJ_SESSION, (struct hr_obj_filter){.only_id = "sess_hash"}).n, 0);
+
+	/* users and teams: scoped by id, deletes refused while referenced */
+	assert_string_equal(list(s, HR_OBJ_USER, (struct hr_obj_filter){0}).ids, "usr_a,usr_b");
+	assert_string_equal(list(s, HR_OBJ_USER, (struct hr_obj_filter){.only_id = "usr_b"}).ids,
+	                    "usr_b");
+	assert_string_equal(list(s, HR_OBJ_TEAM, (struct hr_obj_filter){0}).ids, "team_a,team_b");
+	assert_int_equal(s->ops->obj_delete(s, HR_OBJ_TEAM, "team_b", NULL), HR_ECONFLICT);
+	assert_int_equal(s->ops->obj_delete(s, HR_OBJ_KEY, "key_3", NULL), 0);
+	assert_int_equal(s->ops->obj_delete(s, HR_OBJ_USER, "usr_b", NULL), 0);
+	assert_int_equal(s->ops->obj_delete(s, HR_OBJ_TEAM, "team_b", NULL), 0);
+	assert_int_equal(s->ops->obj_delete(s, HR_OBJ_TEAM, "team_b", NULL), HR_ENOTFOUND);
+	assert_string_equal(list(s, HR_OBJ_TEAM, (struct hr_obj_filter){0}).ids, "team_a");
+
+	struct hr_audit_verdict v;
+	assert_int_equal(hr_audit_verify(s, &v), 0);
+	assert_int_equal(v.bad_seq, 0);
+	s->ops->close(s);
+}
+
 int main(void)
 {
 	hr_log_setup(HR_LOG_LVL_ERROR, HR_LOG_TEXT);
@@ -783,6 +970,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_data_dir_fault, setup, teardown),
 	    cmocka_unit_test(test_usage_new_and_set),
 	    cmocka_unit_test_setup_teardown(test_learning_rows, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_identities_put_list_scope_delete, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

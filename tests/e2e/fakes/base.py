@@ -413,11 +413,11 @@ class BaseHandler(BaseHTTPRequestHandler):
     def send_json(self, rec, status, obj, extra_headers=None,
                   ctype="application/json"):
         data = json.dumps(obj).encode()
-        self.send_raw(status, data, ctype, extra_headers)
-        if rec is not None:
+        if rec is not None:  # before sending: the client may look at once
             rec["status"] = status
             rec["response"] = obj
             rec["response_raw"] = data
+        self.send_raw(status, data, ctype, extra_headers)
         return data
 
     def start_stream(self, rec, ctype, extra_headers=None):
