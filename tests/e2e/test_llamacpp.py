@@ -155,6 +155,42 @@ def test_the_anthropic_dialect_reaches_the_engine(tiny):
     assert b["usage"]["output_tokens"] == 40
 
 
+@pytest.fixture
+def sdk_env(monkeypatch):
+    """The SDK client scripts send PROMPT greedily (SDK_PROMPT, SDK_SAMPLING)."""
+    monkeypatch.setenv("SDK_PROMPT", PROMPT)
+    monkeypatch.setenv("SDK_SAMPLING", json.dumps({"temperature": 0}))
+
+
+def test_the_openai_sdk_gets_the_reference_text(tiny, sdk_env):
+    import sdk
+    runner = sdk.require("openai", "openai_client.mjs", "unused")
+    whole = runner.run(tiny.url + "/v1", "tiny", "chat")
+    assert whole["content"].startswith(REFERENCE), whole["content"]
+    assert whole["hearth_model"] == "tiny"
+    u = whole["usage"]
+    assert u["prompt_tokens"] == 5 and u["total_tokens"] == 5 + u["completion_tokens"]
+    streamed = runner.run(tiny.url + "/v1", "tiny", "stream")
+    assert streamed["content"] == whole["content"]
+    assert streamed["usage_chunks"][0] == u
+    assert streamed["finish_reasons"] == [whole["finish_reason"]]
+    sdk.assert_no_warnings(whole)
+    sdk.assert_no_warnings(streamed)
+
+
+def test_the_anthropic_sdk_gets_the_reference_text(tiny, sdk_env):
+    import sdk
+    runner = sdk.require("@anthropic-ai/sdk", "anthropic_client.mjs", "unused")
+    whole = runner.run(tiny.url, "tiny", "text")
+    assert whole["content"][0]["text"].startswith(REFERENCE), whole["content"]
+    assert whole["usage"]["input_tokens"] == 5
+    streamed = runner.run(tiny.url, "tiny", "stream")
+    assert streamed["text"] == whole["content"][0]["text"]
+    assert streamed["usage"] == whole["usage"]
+    assert streamed["stop_reason"] == whole["stop_reason"]
+    sdk.assert_no_warnings(streamed)
+
+
 def test_models_list_says_how_the_prompt_is_built(tiny):
     e = engine_of(tiny)
     assert e["prompt"] == "plain_completion"  # this GGUF has no chat template
@@ -163,6 +199,27 @@ def test_models_list_says_how_the_prompt_is_built(tiny):
     assert m["hearth"]["kind"] == "llamacpp" and m["hearth"]["locality"] == "local"
     assert m["hearth"]["context_window"] == 512  # the model's training context
     assert m["hearth"]["capabilities"] == ["chat"]
+
+
+def test_embeddings_from_a_model_loaded_for_them(hearth_factory):
+    """Plumbing only: this model's vectors mean nothing, but their shape and count do."""
+    if not MODEL.is_file():
+        pytest.skip("the test model %s is absent" % MODEL)
+    h = hearth_factory(mutate=local_config(tiny_provider(embeddings=True)))
+    skip_without_engine(h)
+    r = h.request("POST", "/v1/embeddings", {"model": "tiny", "input": [PROMPT, "a cat", PROMPT]})
+    assert r.status == 200, r
+    b = r.json()
+    vecs = [d["embedding"] for d in b["data"]]
+    assert [len(v) for v in vecs] == [64, 64, 64]  # the model's width
+    assert all(abs(sum(x * x for x in v) - 1) < 1e-6 for v in vecs)  # L2-normalized
+    assert vecs[0] == vecs[2] and vecs[0] != vecs[1]
+    one = h.request("POST", "/v1/embeddings", {"model": "tiny", "input": "a cat"}).json()
+    # each input counted: BOS + its tokens (the prompt is 5, as in chat)
+    assert b["usage"]["prompt_tokens"] == 5 + one["usage"]["prompt_tokens"] + 5
+    assert engine_of(h)["prompt"] == "embeddings"
+    r = h.chat(greedy())
+    assert r.status == 400 and "/v1/embeddings" in r.json()["error"]["message"], r
 
 
 def test_what_the_engine_cannot_do_is_refused_by_name(tiny):
