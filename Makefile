@@ -182,7 +182,22 @@ $(BUILD)/bench/router_bench: bench/router_bench.c bench/machine.h $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-.PHONY: pii-eval bench-detect bench-router router-model router-eval
+# The embedded engine's baseline: the same generation through the llama.cpp library directly
+# (bench/llama.py); linked with the libraries of `make llama`, an rpath to their folder.
+$(BUILD)/bench/llama_direct: bench/llama_direct.c bench/machine.h $(LLAMA_H)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu17 -O2 $(WARN) -isystem $(LLAMA_DIR)/include -Ibench -o $@ $< \
+	  -L$(LLAMA_DIR)/lib -l:$(notdir $(firstword $(wildcard $(LLAMA_DIR)/lib/libllama.v*.so))) \
+	  -l:$(notdir $(firstword $(wildcard $(LLAMA_DIR)/lib/libggml.v*.so))) -l:libggml-base.so \
+	  -Wl,-rpath,$(abspath $(LLAMA_DIR)/lib)
+
+.PHONY: pii-eval bench-detect bench-router router-model router-eval bench-llama
+## bench-llama: tokens/s of 1 and 8 streams through the embedded engine against the library
+## driven directly (ratio), and the time to first token (docs/performance.md)
+bench-llama:
+	@scripts/fetch-llama.sh $(LLAMA_DIR)
+	$(MAKE) all $(BUILD)/bench/llama_direct
+	$(PYTHON) bench/llama.py --hearth $(BIN) --driver $(BUILD)/bench/llama_direct $(BENCH_LLAMA_ARGS)
 ## pii-eval: precision/recall of the data-policy detectors per type, on both splits
 pii-eval: $(BUILD)/bench/pii_eval
 	./$(BUILD)/bench/pii_eval $(PII_DATA) $(PII_EVAL_ARGS)
@@ -254,5 +269,7 @@ help:
 	@echo "make router-model  rebuild share/router/default.json bit for bit from that data"
 	@echo "make router-eval   the learned router cross-validated by held-out task"
 	@echo "make bench-router  the learned router's decision time on a ~1,000-token prompt"
+	@echo "make llama         fetch llama.cpp (libraries + headers, npm) for the embedded engine"
+	@echo "make bench-llama   embedded engine tokens/s, 1 and 8 streams, against the library direct"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
