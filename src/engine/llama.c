@@ -59,7 +59,8 @@ struct hr_llama_call {
 	void *smpl; /* struct llama_sampler * */
 	long n_gen;
 	struct hr_buf text;
-	size_t sent;
+	size_t sent; /* stream: text[0..sent) went out */
+	size_t safe; /* text[0..safe) can no longer become a stop string */
 
 	/* shared, under e->mu (or g_mu for e == NULL) */
 	struct hr_buf out;
@@ -236,7 +237,7 @@ static struct {
 #endif
 
 static bool lib_tried;
-static char lib_err[1024];
+static char lib_err[2048];
 static char lib_path[1024];
 
 #if HR_HAVE_ENGINE
@@ -395,7 +396,7 @@ struct engine {
 	char *id, *path;
 	int context, threads, parallel, gpu_layers;
 	bool embeddings;
-	char error[1024]; /* why it does not serve; empty when it does */
+	char error[2560]; /* why it does not serve; empty when it does */
 
 	void *model, *ctx; /* struct llama_model *, struct llama_context * */
 	const void *vocab;
@@ -404,6 +405,7 @@ struct engine {
 
 	pthread_t th;
 	bool th_started;
+	struct hr_llama_call **act, **fresh; /* [parallel]: the engine thread's scratch */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
@@ -738,8 +740,12 @@ static bool take_token(struct engine *e, struct hr_llama_call *c, int tok)
 		c->last = tok;
 		if (n > 0 && hr_buf_add(&c->text, piece, (size_t)n) < 0)
 			reason = "length";
-		long at = hr_stop_find(c->text.ptr ? c->text.ptr : "", c->text.len, c->sent,
+		/* a stop string starts at or after safe: only the new text is scanned */
+		long at = hr_stop_find(c->text.ptr ? c->text.ptr : "", c->text.len, c->safe,
 		                       c->stops, c->n_stops);
+		if (at < 0)
+			c->safe = hr_stop_safe_len(c->text.ptr ? c->text.ptr : "", c->text.len,
+			                           c->stops, c->n_stops);
 		if (at >= 0) {
 			c->text.len = (size_t)at;
 			c->text.ptr[at] = '\0';
@@ -753,7 +759,7 @@ static bool take_token(struct engine *e, struct hr_llama_call *c, int tok)
 	if (reason)
 		finish_locked(c, reason);
 	else if (c->stream)
-		emit_locked(c, hr_stop_safe_len(c->text.ptr, c->text.len, c->stops, c->n_stops));
+		emit_locked(c, c->safe);
 	pthread_mutex_unlock(&e->mu);
 	return reason != NULL;
 }
@@ -772,12 +778,7 @@ static void *engine_main(void *arg)
 {
 	struct engine *e = arg;
 	struct llama_batch batch = L.llama_batch_init(e->n_batch, 0, 1);
-	struct hr_llama_call **act = calloc((size_t)e->parallel, sizeof *act);
-	struct hr_llama_call **fresh = calloc((size_t)e->parallel, sizeof *fresh);
-	if (!act || !fresh) {
-		HR_LOG_ERROR(ENGINE, "engine '%s' is out of memory", e->id);
-		abort();
-	}
+	struct hr_llama_call **act = e->act, **fresh = e->fresh;
 	for (;;) {
 		/* take the new calls into free sequences; drop the cancelled ones */
 		int n_act = 0, n_fresh = 0;
@@ -906,8 +907,6 @@ static void *engine_main(void *arg)
 		}
 	}
 	L.llama_batch_free(batch);
-	free(act);
-	free(fresh);
 	return NULL;
 }
 #endif
@@ -927,8 +926,10 @@ static struct engine *engine_new(const struct hr_conf_provider *p)
 	e->gpu_layers = p->gpu_layers;
 	e->embeddings = p->embeddings;
 	e->slots = calloc((size_t)e->parallel, sizeof *e->slots);
-	if (!e->id || !e->path || !e->slots) {
-		free(e->id), free(e->path), free(e->slots), free(e);
+	e->act = calloc((size_t)e->parallel, sizeof *e->act);
+	e->fresh = calloc((size_t)e->parallel, sizeof *e->fresh);
+	if (!e->id || !e->path || !e->slots || !e->act || !e->fresh) {
+		free(e->id), free(e->path), free(e->slots), free(e->act), free(e->fresh), free(e);
 		return NULL;
 	}
 	pthread_mutex_init(&e->mu, NULL);
@@ -1051,7 +1052,7 @@ int hr_llama_try(const struct hr_conf_provider *p, char *msg, size_t cap)
 		L.llama_free(e->ctx);
 	if (e->model)
 		L.llama_model_free(e->model);
-	free(e->tmpl), free(e->id), free(e->path), free(e->slots);
+	free(e->tmpl), free(e->id), free(e->path), free(e->slots), free(e->act), free(e->fresh);
 	pthread_mutex_destroy(&e->mu);
 	pthread_cond_destroy(&e->cv);
 	free(e);

@@ -82,6 +82,8 @@ static void call_free(struct hr_call *call)
 	if (call->local) {
 		if (call->canceled && !call->in_cb)
 			hr_llama_call_cancel(call->local);
+		if (call->fb_timer)
+			event_free(call->fb_timer);
 		c->active--;
 		free(call);
 		return;
@@ -358,6 +360,19 @@ static void local_done(void *arg, int rc)
 	call_finish(call, rc);
 }
 
+/* The whole-call timeout of an in-process call (the model may be slow; the others are about
+ * connections and gaps, which it has not). */
+static void on_local_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	struct hr_call *call = arg;
+	HR_RLOG_WARN(call->o.rid, HTTP, "the in-process model '%s' did not finish in time",
+	             call->o.url);
+	hr_llama_call_cancel(call->local);
+	call->in_cb = true; /* cancelled above: call_free must not cancel it again */
+	call_finish(call, HR_ETIMEOUT);
+}
+
 static int local_start(struct hr_client *c, const struct hr_call_opts *o, struct hr_call **out)
 {
 	struct hr_call *call = calloc(1, sizeof *call);
@@ -365,11 +380,23 @@ static int local_start(struct hr_client *c, const struct hr_call_opts *o, struct
 		return HR_ENOMEM;
 	call->c = c;
 	call->o = *o;
+	if (o->total_timeout_ms > 0 &&
+	    !(call->fb_timer = evtimer_new(c->base, on_local_timeout, call))) {
+		free(call);
+		return HR_ENOMEM;
+	}
 	struct hr_llama_sink sink = {local_headers, local_data, local_done, call};
 	int rc = hr_llama_call_start(c->base, o->url, o->body, o->body_len, &sink, &call->local);
 	if (rc < 0) {
+		if (call->fb_timer)
+			event_free(call->fb_timer);
 		free(call);
 		return rc;
+	}
+	if (call->fb_timer) {
+		struct timeval tv;
+		ms_to_tv(o->total_timeout_ms, &tv);
+		evtimer_add(call->fb_timer, &tv);
 	}
 	call->next = c->calls;
 	if (c->calls)

@@ -351,3 +351,21 @@ def test_without_the_right_library_hearth_starts_and_says_why(hearth_factory, tm
     assert path in h.stderr_text()
     r = h.chat(greedy())  # the server runs; the model says why it cannot answer
     assert r.status == 503 and path in r.json()["error"]["message"], r
+
+
+def test_a_task_timeout_ends_a_long_generation_and_frees_its_sequence(hearth_factory):
+    if not MODEL.is_file():
+        pytest.skip("the test model %s is absent" % MODEL)
+
+    def mutate(cfg):
+        local_config(tiny_provider(parallel=1, context=16384),
+                     {"provider": "tiny", "max_queue": 1})(cfg)
+        cfg["tasks"] = {"quick": {"candidates": ["tiny"], "timeout_ms": 300,
+                                  "max_retries": 0, "fallback": False}}
+    h = hearth_factory(mutate=mutate)
+    skip_without_engine(h)
+    r = h.chat(chat_body("quick", PROMPT, temperature=0, max_tokens=16000))
+    assert r.status == 504, r
+    assert r.json()["error"]["code"] == "upstream_timeout"
+    r = h.chat(greedy(max_tokens=40), timeout=15)  # the one sequence is free again
+    assert r.status == 200 and r.json()["choices"][0]["message"]["content"] == REFERENCE, r
