@@ -200,6 +200,9 @@ static void post_error_locked(struct hr_llama_call *c, long status, const char *
 	X(llama_model_chat_template)                                                               \
 	X(llama_model_n_ctx_train)                                                                 \
 	X(llama_model_n_embd)                                                                      \
+	X(llama_model_n_layer)                                                                     \
+	X(llama_model_n_head)                                                                      \
+	X(llama_model_n_head_kv)                                                                   \
 	X(llama_model_has_encoder)                                                                 \
 	X(llama_n_ctx_seq)                                                                         \
 	X(llama_n_batch)                                                                           \
@@ -456,6 +459,41 @@ static int precheck(const char *path, char *msg, size_t cap)
 	return 0;
 }
 
+/* MemAvailable of /proc/meminfo in bytes; 0 when unknown. */
+static uint64_t mem_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	unsigned long long kb = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (uint64_t)kb * 1024;
+}
+
+/* The KV cache of n_ctx tokens in f16 (llama.cpp's default): a context that cannot fit in
+ * the memory available is refused before llama.cpp tries (and the kernel kills hearth). */
+static int kv_fits(struct engine *e, const struct llama_model *model, uint64_t n_ctx, char *msg,
+                   size_t cap)
+{
+	uint64_t layers = (uint64_t)L.llama_model_n_layer(model);
+	int32_t heads = L.llama_model_n_head(model);
+	uint64_t head = heads > 0 ? (uint64_t)(L.llama_model_n_embd(model) / heads) : 0;
+	uint64_t kv = n_ctx * layers * 2 * head * (uint64_t)L.llama_model_n_head_kv(model) * 2;
+	uint64_t avail = mem_available();
+	if (!avail || kv < avail / 10 * 9)
+		return 0;
+	snprintf(msg, cap,
+	         "out of memory for the context of '%s': %d requests x %llu tokens need about "
+	         "%llu MiB of KV cache, and %llu MiB are available (lower providers.%s.context or "
+	         "parallel)",
+	         e->path, e->parallel, (unsigned long long)(n_ctx / (uint64_t)e->parallel),
+	         (unsigned long long)(kv >> 20), (unsigned long long)(avail >> 20), e->id);
+	return -1;
+}
+
 /* Loads the model and its context (the main thread, or doctor). Returns 0 or -1 with msg. */
 static int engine_open(struct engine *e, char *msg, size_t cap)
 {
@@ -484,6 +522,10 @@ static int engine_open(struct engine *e, char *msg, size_t cap)
 		n_ctx = L.llama_model_n_ctx_train(model);
 		if (n_ctx <= 0 || n_ctx > 4096)
 			n_ctx = 4096;
+	}
+	if (kv_fits(e, model, (uint64_t)n_ctx * (uint64_t)e->parallel, msg, cap) < 0) {
+		L.llama_model_free(model);
+		return -1;
 	}
 	int threads = e->threads > 0 ? e->threads : default_threads();
 	struct llama_context_params cp = L.llama_context_default_params();

@@ -369,3 +369,19 @@ def test_a_task_timeout_ends_a_long_generation_and_frees_its_sequence(hearth_fac
     assert r.json()["error"]["code"] == "upstream_timeout"
     r = h.chat(greedy(max_tokens=40), timeout=15)  # the one sequence is free again
     assert r.status == 200 and r.json()["choices"][0]["message"]["content"] == REFERENCE, r
+
+
+def test_a_context_too_large_for_memory_is_refused_before_it_is_allocated(hearth_factory):
+    if not MODEL.is_file():
+        pytest.skip("the test model %s is absent" % MODEL)
+    if not os.path.exists("/proc/meminfo"):
+        pytest.skip("no /proc/meminfo: the check cannot know the memory available")
+    # 256 x 1M tokens of KV cache: ~170 GB even for this tiny model
+    h = hearth_factory(mutate=local_config(tiny_provider(parallel=256, context=1048576)))
+    e = engine_of(h)
+    if "library" in e.get("error", "") or "headers" in e.get("error", ""):
+        pytest.skip("the llama.cpp library is not available: " + e["error"])
+    assert e["status"] == "unavailable"
+    assert "out of memory for the context of '%s'" % MODEL in e["error"], e["error"]
+    assert "lower providers.tiny.context or parallel" in e["error"]
+    assert h.chat(greedy()).status == 503
