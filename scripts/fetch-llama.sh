@@ -20,7 +20,9 @@ command -v npm >/dev/null 2>&1 || { say "npm is missing; the embedded engine sta
 tmp=$(mktemp -d) || exit 0
 trap 'rm -rf "$tmp"' EXIT
 say "fetching node-llama-cpp@$VERSION and @node-llama-cpp/linux-x64@$VERSION from npm"
-if ! (cd "$tmp" && npm pack --silent "node-llama-cpp@$VERSION" "@node-llama-cpp/linux-x64@$VERSION" >/dev/null); then
+# offline: fail fast (one retry), and use npm's cache when it has the packages
+if ! (cd "$tmp" && npm pack --silent --prefer-offline --fetch-retries=1 \
+	--fetch-retry-mintimeout=1000 --fetch-retry-maxtimeout=5000 "node-llama-cpp@$VERSION" "@node-llama-cpp/linux-x64@$VERSION" >/dev/null); then
 	say "npm could not fetch the packages (offline?); the embedded engine stays unavailable"
 	exit 0
 fi

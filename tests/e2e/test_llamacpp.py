@@ -9,7 +9,13 @@ import threading
 
 import pytest
 
-from helpers import REPO, chat_body, raw_connect, status_of
+from helpers import REPO, VALGRIND, chat_body, raw_connect, status_of
+
+# llama.cpp is an uninstrumented C++ library doing SIMD work on a thread of its own: under
+# valgrind it runs orders of magnitude slower and its CPU-variant probing is not what runs
+# in production. ASan (make asan) covers the engine's own code instead.
+pytestmark = pytest.mark.skipif(VALGRIND, reason="the embedded llama.cpp engine is not run "
+                                "under valgrind (make asan covers it)")
 
 MODEL = REPO.parent / "shared" / "models" / "stories260K-f32.gguf"
 PROMPT = "Once upon a time"
