@@ -193,6 +193,10 @@ static const struct conf_row rows[] = {
     R_PROV("providers.<id>.gpu_layers", T_INT, "0", gpu_layers, -1, 100000, 0, NULL,
            "kind llamacpp: layers offloaded to a GPU (-1 = all), passed to llama.cpp; the "
            "prebuilt library of make llama is CPU-only"),
+    R_PROV("providers.<id>.chat_template", T_STR, "(the GGUF's)", chat_template, 0, 0, F_NODEF,
+           NULL,
+           "kind llamacpp: the chat template, by the name of one of llama.cpp's (chatml, "
+           "llama3, mistral-v7, phi4, gemma, ...) or as a template text it recognizes"),
     R_PROV("providers.<id>.embeddings", T_BOOL, "false", embeddings, 0, 0, 0, NULL,
            "kind llamacpp: load the model for /v1/embeddings (an embedding GGUF) instead of "
            "chat"),
@@ -2145,6 +2149,9 @@ int hr_conf_add_provider(struct hr_conf *c, const struct hr_conf_provider *p)
 			np->parallel = p->parallel;
 		np->gpu_layers = p->gpu_layers;
 		np->embeddings = p->embeddings;
+		if (p->chat_template &&
+		    !(np->chat_template = hr_arena_strdup(c->arena, p->chat_template)))
+			return HR_ENOMEM;
 	} else {
 		size_t n = strlen(p->base_url);
 		while (n > 0 && p->base_url[n - 1] == '/')

@@ -36,6 +36,7 @@ struct hr_conf_provider {
 	int parallel;   /* sequences decoded together (requests served at once) */
 	int gpu_layers; /* layers offloaded to a GPU, passed to llama.cpp */
 	bool embeddings; /* the context computes embeddings (/v1/embeddings), not chat */
+	const char *chat_template; /* a llama.cpp template name or text; NULL = the GGUF's */
 };
 
 struct hr_conf_model {

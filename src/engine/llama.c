@@ -399,6 +399,7 @@ struct engine {
 	char *id, *path;
 	int context, threads, parallel, gpu_layers;
 	bool embeddings;
+	char *chat_template; /* from the config, or NULL */
 	char error[2560]; /* why it does not serve; empty when it does */
 
 	void *model, *ctx; /* struct llama_model *, struct llama_context * */
@@ -557,10 +558,23 @@ static int engine_open(struct engine *e, char *msg, size_t cap)
 		L.llama_model_free(model);
 		return -1;
 	}
+	/* the configured template, else the GGUF's; a configured one llama.cpp cannot apply
+	 * is refused here rather than at the first request */
+	const char *t = e->chat_template ? e->chat_template : L.llama_model_chat_template(model, NULL);
+	struct llama_chat_message probe = {"user", "hi"};
+	char out[256];
+	if (e->chat_template && L.llama_chat_apply_template(t, &probe, 1, true, out, sizeof out) < 0) {
+		snprintf(msg, cap,
+		         "providers.%s.chat_template is not a chat template llama.cpp knows; name "
+		         "one of its own (chatml, llama3, mistral-v7, phi4, gemma, ...)",
+		         e->id);
+		L.llama_free(ctx);
+		L.llama_model_free(model);
+		return -1;
+	}
 	e->model = model;
 	e->ctx = ctx;
 	e->vocab = L.llama_model_get_vocab(model);
-	const char *t = L.llama_model_chat_template(model, NULL);
 	e->tmpl = t ? strdup(t) : NULL;
 	e->n_ctx_seq = (int)L.llama_n_ctx_seq(ctx);
 	e->n_batch = (int)L.llama_n_batch(ctx);
@@ -967,6 +981,7 @@ static struct engine *engine_new(const struct hr_conf_provider *p)
 	e->parallel = p->parallel > 0 ? p->parallel : 1;
 	e->gpu_layers = p->gpu_layers;
 	e->embeddings = p->embeddings;
+	e->chat_template = p->chat_template ? strdup(p->chat_template) : NULL;
 	e->slots = calloc((size_t)e->parallel, sizeof *e->slots);
 	e->act = calloc((size_t)e->parallel, sizeof *e->act);
 	e->fresh = calloc((size_t)e->parallel, sizeof *e->fresh);
@@ -1095,6 +1110,7 @@ int hr_llama_try(const struct hr_conf_provider *p, char *msg, size_t cap)
 	if (e->model)
 		L.llama_model_free(e->model);
 	free(e->tmpl), free(e->id), free(e->path), free(e->slots), free(e->act), free(e->fresh);
+	free(e->chat_template);
 	pthread_mutex_destroy(&e->mu);
 	pthread_cond_destroy(&e->cv);
 	free(e);

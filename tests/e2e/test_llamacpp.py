@@ -391,3 +391,31 @@ def test_a_context_too_large_for_memory_is_refused_before_it_is_allocated(hearth
     assert "out of memory for the context of '%s'" % MODEL in e["error"], e["error"]
     assert "lower providers.tiny.context or parallel" in e["error"]
     assert h.chat(greedy()).status == 503
+
+
+def test_a_chat_template_formats_the_conversation(hearth_factory):
+    """chat_template: chatml on this template-less model: the answer is exactly the plain
+    completion of the ChatML text of the conversation."""
+    if not MODEL.is_file():
+        pytest.skip("the test model %s is absent" % MODEL)
+
+    def mutate(cfg):
+        local_config()(cfg)
+        cfg["providers"]["chatml"] = tiny_provider(chat_template="chatml")
+        cfg["models"]["chatml"] = {"provider": "chatml"}
+        cfg["providers"]["bad"] = tiny_provider(chat_template="no such {{ template")
+        cfg["models"]["bad"] = {"provider": "bad"}
+    h = hearth_factory(mutate=mutate)
+    skip_without_engine(h)
+    assert engine_of(h, "chatml")["prompt"] == "chat_template"
+    conv = [{"role": "system", "content": "Tell a story."},
+            {"role": "user", "content": PROMPT}]
+    chatml = "".join("<|im_start|>%s\n%s<|im_end|>\n" % (m["role"], m["content"]) for m in conv)
+    chatml += "<|im_start|>assistant\n"
+    a = h.chat({"model": "chatml", "messages": conv, "temperature": 0, "max_tokens": 20})
+    b = h.chat(greedy(chatml, max_tokens=20))
+    assert a.status == b.status == 200, (a, b)
+    assert a.json()["usage"] == b.json()["usage"]
+    assert a.json()["choices"][0]["message"] == b.json()["choices"][0]["message"]
+    e = engine_of(h, "bad")
+    assert e["status"] == "unavailable" and "providers.bad.chat_template" in e["error"], e

@@ -1272,6 +1272,7 @@ static const char *const all_keys[] = {
     "providers.<id>.threads",
     "providers.<id>.parallel",
     "providers.<id>.gpu_layers",
+    "providers.<id>.chat_template",
     "providers.<id>.embeddings",
     "providers.<id>.api_key",
     "providers.<id>.locality",
