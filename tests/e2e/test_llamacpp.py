@@ -419,3 +419,20 @@ def test_a_chat_template_formats_the_conversation(hearth_factory):
     assert a.json()["choices"][0]["message"] == b.json()["choices"][0]["message"]
     e = engine_of(h, "bad")
     assert e["status"] == "unavailable" and "providers.bad.chat_template" in e["error"], e
+
+
+def test_a_reload_loads_a_model_added_to_the_config(hearth_factory):
+    import copy
+    import signal
+    from helpers import wait_until
+    if not MODEL.is_file():
+        pytest.skip("the test model %s is absent" % MODEL)
+    h = hearth_factory()
+    cfg = copy.deepcopy(h.config)
+    local_config()(cfg)
+    h.write_config(cfg)
+    h.signal(signal.SIGHUP)
+    assert wait_until(lambda: "tiny" in h.model_ids(), 10), h.model_ids()
+    skip_without_engine(h)
+    r = h.chat(greedy(max_tokens=40))
+    assert r.status == 200 and r.json()["choices"][0]["message"]["content"] == REFERENCE, r
