@@ -572,6 +572,14 @@ static int engine_open(struct engine *e, char *msg, size_t cap)
 		L.llama_model_free(model);
 		return -1;
 	}
+	if (t && !e->chat_template &&
+	    L.llama_chat_apply_template(t, &probe, 1, true, out, sizeof out) < 0) {
+		HR_LOG_WARN(ENGINE,
+		            "the chat template of '%s' is not one llama.cpp recognizes: its prompts "
+		            "are plain completion (set providers.%s.chat_template)",
+		            e->path, e->id);
+		t = NULL; /* what /v1/models says is what happens */
+	}
 	e->model = model;
 	e->ctx = ctx;
 	e->vocab = L.llama_model_get_vocab(model);
