@@ -44,10 +44,17 @@ def engine_of(h, model="tiny"):
     raise AssertionError("no model %s in /v1/models" % model)
 
 
-def skip_without_engine(h):
-    e = engine_of(h)
-    if e["status"] != "ready" and ("library" in e["error"] or "headers" in e["error"]):
-        pytest.skip("the llama.cpp library is not available (run `make llama`): " + e["error"])
+def skip_if_no_library(e):
+    """Skips, saying why, when hearth has no usable llama.cpp (not built with its headers,
+    or the library is missing): not a fault of the model or of the code under test."""
+    err = e.get("error", "")
+    if e["status"] != "ready" and ("llama.cpp library" in err or "headers" in err):
+        pytest.skip("the llama.cpp library is not available (run `make llama`): " + err)
+
+
+def skip_without_engine(h, model="tiny"):
+    e = engine_of(h, model)
+    skip_if_no_library(e)
     assert e["status"] == "ready", e
 
 
@@ -290,8 +297,7 @@ def test_a_bad_model_file_is_refused_cleanly(hearth_factory, tmp_path, damage):
         bad.write_bytes(b"")
     h = hearth_factory(mutate=local_config(tiny_provider(path=str(bad))))
     e = engine_of(h)
-    if "library" in e.get("error", "") or "headers" in e.get("error", ""):
-        pytest.skip("the llama.cpp library is not available: " + e["error"])
+    skip_if_no_library(e)
     assert e["status"] == "unavailable"
     assert str(bad) in e["error"]
     cause = {"not-gguf": "not a GGUF file", "truncated": "llama.cpp could not load",
@@ -330,9 +336,7 @@ def test_a_local_model_is_served_as_local_with_no_provider_configured(tmp_path, 
         (root / "models" / "tiny.gguf").symlink_to(MODEL)
     h.start()
     try:
-        e = engine_of(h, "local")
-        if e["status"] != "ready" and "library" in e["error"]:
-            pytest.skip("the llama.cpp library is not available: " + e["error"])
+        skip_without_engine(h, "local")
         assert h.model_ids() == ["local"]
         r = h.chat(chat_body("local", PROMPT, temperature=0, max_tokens=40))
         assert r.status == 200, r
@@ -385,8 +389,7 @@ def test_a_context_too_large_for_memory_is_refused_before_it_is_allocated(hearth
     # 256 x 1M tokens of KV cache: ~170 GB even for this tiny model
     h = hearth_factory(mutate=local_config(tiny_provider(parallel=256, context=1048576)))
     e = engine_of(h)
-    if "library" in e.get("error", "") or "headers" in e.get("error", ""):
-        pytest.skip("the llama.cpp library is not available: " + e["error"])
+    skip_if_no_library(e)
     assert e["status"] == "unavailable"
     assert "out of memory for the context of '%s'" % MODEL in e["error"], e["error"]
     assert "lower providers.tiny.context or parallel" in e["error"]
