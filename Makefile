@@ -41,8 +41,10 @@ LDLIBS  := $(PKG_LIBS) -pthread -lm -ldl
 LLAMA_DIR := third_party/llama
 LLAMA_H   := $(wildcard $(LLAMA_DIR)/include/llama.h)
 ifneq ($(LLAMA_H),)
+LLAMA_GGML := $(shell cat $(LLAMA_DIR)/ggml-version 2>/dev/null)
 LLAMA_CFLAGS := -DHR_HAVE_LLAMA_H -isystem $(LLAMA_DIR)/include \
-                -DHR_LLAMA_DIR='"$(abspath $(LLAMA_DIR)/lib)"'
+                -DHR_LLAMA_DIR='"$(abspath $(LLAMA_DIR)/lib)"' \
+                $(if $(LLAMA_GGML),-DHR_LLAMA_GGML_VERSION='"$(LLAMA_GGML)"')
 else ifeq ($(shell pkg-config --exists llama 2>/dev/null && echo yes),yes)
 LLAMA_CFLAGS := -DHR_HAVE_LLAMA_H $(shell pkg-config --cflags llama) \
                 -DHR_LLAMA_DIR='"$(shell pkg-config --variable=libdir llama)"'
@@ -71,7 +73,7 @@ $(BUILD)/%.o: %.c
 
 # fetched headers appearing later rebuild the engine with them
 $(BUILD)/src/engine/llama.o: ALL_CFLAGS += $(LLAMA_CFLAGS)
-$(BUILD)/src/engine/llama.o: $(LLAMA_H)
+$(BUILD)/src/engine/llama.o: $(LLAMA_H) $(wildcard $(LLAMA_DIR)/ggml-version)
 
 # The PERSON detector's first-name gazetteer: the npm data packages in data/names (exact
 # versions in its package-lock.json), installed by `npm ci` and turned into a C table in the

@@ -9,7 +9,7 @@ set -u
 VERSION=3.21.1
 dir=${1:-third_party/llama}
 stamp=$dir/.hearth-installed
-[ -f "$stamp" ] && [ "$(cat "$stamp")" = "$VERSION" ] && exit 0
+[ -f "$stamp" ] && [ "$(cat "$stamp")" = "$VERSION" ] && [ -f "$dir/ggml-version" ] && exit 0
 
 say() { echo "hearth: make llama: $*" >&2; }
 if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
@@ -33,7 +33,7 @@ mkdir -p "$tmp/x" && (cd "$tmp/x" &&
 	exit 0
 }
 git clone -q --no-checkout "$tmp/x/package/llama/gitRelease.bundle" "$tmp/src" 2>/dev/null &&
-	(cd "$tmp/src" && git checkout -q HEAD -- include ggml/include LICENSE) || {
+	(cd "$tmp/src" && git checkout -q HEAD -- include ggml/include ggml/CMakeLists.txt LICENSE) || {
 	say "could not read the llama.cpp source bundle"
 	exit 0
 }
@@ -42,5 +42,8 @@ rm -rf "$dir" && mkdir -p "$dir/lib" "$dir/include" || exit 0
 cp "$tmp"/x/package/bins/linux-x64/libllama.v*.so "$tmp"/x/package/bins/linux-x64/libggml*.so "$dir/lib/" &&
 	cp "$tmp"/src/include/llama.h "$tmp"/src/ggml/include/*.h "$dir/include/" &&
 	cp "$tmp"/src/LICENSE "$dir/LICENSE" || { say "could not copy the files"; exit 0; }
+# the ggml version of these headers: hearth refuses a library of another one (ggml_version())
+sed -n 's/^set(GGML_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\))$/\2/p' "$tmp/src/ggml/CMakeLists.txt" |
+	paste -sd. - >"$dir/ggml-version"
 echo "$VERSION" >"$stamp"
 say "llama.cpp (node-llama-cpp $VERSION) is in $dir"

@@ -233,7 +233,36 @@ static struct {
 	HR_LLAMA_FNS(HR_LLAMA_FN_)
 #undef HR_LLAMA_FN_
 	__typeof__(ggml_backend_load_all_from_path) *load_backends; /* optional */
+	__typeof__(ggml_version) *ggml_version;                      /* optional */
 } L;
+
+/* The default parameters, called with room to spare: a library of another version whose
+ * structs are larger writes into the padding, not past the caller's stack, and the checks
+ * of lib_load_locked() then refuse it. (Structs this large are returned through a hidden
+ * pointer the caller provides on x86-64 and aarch64 alike, so the cast changes only the
+ * room given.) */
+struct padded_cparams {
+	struct llama_context_params p;
+	char room[4096];
+};
+struct padded_mparams {
+	struct llama_model_params p;
+	char room[4096];
+};
+
+static struct llama_context_params ctx_defaults(void)
+{
+	struct padded_cparams (*f)(void) = (struct padded_cparams (*)(void))(void (*)(void))
+	    L.llama_context_default_params;
+	return f().p;
+}
+
+static struct llama_model_params model_defaults(void)
+{
+	struct padded_mparams (*f)(void) = (struct padded_mparams (*)(void))(void (*)(void))
+	    L.llama_model_default_params;
+	return f().p;
+}
 #define HR_HAVE_ENGINE 1
 #else
 #define HR_HAVE_ENGINE 0
@@ -287,8 +316,8 @@ static bool find_in_dir(const char *dir, char *out, size_t cap)
  * library of another version lays the struct out differently, and fails this. */
 static bool layout_ok(void)
 {
-	struct llama_context_params cp = L.llama_context_default_params();
-	struct llama_model_params mp = L.llama_model_default_params();
+	struct llama_context_params cp = ctx_defaults();
+	struct llama_model_params mp = model_defaults();
 	return cp.n_batch == 2048 && cp.n_ubatch == 512 && cp.n_seq_max == 1 &&
 	       cp.offload_kqv && !cp.embeddings && cp.samplers == NULL && cp.ctx_other == NULL &&
 	       mp.devices == NULL && !mp.vocab_only && mp.kv_overrides == NULL;
@@ -347,6 +376,20 @@ static void lib_load_locked(void)
 	HR_LLAMA_FNS(HR_LLAMA_SYM_)
 #undef HR_LLAMA_SYM_
 	*(void **)&L.load_backends = dlsym(L.h, "ggml_backend_load_all_from_path");
+	*(void **)&L.ggml_version = dlsym(L.h, "ggml_version");
+#ifdef HR_LLAMA_GGML_VERSION /* the headers of `make llama` know their ggml version */
+	const char *v = L.ggml_version ? L.ggml_version() : NULL;
+	if (!v || strcmp(v, HR_LLAMA_GGML_VERSION) != 0) {
+		snprintf(lib_err, sizeof lib_err,
+		         "the llama.cpp library '%s' is not the version hearth was built for: its "
+		         "ggml is %s, hearth's llama.h is of ggml %s (rebuild hearth against its "
+		         "llama.h, or run `make llama`)",
+		         lib_path, v ? v : "of an unknown version", HR_LLAMA_GGML_VERSION);
+		dlclose(L.h);
+		L.h = NULL;
+		return;
+	}
+#endif
 	if (!layout_ok()) {
 		snprintf(lib_err, sizeof lib_err,
 		         "the llama.cpp library '%s' is not the version hearth was built for: its "
@@ -508,7 +551,7 @@ static int engine_open(struct engine *e, char *msg, size_t cap)
 	pthread_mutex_lock(&log_mu);
 	log_last[0] = '\0';
 	pthread_mutex_unlock(&log_mu);
-	struct llama_model_params mp = L.llama_model_default_params();
+	struct llama_model_params mp = model_defaults();
 	mp.n_gpu_layers = e->gpu_layers;
 	struct llama_model *model = L.llama_model_load_from_file(e->path, mp);
 	if (!model) {
@@ -529,7 +572,7 @@ static int engine_open(struct engine *e, char *msg, size_t cap)
 		return -1;
 	}
 	int threads = e->threads > 0 ? e->threads : default_threads();
-	struct llama_context_params cp = L.llama_context_default_params();
+	struct llama_context_params cp = ctx_defaults();
 	cp.n_seq_max = (uint32_t)e->parallel;
 	cp.n_ctx = (uint32_t)n_ctx * (uint32_t)e->parallel;
 	cp.n_batch = cp.n_ctx < 2048 ? cp.n_ctx : 2048;

@@ -345,6 +345,29 @@ def test_a_local_model_is_served_as_local_with_no_provider_configured(tmp_path, 
         h.stop()
 
 
+def test_a_library_of_another_ggml_version_is_refused(hearth_factory, tmp_path):
+    """A library whose ggml_version() is not the one of the headers hearth was built with:
+    a shim that says 0.0.1 and takes everything else from the real library."""
+    import shutil
+    import subprocess
+    lib_dir = REPO / "third_party" / "llama" / "lib"
+    libs = sorted(lib_dir.glob("libllama.v*.so"))
+    if not libs or not shutil.which("cc"):
+        pytest.skip("no llama.cpp library in %s (run `make llama`) or no cc" % lib_dir)
+    src = tmp_path / "shim.c"
+    src.write_text('const char *ggml_version(void) { return "0.0.1"; }\n')
+    shim = tmp_path / "libllama.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(shim), str(src), "-Wl,--no-as-needed", "-L" + str(lib_dir),
+                    "-l:" + libs[-1].name, "-Wl,-rpath," + str(lib_dir)], check=True)
+    h = hearth_factory(mutate=local_config(), env={"HEARTH_LLAMA_LIB": str(shim)})
+    e = engine_of(h)
+    if "headers" in e.get("error", ""):
+        pytest.skip("hearth was built without llama.cpp's headers: " + e["error"])
+    assert e["status"] == "unavailable"
+    assert "'%s' is not the version hearth was built for: its ggml is 0.0.1" % shim \
+        in e["error"], e["error"]
+
+
 @pytest.mark.parametrize("lib", ["missing", "wrong"])
 def test_without_the_right_library_hearth_starts_and_says_why(hearth_factory, tmp_path, lib):
     path = str(tmp_path / "nowhere" / "libllama.so") if lib == "missing" else \
