@@ -33,7 +33,22 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -Wformat=2 \
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=gnu17 -Isrc -include core/compat.h $(WARN) $(PKG_CFLAGS) \
               -DHR_VERSION='"$(VERSION)"' -pthread -MMD -MP $(CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  := $(PKG_LIBS) -pthread -lm
+LDLIBS  := $(PKG_LIBS) -pthread -lm -ldl
+
+# The embedded llama.cpp engine (src/engine/llama.c, docs/local-models.md) compiles against
+# llama.h from `make llama` (or a system llama.cpp that pkg-config knows); the library itself
+# is loaded at run time, so hearth builds and starts without it.
+LLAMA_DIR := third_party/llama
+LLAMA_H   := $(wildcard $(LLAMA_DIR)/include/llama.h)
+ifneq ($(LLAMA_H),)
+LLAMA_GGML := $(shell cat $(LLAMA_DIR)/ggml-version 2>/dev/null)
+LLAMA_CFLAGS := -DHR_HAVE_LLAMA_H -isystem $(LLAMA_DIR)/include \
+                -DHR_LLAMA_DIR='"$(abspath $(LLAMA_DIR)/lib)"' \
+                $(if $(LLAMA_GGML),-DHR_LLAMA_GGML_VERSION='"$(LLAMA_GGML)"')
+else ifeq ($(shell pkg-config --exists llama 2>/dev/null && echo yes),yes)
+LLAMA_CFLAGS := -DHR_HAVE_LLAMA_H $(shell pkg-config --cflags llama) \
+                -DHR_LLAMA_DIR='"$(shell pkg-config --variable=libdir llama)"'
+endif
 
 SRCS     := $(shell find src -name '*.c' | sort)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
@@ -48,13 +63,17 @@ SDK_DIR   := tests/sdk
 SDK_STAMP := $(SDK_DIR)/node_modules/.hearth-installed
 
 .PHONY: all run test unit e2e sdk-deps fuzz-replay asan fuzz bench loadtest valgrind clean format help deps \
-        routing-data
+        routing-data llama
 
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# fetched headers appearing later rebuild the engine with them
+$(BUILD)/src/engine/llama.o: ALL_CFLAGS += $(LLAMA_CFLAGS)
+$(BUILD)/src/engine/llama.o: $(LLAMA_H) $(wildcard $(LLAMA_DIR)/ggml-version)
 
 # The PERSON detector's first-name gazetteer: the npm data packages in data/names (exact
 # versions in its package-lock.json), installed by `npm ci` and turned into a C table in the
@@ -85,12 +104,20 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Wno-unused-parameter -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS) -lcmocka
 
+## llama: fetch llama.cpp (prebuilt libraries + headers, from npm) into third_party/llama
+## for the embedded engine; says why and succeeds anyway when it cannot (offline)
+llama:
+	@scripts/fetch-llama.sh $(LLAMA_DIR)
+
 ## run: install what is missing, build, start `hearth serve`
-run: $(BIN)
+run:
+	@scripts/fetch-llama.sh $(LLAMA_DIR)
+	$(MAKE) all
 	./$(BIN) serve
 
 ## test: install what is missing, build, run every test (what CI runs)
 test:
+	@scripts/fetch-llama.sh $(LLAMA_DIR)
 	$(MAKE) all unit fuzz-replay e2e
 
 unit: $(UNIT_BINS)
@@ -112,7 +139,8 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_FLAGS := -std=gnu17 -Isrc -include core/compat.h $(PKG_CFLAGS) -DHR_VERSION='"$(VERSION)"' \
               -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -pthread
-FUZZ_LIB_SRCS := $(filter-out src/main.c src/http/% src/cli/% src/api/%,$(LIB_SRCS)) src/http/sse.c \
+FUZZ_LIB_SRCS := $(filter-out src/main.c src/http/% src/cli/% src/api/% src/engine/llama.c,$(LIB_SRCS)) \
+                 src/http/sse.c \
                  $(NAMES_C)
 
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
@@ -133,6 +161,7 @@ fuzz: $(FUZZ_BINS)
 
 ## asan: the whole suite (unit + e2e) built with ASan and UBSan
 asan:
+	@scripts/fetch-llama.sh $(LLAMA_DIR)
 	HEARTH_SANITIZED=1 $(MAKE) BUILD=build-asan \
 	  EXTRA_CFLAGS="-O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 	  LDFLAGS="-fsanitize=address,undefined" all unit e2e fuzz-replay
@@ -155,7 +184,22 @@ $(BUILD)/bench/router_bench: bench/router_bench.c bench/machine.h $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-.PHONY: pii-eval bench-detect bench-router router-model router-eval
+# The embedded engine's baseline: the same generation through the llama.cpp library directly
+# (bench/llama.py); linked with the libraries of `make llama`, an rpath to their folder.
+$(BUILD)/bench/llama_direct: bench/llama_direct.c bench/machine.h $(LLAMA_H)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu17 -O2 $(WARN) -isystem $(LLAMA_DIR)/include -Ibench -o $@ $< \
+	  -L$(LLAMA_DIR)/lib -l:$(notdir $(firstword $(wildcard $(LLAMA_DIR)/lib/libllama.v*.so))) \
+	  -l:$(notdir $(firstword $(wildcard $(LLAMA_DIR)/lib/libggml.v*.so))) -l:libggml-base.so \
+	  -Wl,-rpath,$(abspath $(LLAMA_DIR)/lib)
+
+.PHONY: pii-eval bench-detect bench-router router-model router-eval bench-llama
+## bench-llama: tokens/s of 1 and 8 streams through the embedded engine against the library
+## driven directly (ratio), and the time to first token (docs/performance.md)
+bench-llama:
+	@scripts/fetch-llama.sh $(LLAMA_DIR)
+	$(MAKE) all $(BUILD)/bench/llama_direct
+	$(PYTHON) bench/llama.py --hearth $(BIN) --driver $(BUILD)/bench/llama_direct $(BENCH_LLAMA_ARGS)
 ## pii-eval: precision/recall of the data-policy detectors per type, on both splits
 pii-eval: $(BUILD)/bench/pii_eval
 	./$(BUILD)/bench/pii_eval $(PII_DATA) $(PII_EVAL_ARGS)
@@ -227,5 +271,7 @@ help:
 	@echo "make router-model  rebuild share/router/default.json bit for bit from that data"
 	@echo "make router-eval   the learned router cross-validated by held-out task"
 	@echo "make bench-router  the learned router's decision time on a ~1,000-token prompt"
+	@echo "make llama         fetch llama.cpp (libraries + headers, npm) for the embedded engine"
+	@echo "make bench-llama   embedded engine tokens/s, 1 and 8 streams, against the library direct"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -3,6 +3,7 @@
 #ifndef HR_CLI_H
 #define HR_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct hr_buf;
@@ -62,5 +63,8 @@ int hr_cmd_teams(int argc, char **argv);
 /* serve.c: providers found on this machine when no config file is given (OPENAI_API_KEY,
  * an Ollama on 127.0.0.1:11434, a llama.cpp server on 127.0.0.1:8080), added to c. */
 void hr_cli_detect(struct hr_conf *c);
+/* The embedded default: HEARTH_LOCAL_MODEL (or, when scan_dir, the first GGUF file in ./models)
+ * as the provider and model 'local' of kind llamacpp, unless a provider 'local' exists. */
+void hr_cli_local_model(struct hr_conf *c, bool scan_dir);
 
 #endif

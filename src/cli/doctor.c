@@ -10,6 +10,7 @@
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/secrets.h"
+#include "engine/llama.h"
 #include "providers/provider.h"
 #include "storage/store.h"
 
@@ -19,9 +20,22 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* A model run in process: loads it once, as `hearth serve` would. Returns 1 when it loads. */
+static int check_in_process(const struct hr_conf_provider *p)
+{
+	char msg[2048];
+	int ok = hr_llama_try(p, msg, sizeof msg) == 0;
+	printf("%-5s provider  '%s' (in process) %s\n", ok ? "ok" : "FAIL", p->id, msg);
+	if (!ok)
+		printf("      hint: check providers.%s.path; docs/local-models.md\n", p->id);
+	return ok;
+}
+
 /* Returns 1 when p answers its listing endpoint with 2xx. */
 static int check_provider(const struct hr_conf_provider *p)
 {
+	if (strcmp(p->kind, "llamacpp") == 0)
+		return check_in_process(p);
 	const struct hr_provider_ops *ops = hr_provider_find(p->kind);
 	char url[2048];
 	snprintf(url, sizeof url, "%s%s", p->base_url,

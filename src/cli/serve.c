@@ -1,6 +1,7 @@
 /* serve.c - `hearth serve`: load the config (or detect providers), open the storage, start
  * the usage writer and the server, and reload on SIGHUP. */
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -21,6 +22,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "governance/ident.h"
+#include "engine/llama.h"
 #include "http/server.h"
 #include "storage/store.h"
 #include "storage/usage.h"
@@ -78,8 +80,53 @@ static void add_local(struct hr_conf *c, const char *id, const char *base, json_
 	fprintf(stderr, "hearth: found %s at %s with %d model%s\n", id, base, n, n == 1 ? "" : "s");
 }
 
+/* The first *.gguf of dir (by name) into out; false when there is none. */
+static bool first_gguf(const char *dir, char *out, size_t cap)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	char best[256] = "";
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+		if (n > 5 && n < sizeof best && strcmp(de->d_name + n - 5, ".gguf") == 0 &&
+		    (!best[0] || strcmp(de->d_name, best) < 0))
+			snprintf(best, sizeof best, "%s", de->d_name);
+	}
+	closedir(d);
+	if (best[0])
+		snprintf(out, cap, "%s/%s", dir, best);
+	return best[0] != '\0';
+}
+
+void hr_cli_local_model(struct hr_conf *c, bool scan_dir)
+{
+	char found[4096];
+	const char *path = getenv("HEARTH_LOCAL_MODEL");
+	const char *why = "HEARTH_LOCAL_MODEL";
+	if (!path || !*path) {
+		path = scan_dir && first_gguf("models", found, sizeof found) ? found : NULL;
+		why = "./models/";
+	}
+	if (!path || hr_conf_provider_find(c, "local"))
+		return;
+	struct hr_conf_provider p = {
+	    .id = "local",
+	    .kind = "llamacpp",
+	    .path = path,
+	    .locality = HR_LOCAL,
+	    .detected = true,
+	};
+	if (hr_conf_add_provider(c, &p) == 0 &&
+	    hr_conf_add_model(c, "local", "local", "local", 0, 0, 0) == 0)
+		fprintf(stderr, "hearth: serving %s (from %s) in process as the model 'local'\n",
+		        path, why);
+}
+
 void hr_cli_detect(struct hr_conf *c)
 {
+	hr_cli_local_model(c, true);
 	const char *key = getenv("OPENAI_API_KEY");
 	if (key && *key) {
 		struct hr_conf_provider p = {
@@ -142,6 +189,8 @@ static int load(struct hr_conf **out)
 		return rc;
 	if (!(*out)->path)
 		hr_cli_detect(*out);
+	else /* a config without providers gets the GGUF of ./models too */
+		hr_cli_local_model(*out, (*out)->n_providers == 0);
 	return HR_EXIT_OK;
 }
 
@@ -178,6 +227,7 @@ static void on_reload(struct hr_server *srv)
 	hr_learn_live_load_models(((struct hr_api *)hr_server_user(srv))->learn, c);
 	HR_LOG_INFO(MAIN, "configuration reloaded: %zu providers, %zu models", c->n_providers,
 	            c->n_models);
+	hr_llama_load(c); /* providers of kind llamacpp added by the reload */
 	hr_conf_publish(c);
 	hr_server_apply_limits(srv);
 }
@@ -266,6 +316,7 @@ int hr_cmd_serve(int argc, char **argv)
 		c->server.port = (int)v;
 	}
 	hr_log_setup(c->log.level, c->log.format);
+	hr_llama_load(c); /* the models of kind llamacpp: a failure is logged, not fatal */
 
 	struct hr_buf err = HR_BUF_INIT(4096);
 	struct hr_api api = {0};
@@ -364,6 +415,7 @@ int hr_cmd_serve(int argc, char **argv)
 
 	rc = hr_server_run(srv);
 	hr_server_free(srv);
+	hr_llama_shutdown();
 	hr_usage_writer_stop(api.writer);
 	api.store->ops->close(api.store);
 	hr_breakers_free(api.breakers);

@@ -197,11 +197,31 @@ static const struct conf_row rows[] = {
            SIZE_MAX_, NULL, "memory cap of one request"),
 
     R_PROV("providers.<id>.kind", T_KIND, "(required)", kind, 0, 0, F_REQUIRED | F_NODEF, NULL,
-           "wire format the provider speaks: openai, anthropic, gemini or ollama"),
-    R_PROV("providers.<id>.base_url", T_URL, "(required)", base_url, 0, 0, F_REQUIRED | F_NODEF,
-           NULL,
+           "wire format the provider speaks: openai, anthropic, gemini or ollama; or "
+           "llamacpp, a GGUF model run in hearth's own process (docs/local-models.md)"),
+    R_PROV("providers.<id>.base_url", T_URL, "(required)", base_url, 0, 0, F_NODEF, NULL,
            "http:// or https:// URL the API paths are appended to, e.g. "
-           "https://api.openai.com/v1"),
+           "https://api.openai.com/v1 (kind llamacpp: none)"),
+    R_PROV("providers.<id>.path", T_STR, "(required for llamacpp)", path, 0, 0, F_NODEF, NULL,
+           "kind llamacpp: the GGUF model file; relative paths from the working directory"),
+    R_PROV("providers.<id>.context", T_INT, "0", context, 0, 1048576, 0, NULL,
+           "kind llamacpp: context per request, in tokens; 0 = the model's training context, "
+           "at most 4096"),
+    R_PROV("providers.<id>.threads", T_INT, "0", threads, 0, 1024, 0, NULL,
+           "kind llamacpp: CPU threads of the decode; 0 = half the CPUs, at least 1"),
+    R_PROV("providers.<id>.parallel", T_INT, "4", parallel, 1, 256, 0, NULL,
+           "kind llamacpp: requests decoded together (sequences of one batch); the "
+           "default max_concurrency of its models"),
+    R_PROV("providers.<id>.gpu_layers", T_INT, "0", gpu_layers, -1, 100000, 0, NULL,
+           "kind llamacpp: layers offloaded to a GPU (-1 = all), passed to llama.cpp; the "
+           "prebuilt library of make llama is CPU-only"),
+    R_PROV("providers.<id>.chat_template", T_STR, "(the GGUF's)", chat_template, 0, 0, F_NODEF,
+           NULL,
+           "kind llamacpp: the chat template, by the name of one of llama.cpp's (chatml, "
+           "llama3, mistral-v7, phi4, gemma, ...) or as a template text it recognizes"),
+    R_PROV("providers.<id>.embeddings", T_BOOL, "false", embeddings, 0, 0, 0, NULL,
+           "kind llamacpp: load the model for /v1/embeddings (an embedding GGUF) instead of "
+           "chat"),
     {"providers.<id>.api_key", T_SECRET, "(none)", S_PROVIDER,
      offsetof(struct hr_conf_provider, api_key), offsetof(struct hr_conf_provider, api_key_ref),
      C_STR, 0, 0, F_NODEF, NULL,
@@ -340,7 +360,8 @@ static const char *const sections[] = {"server", "log",       "storage", "limits
 
 /* The one place that knows the provider kinds, until the registry (hr_provider_find) is
  * linked into every build that loads a config. */
-static const char *const provider_kinds[] = {"openai", "anthropic", "gemini", "ollama", NULL};
+static const char *const provider_kinds[] = {"openai", "anthropic", "gemini", "ollama",
+                                              "llamacpp", NULL};
 
 static const char *provider_kind_known(const char *s)
 {
@@ -1762,6 +1783,33 @@ static size_t row_index(const char *key)
 	return 0;
 }
 
+/* A key required of this provider's kind (row key) is missing: said as missing_required()
+ * says it. */
+static void missing_key(struct ld *ld, const struct origin *o, const char *prefix,
+                        const char *row_key)
+{
+	const struct conf_row *r = &rows[row_index(row_key)];
+	char key[SHOW_CAP * 2 + 32];
+	snprintf(key, sizeof key, "%s.%s", prefix, row_name(r));
+	conf_err(ld, o, key, "missing required key; add '%s:' (%s)", row_name(r), r->doc);
+}
+
+/* A provider of kind llamacpp runs in this process: a model file, no URL; its calls go to
+ * the embedded engine (llamacpp://<id>, engine/llama.h). Always local. */
+static void in_process(struct ld *ld, const struct origin *o, const char *prefix,
+                       struct hr_conf_provider *p, const unsigned char *seen)
+{
+	if (seen[row_index("providers.<id>.base_url")])
+		conf_err(ld, o, prefix,
+		         "kind llamacpp runs the model in hearth's process; remove 'base_url:' and "
+		         "give the model file as 'path:'");
+	if (!p->path && !seen[row_index("providers.<id>.path")])
+		missing_key(ld, o, prefix, "providers.<id>.path");
+	if (!(p->base_url = hr_arena_printf(ld->c->arena, "llamacpp://%s", p->id)))
+		conf_oom(ld);
+	p->locality = HR_LOCAL;
+}
+
 static void load_providers(struct ld *ld, const struct node *map)
 {
 	struct hr_conf *c = ld->c;
@@ -1802,10 +1850,19 @@ static void load_providers(struct ld *ld, const struct node *map)
 		unsigned char seen[N_ROWS] = {SEEN_NO};
 		load_pairs(ld, v, S_PROVIDER, "providers", prefix, p, seen);
 		missing_required(ld, S_PROVIDER, seen, &o, prefix);
+		if (p->kind && strcmp(p->kind, "llamacpp") == 0) {
+			in_process(ld, &o, prefix, p, seen);
+			continue;
+		}
+		if (!p->base_url && !seen[row_index("providers.<id>.base_url")])
+			missing_key(ld, &o, prefix, "providers.<id>.base_url");
 		if (!seen[loc] && p->base_url)
 			p->locality = host_is_loopback(url_host(p->base_url)) ? HR_LOCAL : HR_CLOUD;
 	}
 }
+
+static void model_in_process(struct hr_conf_model *m, bool set_concurrency, bool set_queue,
+                             bool set_embeddings);
 
 static void load_models(struct ld *ld, const struct node *map)
 {
@@ -1848,6 +1905,10 @@ static void load_models(struct ld *ld, const struct node *map)
 		missing_required(ld, S_MODEL, seen, &o, prefix);
 		if (!seen[up])
 			m->upstream = m->name;
+		if (m->provider && m->provider->kind && strcmp(m->provider->kind, "llamacpp") == 0)
+			model_in_process(m, seen[row_index("models.<name>.max_concurrency")],
+			                 seen[row_index("models.<name>.max_queue")],
+			                 seen[row_index("models.<name>.embeddings")]);
 	}
 }
 
@@ -2418,10 +2479,27 @@ int hr_conf_load_ex(const char *path, unsigned flags, struct hr_conf **out, stru
 	return rc;
 }
 
+static void model_in_process(struct hr_conf_model *m, bool set_concurrency, bool set_queue,
+                             bool set_embeddings)
+{
+	/* the engine decodes `parallel` requests together: more would wait inside it */
+	if (!set_concurrency)
+		m->max_concurrency = m->provider->parallel > 0 ? m->provider->parallel : 1;
+	if (!set_queue)
+		m->max_queue = 4 * m->max_concurrency;
+	if (!set_embeddings)
+		m->embeddings = m->provider->embeddings;
+	m->tools = m->vision = m->json_mode = false;
+	if (!m->context_window && m->provider->context > 0)
+		m->context_window = m->provider->context;
+}
+
 int hr_conf_add_provider(struct hr_conf *c, const struct hr_conf_provider *p)
 {
+	bool local = p->kind && strcmp(p->kind, "llamacpp") == 0;
 	if (!p->id || !id_ok(p->id, strlen(p->id)) || !p->kind || !provider_kind_known(p->kind) ||
-	    !p->base_url || url_problem(p->base_url) || hr_conf_provider_find(c, p->id))
+	    (local ? !p->path : !p->base_url || url_problem(p->base_url)) ||
+	    hr_conf_provider_find(c, p->id))
 		return HR_EINVAL;
 	if (c->n_providers >= HR_MAX_PROVIDERS)
 		return HR_ETOOMANY;
@@ -2430,12 +2508,28 @@ int hr_conf_add_provider(struct hr_conf *c, const struct hr_conf_provider *p)
 	if (!np)
 		return HR_ENOMEM;
 	apply_defaults(&ld, S_PROVIDER, np);
-	size_t n = strlen(p->base_url);
-	while (n > 0 && p->base_url[n - 1] == '/')
-		n--;
 	np->id = hr_arena_strdup(c->arena, p->id);
 	np->kind = provider_kind_known(p->kind);
-	np->base_url = hr_arena_strndup(c->arena, p->base_url, n);
+	if (local) {
+		np->base_url = hr_arena_printf(c->arena, "llamacpp://%s", p->id);
+		np->path = hr_arena_strdup(c->arena, p->path);
+		if (!np->path)
+			return HR_ENOMEM;
+		np->context = p->context;
+		np->threads = p->threads;
+		if (p->parallel > 0)
+			np->parallel = p->parallel;
+		np->gpu_layers = p->gpu_layers;
+		np->embeddings = p->embeddings;
+		if (p->chat_template &&
+		    !(np->chat_template = hr_arena_strdup(c->arena, p->chat_template)))
+			return HR_ENOMEM;
+	} else {
+		size_t n = strlen(p->base_url);
+		while (n > 0 && p->base_url[n - 1] == '/')
+			n--;
+		np->base_url = hr_arena_strndup(c->arena, p->base_url, n);
+	}
 	np->api_key = p->api_key ? hr_arena_strdup(c->arena, p->api_key) : NULL;
 	np->api_key_ref = p->api_key_ref ? hr_arena_strdup(c->arena, p->api_key_ref) : NULL;
 	if (ld.oom || !np->id || !np->base_url || (p->api_key && !np->api_key) ||
@@ -2480,6 +2574,8 @@ int hr_conf_add_model(struct hr_conf *c, const char *name, const char *provider_
 	m->output_price_per_mtok = out_price;
 	m->context_window = ctx;
 	m->tools = m->vision = m->json_mode = true; /* the schema's defaults */
+	if (p->kind && strcmp(p->kind, "llamacpp") == 0)
+		model_in_process(m, false, false, false);
 	c->n_models++;
 	return 0;
 }

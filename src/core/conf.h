@@ -19,7 +19,7 @@ enum hr_locality { HR_LOCAL, HR_CLOUD };
 
 struct hr_conf_provider {
 	const char *id;          /* the key under providers: */
-	const char *kind;        /* wire format: "openai", "anthropic", "gemini", "ollama" */
+	const char *kind;        /* "openai", "anthropic", "gemini", "ollama", "llamacpp" */
 	const char *base_url;    /* without trailing slash, e.g. https://api.openai.com/v1 */
 	const char *api_key;     /* the resolved secret, or NULL; never log it */
 	const char *api_key_ref; /* as written ("env:OPENAI_API_KEY"), for display; or NULL */
@@ -29,6 +29,14 @@ struct hr_conf_provider {
 	long idle_timeout_ms;       /* longest gap between two chunks of a stream */
 	long total_timeout_ms;      /* whole call */
 	bool detected;              /* added by detection, not from the file */
+	/* kind llamacpp, the embedded engine (engine/llama.h): the GGUF file and how it runs */
+	const char *path;
+	int context;    /* tokens per sequence; 0 = the model's training context, at most 4096 */
+	int threads;    /* decode threads; 0 = half the CPUs, at least 1 */
+	int parallel;   /* sequences decoded together (requests served at once) */
+	int gpu_layers; /* layers offloaded to a GPU, passed to llama.cpp */
+	bool embeddings; /* the context computes embeddings (/v1/embeddings), not chat */
+	const char *chat_template; /* a llama.cpp template name or text; NULL = the GGUF's */
 };
 
 /* How strong a model is (models.<name>.tier): places it on the shipped router model's scale

@@ -59,7 +59,9 @@
 	XX(CONFLICT, 409, "invalid_request_error", "invalid_request_error", "conflict",            \
 	   "the change conflicts with existing objects")                                           \
 	XX(DENIED, 403, "permission_error", "permission_error", "permission_denied",               \
-	   "this API key may not do that")
+	   "this API key may not do that")                                                         \
+	XX(LOCAL_MODEL, 503, "api_error", "api_error", "local_model_unavailable",                  \
+	   "the model run in process cannot serve (its file or the llama.cpp library)")
 
 enum hr_err {
 	HR_OK = 0,

@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 #include "core/log.h"
+#include "engine/llama.h"
 
 /* Finished calls' easy handles kept for the next calls: curl_easy_init() and
  * curl_easy_cleanup() cost more than curl_easy_reset() (buffers, default options). A busy
@@ -52,6 +53,7 @@ struct hr_sock {
 
 struct hr_call {
 	struct hr_client *c;
+	struct hr_llama_call *local; /* an in-process call (llamacpp://): no curl handle */
 	CURL *easy;
 	struct curl_slist *hdrs;
 	struct hr_call_opts o;
@@ -77,6 +79,15 @@ static void call_free(struct hr_call *call)
 		c->calls = call->next;
 	if (call->next)
 		call->next->prev = call->prev;
+	if (call->local) {
+		if (call->canceled && !call->in_cb)
+			hr_llama_call_cancel(call->local);
+		if (call->fb_timer)
+			event_free(call->fb_timer);
+		c->active--;
+		free(call);
+		return;
+	}
 	curl_multi_remove_handle(c->multi, call->easy);
 	easy_put(c, call->easy);
 	curl_slist_free_all(call->hdrs);
@@ -322,8 +333,85 @@ static void ms_to_tv(long ms, struct timeval *tv)
 	tv->tv_usec = (ms % 1000) * 1000;
 }
 
+/* ---- in-process calls: the embedded engine (engine/llama.h) behind the same callbacks ---- */
+
+static int local_headers(void *arg, long status)
+{
+	struct hr_call *call = arg;
+	call->in_cb = true;
+	int rc = call->o.on_headers ? call->o.on_headers(call->o.arg, status, NULL) : 0;
+	call->in_cb = false;
+	return call->canceled ? HR_ECANCELED : rc;
+}
+
+static int local_data(void *arg, const char *p, size_t n)
+{
+	struct hr_call *call = arg;
+	call->in_cb = true;
+	int rc = call->o.on_data(call->o.arg, p, n);
+	call->in_cb = false;
+	return call->canceled ? HR_ECANCELED : rc;
+}
+
+static void local_done(void *arg, int rc)
+{
+	struct hr_call *call = arg;
+	call->in_cb = true; /* the engine has let go of its call: nothing to cancel */
+	call_finish(call, rc);
+}
+
+/* The whole-call timeout of an in-process call (the model may be slow; the others are about
+ * connections and gaps, which it has not). */
+static void on_local_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	struct hr_call *call = arg;
+	HR_RLOG_WARN(call->o.rid, HTTP, "the in-process model '%s' did not finish in time",
+	             call->o.url);
+	hr_llama_call_cancel(call->local);
+	call->in_cb = true; /* cancelled above: call_free must not cancel it again */
+	call_finish(call, HR_ETIMEOUT);
+}
+
+static int local_start(struct hr_client *c, const struct hr_call_opts *o, struct hr_call **out)
+{
+	struct hr_call *call = calloc(1, sizeof *call);
+	if (!call)
+		return HR_ENOMEM;
+	call->c = c;
+	call->o = *o;
+	if (o->total_timeout_ms > 0 &&
+	    !(call->fb_timer = evtimer_new(c->base, on_local_timeout, call))) {
+		free(call);
+		return HR_ENOMEM;
+	}
+	struct hr_llama_sink sink = {local_headers, local_data, local_done, call};
+	int rc = hr_llama_call_start(c->base, o->url, o->body, o->body_len, &sink, &call->local);
+	if (rc < 0) {
+		if (call->fb_timer)
+			event_free(call->fb_timer);
+		free(call);
+		return rc;
+	}
+	if (call->fb_timer) {
+		struct timeval tv;
+		ms_to_tv(o->total_timeout_ms, &tv);
+		evtimer_add(call->fb_timer, &tv);
+	}
+	call->next = c->calls;
+	if (c->calls)
+		c->calls->prev = call;
+	c->calls = call;
+	c->active++;
+	if (out)
+		*out = call;
+	return 0;
+}
+
 int hr_call_start(struct hr_client *c, const struct hr_call_opts *o, struct hr_call **out)
 {
+	if (hr_llama_url(o->url))
+		return local_start(c, o, out);
 	struct hr_call *call = calloc(1, sizeof *call);
 	if (!call)
 		return HR_ENOMEM;
@@ -409,7 +497,8 @@ void hr_call_cancel(struct hr_call *call)
 
 void hr_call_pause(struct hr_call *call, bool pause)
 {
-	if (call->paused == pause || call->canceled)
+	/* an in-process answer is produced at the model's pace and buffered (capped) */
+	if (call->paused == pause || call->canceled || call->local)
 		return;
 	call->paused = pause;
 	/* a paused call is waiting for our client, not for the provider */

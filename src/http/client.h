@@ -1,6 +1,8 @@
 /* client.h - the outbound HTTP client: one libcurl multi handle per event loop, driven by
  * that loop (curl_multi_socket_action), so connections to each provider are pooled and
- * reused. A call streams its response to callbacks as bytes arrive. */
+ * reused. A call streams its response to callbacks as bytes arrive. A URL llamacpp://<id>/...
+ * is served in process by the embedded engine (engine/llama.h) behind the same callbacks:
+ * no connection, no pause (its answer is buffered, capped); only total_timeout_ms applies. */
 #ifndef HR_CLIENT_H
 #define HR_CLIENT_H
 

@@ -42,7 +42,7 @@ struct hr_stream_dec {
 };
 
 struct hr_provider_ops {
-	const char *kind; /* "openai", "anthropic", "gemini", "ollama" */
+	const char *kind; /* "openai", "anthropic", "gemini", "ollama", "llamacpp" */
 	enum hr_framing framing;
 
 	/* Build the chat call to model m (m->provider is its provider; m->upstream the model
@@ -97,6 +97,7 @@ extern const struct hr_provider_ops hr_provider_openai;
 extern const struct hr_provider_ops hr_provider_anthropic;
 extern const struct hr_provider_ops hr_provider_gemini;
 extern const struct hr_provider_ops hr_provider_ollama;
+extern const struct hr_provider_ops hr_provider_llamacpp; /* the embedded engine */
 
 /* The headers of a plain GET to a provider (its model listing): the credential in the form
  * its kind expects (Authorization: Bearer, x-api-key + anthropic-version, x-goog-api-key).

@@ -12,6 +12,7 @@ static const struct hr_provider_ops *const kinds[] = {
     &hr_provider_anthropic,
     &hr_provider_gemini,
     &hr_provider_ollama,
+    &hr_provider_llamacpp,
 };
 
 const struct hr_provider_ops *hr_provider_find(const char *kind)
@@ -27,7 +28,7 @@ const struct hr_provider_ops *hr_provider_find(const char *kind)
 const char *hr_provider_kinds(void)
 {
 	/* keep in step with kinds[] (test_openai checks every listed kind is found) */
-	return "openai, anthropic, gemini, ollama";
+	return "openai, anthropic, gemini, ollama, llamacpp";
 }
 
 int hr_provider_list_headers(struct hr_arena *a, const struct hr_conf_provider *p,

@@ -262,5 +262,5 @@ bool hr_route_next_ok(int err)
 {
 	if (err > 0)
 		return err == 401 || err == 403 || err == 404;
-	return err == HR_EUPSTREAM_AUTH || err == HR_EUPSTREAM_NOTFOUND;
+	return err == HR_EUPSTREAM_AUTH || err == HR_EUPSTREAM_NOTFOUND || err == HR_ELOCAL_MODEL;
 }

@@ -184,7 +184,8 @@ bool hr_route_retryable(int err);
 
 /* Whether an error that is not worth retrying on the same model still lets the next
  * candidate try: the provider refused hearth's credentials (401/403) or does not know the
- * model (404) — a fault of that deployment, not of the request. */
+ * model (404), or a model run in process could not be loaded — a fault of that deployment,
+ * not of the request. */
 bool hr_route_next_ok(int err);
 
 #endif

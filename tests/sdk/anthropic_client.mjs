@@ -22,7 +22,9 @@ const CLASSES = [
   ['AnthropicError', Anthropic.AnthropicError],
 ];
 
-const PROMPT = 'hello there';
+// SDK_PROMPT and SDK_SAMPLING: as in openai_client.mjs
+const PROMPT = process.env.SDK_PROMPT ?? 'hello there';
+const SAMPLING = JSON.parse(process.env.SDK_SAMPLING ?? '{}');
 const MAX_TOKENS = 256;
 const TOOLS = [{
   name: 'get_weather',
@@ -45,7 +47,9 @@ function client(baseURL) {
 }
 
 function params(model, text = PROMPT, extra = {}) {
-  return { model, max_tokens: MAX_TOKENS, messages: [{ role: 'user', content: text }], ...extra };
+  return {
+    model, max_tokens: MAX_TOKENS, messages: [{ role: 'user', content: text }], ...SAMPLING, ...extra,
+  };
 }
 
 // The parts of a Message a test asserts on.

@@ -21,7 +21,10 @@ const CLASSES = [
   ['OpenAIError', OpenAI.OpenAIError],
 ];
 
-const PROMPT = 'hello there';
+// SDK_PROMPT and SDK_SAMPLING (a JSON object, e.g. {"temperature":0}) let a test pin the
+// answer of a real model (tests/e2e/test_llamacpp.py); the fakes need neither.
+const PROMPT = process.env.SDK_PROMPT ?? 'hello there';
+const SAMPLING = JSON.parse(process.env.SDK_SAMPLING ?? '{}');
 const TOOLS = [{
   type: 'function',
   function: {
@@ -60,7 +63,7 @@ const CASES = {
   // chat.completions.create, whole answer; also the response headers hearth adds
   async chat({ baseURL, model }) {
     const { data, response } = await client(baseURL).chat.completions
-      .create({ model, messages: messages() }).withResponse();
+      .create({ model, messages: messages(), ...SAMPLING }).withResponse();
     const choice = data.choices[0];
     return {
       object: data.object, model: data.model, content: choice.message.content,
@@ -73,6 +76,7 @@ const CASES = {
   async stream({ baseURL, model }) {
     const stream = await client(baseURL).chat.completions.create({
       model, messages: messages(), stream: true, stream_options: { include_usage: true },
+      ...SAMPLING,
     });
     let content = '';
     let role = null;

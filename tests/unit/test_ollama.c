@@ -1,5 +1,6 @@
 /* test_ollama.c - the Ollama codec against samples from Ollama's API docs (docs/api.md):
- * request encoding, refusals, answers, NDJSON streams, errors, embeddings and model lists. */
+ * request encoding, refusals, answers, NDJSON streams, errors, embeddings and model lists;
+ * and the llamacpp codec (the embedded engine speaks Ollama's format in process). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1008,6 +1009,64 @@ static void test_decode_models(void **state)
 	hr_arena_destroy(a);
 }
 
+/* ---- llamacpp: Ollama's body to llamacpp://<id>, less what the engine cannot do ---- */
+
+static void test_llamacpp(void **state)
+{
+	(void)state;
+	static struct hr_conf_provider lp = {
+	    .id = "tiny", .kind = "llamacpp", .base_url = "llamacpp://tiny", .path = "m.gguf"};
+	static struct hr_conf_model lm = {.name = "tiny", .upstream = "tiny", .provider = &lp};
+	const struct hr_provider_ops *lc = hr_provider_find("llamacpp");
+	assert_ptr_equal(lc, &hr_provider_llamacpp);
+	struct hr_arena *a = hr_arena_create(0);
+	struct hr_part p = {.type = HR_PART_TEXT, .text = S("Once upon a time")};
+	struct hr_part img = {.type = HR_PART_IMAGE, .media_type = S("image/png"), .data = S("AA==")};
+	struct hr_msg msgs[] = {{.role = HR_ROLE_USER, .parts = &p, .n_parts = 1},
+	                        {.role = HR_ROLE_USER, .parts = &img, .n_parts = 1}};
+	struct hr_tool tools[] = {{.name = S("f")}};
+	struct hr_chat_req rq;
+	struct hr_http_out out = {0};
+	const char *msg, *param;
+	req_init(&rq, msgs, 1);
+	rq.stream = true;
+	rq.has_temperature = true, rq.temperature = 0;
+	rq.max_tokens = 40;
+	hr_buf_init(&out.body, 1 << 20);
+	assert_int_equal(lc->encode_chat(a, &lm, &rq, &out, &msg, &param), 0);
+	assert_string_equal(out.url, "llamacpp://tiny/api/chat");
+	json_t *body = json_loadb(out.body.ptr, out.body.len, 0, NULL);
+	assert_json(body, "{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", "
+	                  "\"content\": \"Once upon a time\"}], \"stream\": true, "
+	                  "\"options\": {\"temperature\": 0.0, \"num_predict\": 40}}");
+	json_decref(body);
+	static const struct {
+		int tweak;
+		const char *param;
+	} refused[] = {{0, "tools"}, {1, "response_format"}, {2, "presence_penalty"},
+	               {3, "messages[1].content"}};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		req_init(&rq, msgs, 1);
+		switch (refused[i].tweak) {
+		case 0: rq.tools = tools, rq.n_tools = 1; break;
+		case 1: rq.format = HR_FMT_JSON_OBJECT; break;
+		case 2: rq.has_presence_penalty = true; break;
+		case 3: rq.n_msgs = 2; break;
+		}
+		hr_buf_reset(&out.body);
+		assert_int_equal(lc->encode_chat(a, &lm, &rq, &out, &msg, &param), HR_EUNSUPPORTED);
+		assert_string_equal(param, refused[i].param);
+		assert_non_null(strstr(msg, "embedded llama.cpp engine"));
+	}
+	/* the engine's "model not loaded" status is its own error; the rest are Ollama's */
+	const char *err = "{\"error\":\"the model file 'm.gguf' cannot be loaded: the file is empty\"}";
+	assert_int_equal(lc->map_error(a, 424, err, strlen(err), &msg), HR_ELOCAL_MODEL);
+	assert_non_null(strstr(msg, "the file is empty"));
+	assert_int_equal(lc->map_error(a, 400, err, strlen(err), &msg), HR_EINVAL);
+	hr_buf_release(&out.body);
+	hr_arena_destroy(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1029,6 +1088,7 @@ int main(void)
 	    cmocka_unit_test(test_encode_embed),
 	    cmocka_unit_test(test_decode_embed),
 	    cmocka_unit_test(test_decode_models),
+	    cmocka_unit_test(test_llamacpp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
