@@ -4,9 +4,10 @@
 set -eu
 
 # nodejs and npm: the build installs the first-name gazetteers of the PII detector from the
-# npm registry (data/names), as the tests install the client SDKs (tests/sdk)
+# npm registry (data/names), as the tests install the client SDKs (tests/sdk); git reads
+# llama.cpp's headers from the source bundle that `make llama` fetches with npm
 build="gcc make pkg-config libevent-dev libcurl4-openssl-dev libjansson-dev
-libsqlite3-dev libyaml-dev libsodium-dev nodejs npm"
+libsqlite3-dev libyaml-dev libsodium-dev nodejs npm git"
 test="$build libcmocka-dev python3 python3-pytest python3-yaml clang libclang-rt-14-dev valgrind"
 bench="$build nginx-light wrk procps"
 
