@@ -322,27 +322,6 @@ static void spend_add(struct hr_learn_live *l, const char *task, double usd)
 
 /* ---- promotions ---- */
 
-struct pair_scan {
-	const char *challenger, *reference;
-	struct hr_learn_pairs pairs;
-};
-
-static int add_pair(void *arg, const struct hr_learn_sample *s)
-{
-	struct pair_scan *ps = arg;
-	double c = -1, r = -1;
-	for (size_t i = 0; i < s->n_scores; i++)
-		if (strcmp(s->scores[i].source, "judge") == 0) {
-			if (strcmp(s->scores[i].model, ps->challenger) == 0)
-				c = s->scores[i].score;
-			else if (strcmp(s->scores[i].model, ps->reference) == 0)
-				r = s->scores[i].score;
-		}
-	if (c >= 0 && r >= 0)
-		hr_learn_pairs_add(&ps->pairs, c, r);
-	return 0;
-}
-
 static void promo_set_locked(struct hr_learn_live *l, const char *task, const char *model)
 {
 	size_t i = 0;
@@ -368,11 +347,11 @@ static void check_promotion(struct hr_learn_live *l, const struct hr_conf_task *
 {
 	if (!t->auto_promote || !t->challenger || !t->reference)
 		return;
-	struct pair_scan ps = {.challenger = t->challenger, .reference = t->reference};
-	if (l->store->ops->learn_scan(l->store, t->name, add_pair, &ps) < 0)
+	struct hr_learn_pairs pairs;
+	if (hr_learn_task_pairs(l->store, t->name, t->challenger, t->reference, &pairs) < 0)
 		return;
 	struct hr_learn_pair_stats st;
-	hr_learn_pairs_stats(&ps.pairs, &st);
+	hr_learn_pairs_stats(&pairs, &st);
 	enum hr_learn_verdict v =
 	    hr_learn_promote_verdict(&st, (size_t)t->promote_min_samples, t->promote_margin);
 	char cur[HR_NAME_MAX + 1];

@@ -200,37 +200,17 @@ json_t *hr_api_usage_json(const struct hr_usage_query *q, const struct hr_usage_
 	                 "interval", iv[q->interval], "data", data, "totals", agg_json(&r->totals));
 }
 
-struct pair_ctx {
-	const char *challenger, *reference;
-	struct hr_learn_pairs pairs;
-};
-
-static int pair_row(void *arg, const struct hr_learn_sample *s)
-{
-	struct pair_ctx *p = arg;
-	double c = -1, r = -1;
-	for (size_t i = 0; i < s->n_scores; i++)
-		if (strcmp(s->scores[i].source, "judge") == 0) {
-			if (strcmp(s->scores[i].model, p->challenger) == 0)
-				c = s->scores[i].score;
-			else if (strcmp(s->scores[i].model, p->reference) == 0)
-				r = s->scores[i].score;
-		}
-	if (c >= 0 && r >= 0)
-		hr_learn_pairs_add(&p->pairs, c, r);
-	return 0;
-}
-
 /* Shadow evaluation's estimate for a task, or null when it has none. */
 static json_t *quality_json(struct hr_store *st, const struct hr_conf_task *t)
 {
 	if (!t || !t->challenger || !t->reference)
 		return json_null();
-	struct pair_ctx p = {.challenger = t->challenger, .reference = t->reference};
-	if (st->ops->learn_scan(st, t->name, pair_row, &p) < 0 || p.pairs.n == 0)
+	struct hr_learn_pairs pairs;
+	if (hr_learn_task_pairs(st, t->name, t->challenger, t->reference, &pairs) < 0 ||
+	    pairs.n == 0)
 		return json_null();
 	struct hr_learn_pair_stats s;
-	hr_learn_pairs_stats(&p.pairs, &s);
+	hr_learn_pairs_stats(&pairs, &s);
 	return json_pack("{s:s, s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "challenger",
 	                 t->challenger, "reference", t->reference, "n", (json_int_t)s.n,
 	                 "challenger_mean", s.challenger, "challenger_ci95", s.challenger_ci,

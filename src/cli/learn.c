@@ -135,17 +135,12 @@ struct status_ctx {
 static int status_row(void *arg, const struct hr_learn_sample *s)
 {
 	struct status_ctx *x = arg;
-	double c = -1, r = -1;
+	double c, r;
 	x->samples++;
 	for (size_t i = 0; i < s->n_scores; i++) {
 		const struct hr_learn_score *sc = &s->scores[i];
-		if (strcmp(sc->source, "judge") == 0) {
-			if (x->t->challenger && strcmp(sc->model, x->t->challenger) == 0)
-				c = sc->score;
-			else if (x->t->reference && strcmp(sc->model, x->t->reference) == 0)
-				r = sc->score;
+		if (strcmp(sc->source, "judge") == 0)
 			continue;
-		}
 		size_t k = 0;
 		while (k < x->n_fb && strcmp(x->fb[k].model, sc->model) != 0)
 			k++;
@@ -156,7 +151,8 @@ static int status_row(void *arg, const struct hr_learn_sample *s)
 			x->fb[k].sum += sc->score;
 		}
 	}
-	if (c >= 0 && r >= 0)
+	if (x->t->challenger && x->t->reference &&
+	    hr_learn_sample_pair(s, x->t->challenger, x->t->reference, &c, &r))
 		hr_learn_pairs_add(&x->pairs, c, r);
 	return 0;
 }

@@ -240,6 +240,16 @@ struct hr_learn_pairs {
 };
 void hr_learn_pairs_add(struct hr_learn_pairs *p, double challenger, double reference);
 
+/* The judged pairs of task (challenger against reference) in storage st, into *out (zeroed
+ * first): one pair per kept prompt whose judge scored both. Returns 0 or the store's error. */
+struct hr_store;
+struct hr_learn_sample;
+int hr_learn_task_pairs(struct hr_store *st, const char *task, const char *challenger,
+                        const char *reference, struct hr_learn_pairs *out);
+/* The judge's scores of challenger and reference in one sample; false unless both. */
+bool hr_learn_sample_pair(const struct hr_learn_sample *s, const char *challenger,
+                          const char *reference, double *c, double *r);
+
 /* Means with 95% confidence intervals (normal approximation, z = 1.96; half-widths 0 with
  * fewer than 2 pairs). */
 struct hr_learn_pair_stats {

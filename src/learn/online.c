@@ -1,6 +1,7 @@
 /* online.c - the arithmetic of learning online: paired judge scores of a task's challenger
- * and reference, their confidence intervals, auto_promote's verdict, and the judge's answer.
- * Pure: the API layer (src/api/shadow.c) and `hearth router status` feed it. */
+ * and reference (read from storage by hr_learn_task_pairs, the rest pure), their confidence
+ * intervals, auto_promote's verdict, and the judge's answer. src/api/shadow.c, the usage
+ * report's savings and `hearth router status` use it. */
 #include <math.h>
 #include <string.h>
 
@@ -8,9 +9,46 @@
 
 #include "core/err.h"
 #include "learn/learn.h"
+#include "storage/store.h"
 
 #define Z95         1.959963984540054 /* two-sided 95% of the normal distribution */
 #define JUDGE_TRIES 32                /* objects tried in a judge's answer */
+
+bool hr_learn_sample_pair(const struct hr_learn_sample *s, const char *challenger,
+                          const char *reference, double *c, double *r)
+{
+	*c = *r = -1;
+	for (size_t i = 0; i < s->n_scores; i++)
+		if (strcmp(s->scores[i].source, "judge") == 0) {
+			if (strcmp(s->scores[i].model, challenger) == 0)
+				*c = s->scores[i].score;
+			else if (strcmp(s->scores[i].model, reference) == 0)
+				*r = s->scores[i].score;
+		}
+	return *c >= 0 && *r >= 0;
+}
+
+struct pair_scan {
+	const char *challenger, *reference;
+	struct hr_learn_pairs *pairs;
+};
+
+static int add_pair(void *arg, const struct hr_learn_sample *s)
+{
+	struct pair_scan *ps = arg;
+	double c, r;
+	if (hr_learn_sample_pair(s, ps->challenger, ps->reference, &c, &r))
+		hr_learn_pairs_add(ps->pairs, c, r);
+	return 0;
+}
+
+int hr_learn_task_pairs(struct hr_store *st, const char *task, const char *challenger,
+                        const char *reference, struct hr_learn_pairs *out)
+{
+	struct pair_scan ps = {challenger, reference, out};
+	memset(out, 0, sizeof *out);
+	return st->ops->learn_scan(st, task, add_pair, &ps);
+}
 
 static void welford(double x, size_t n, double *mean, double *m2)
 {
