@@ -31,6 +31,7 @@
 #include "providers/provider.h"
 #include "router/router.h"
 #include "storage/store.h"
+#include "telemetry/metrics.h"
 
 #define HR_ERROR_BODY_MAX (64u * 1024) /* what we keep of a provider's error answer */
 
@@ -634,6 +635,7 @@ static bool escalate(struct chat *ch, const char *why)
 	ch->cand++;
 	ch->tries = 0;
 	if (start_from(ch)) {
+		hr_metrics_escalation(m->name);
 		HR_RLOG_INFO(rq->id, ROUTE, "cascade: model '%s' answered %s; asking '%s'", m->name,
 		             why, ch->m->name);
 		return true;
@@ -674,6 +676,7 @@ static bool try_again(struct chat *ch, int err, const char *msg)
 			}
 		}
 		struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
+		hr_metrics_retry(ch->m->name);
 		HR_RLOG_INFO(rq->id, ROUTE, "retrying model '%s' in %lld ms after %s", ch->m->name,
 		             (long long)wait, hr_err_code(err));
 		return evtimer_add(ch->retry_ev, &tv) == 0;
@@ -687,6 +690,7 @@ static bool try_again(struct chat *ch, int err, const char *msg)
 	ch->cand++;
 	ch->tries = 0;
 	if (start_from(ch)) {
+		hr_metrics_fallback(m->name);
 		HR_RLOG_INFO(rq->id, ROUTE, "fell back from model '%s' to '%s' after %s", m->name,
 		             ch->m->name, hr_err_code(err));
 		return true;
@@ -1406,6 +1410,7 @@ static void chat_begin(struct hr_req *rq)
 		hr_req_error(rq, rc, pf.msg, NULL);
 		return;
 	}
+	hr_metrics_route(hr_route_strategy_name(ch->plan.strategy), hr_api_via_name(ch->plan.via));
 	if (rq->origin && rq->usage && hr_usage_set(&rq->usage->task, rq->parent_task) < 0) {
 		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 		return;

@@ -13,5 +13,6 @@ void hr_api_healthz(struct hr_req *rq);       /* GET /healthz (models.c) */
 void hr_api_readyz(struct hr_req *rq);        /* GET /readyz (models.c) */
 void hr_api_route_explain(struct hr_req *rq); /* POST /api/v1/route/explain (explain.c) */
 void hr_api_feedback(struct hr_req *rq);      /* POST /v1/feedback (feedback.c) */
+void hr_api_metrics(struct hr_req *rq);       /* GET /metrics (metrics.c) */
 
 #endif

@@ -240,3 +240,15 @@ int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_feat
 		hr_usage_set(&rq->usage->task, plan->task);
 	return 0;
 }
+
+const char *hr_api_via_name(enum hr_route_via via)
+{
+	switch (via) {
+	case HR_VIA_MODEL: return "model";
+	case HR_VIA_TASK: return "task";
+	case HR_VIA_HEADER: return "header";
+	case HR_VIA_RULE: return "rule";
+	case HR_VIA_AUTO: return "auto";
+	}
+	return "other";
+}

@@ -43,4 +43,8 @@ int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_feat
  * (chat.c). */
 void hr_api_live(struct hr_req *rq, struct hr_live *out);
 
+/* How the task was chosen, as the route explanation and the metrics name it: "model",
+ * "task", "header", "rule", "auto". Static. */
+const char *hr_api_via_name(enum hr_route_via via);
+
 #endif

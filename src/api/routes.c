@@ -20,7 +20,7 @@
 #include "http/server.h"
 #include "storage/store.h"
 
-enum { AUTH_NONE, AUTH_API };
+enum { AUTH_NONE, AUTH_API, AUTH_METRICS /* telemetry.metrics_auth */ };
 
 struct hr_route {
 	int methods; /* EVHTTP_REQ_* mask */
@@ -39,6 +39,8 @@ static const struct hr_route routes[] = {
      HR_DIALECT_OPENAI},
     {EVHTTP_REQ_POST, "/v1/feedback", AUTH_API, false, hr_api_feedback, HR_DIALECT_OPENAI},
     {EVHTTP_REQ_POST, "/api/v1/route/explain", AUTH_API, false, hr_api_route_explain,
+     HR_DIALECT_OPENAI},
+    {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/metrics", AUTH_METRICS, false, hr_api_metrics,
      HR_DIALECT_OPENAI},
     {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", AUTH_NONE, false, hr_api_healthz,
      HR_DIALECT_OPENAI},
@@ -228,7 +230,10 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 			hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 			return;
 		}
-	} else if (r->auth == AUTH_API) {
+	} else if (r->auth == AUTH_API ||
+	           (r->auth == AUTH_METRICS &&
+	            !(conf->telemetry.metrics_auth == HR_METRICS_AUTH_NONE ||
+	              (conf->telemetry.metrics_auth == HR_METRICS_AUTH_LOOPBACK && is_loopback(ev))))) {
 		int rc = check_auth(rq);
 		if (rc == HR_EFORBIDDEN) {
 			hr_req_error(rq, rc,

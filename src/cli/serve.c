@@ -15,6 +15,7 @@
 #include "router/router.h"
 #include "cli/cli.h"
 #include "learn/learn.h"
+#include "telemetry/metrics.h"
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/err.h"
@@ -274,6 +275,7 @@ int hr_cmd_serve(int argc, char **argv)
 	}
 	hr_buf_release(&err);
 	struct hr_breaker_conf bc = {0}; /* the defaults */
+	hr_metrics_init();
 	api.breakers = hr_breakers_new(&bc);
 	api.gates = hr_gates_new();
 	struct hr_learn_model *router_model = load_router_model(c);

@@ -60,6 +60,13 @@ enum hr_policy_action {
 	HR_POLICY_BLOCK,      /* refused with a 400 that names the classes (never the values) */
 };
 
+/* Who may read GET /metrics (telemetry.metrics_auth). */
+enum hr_metrics_auth {
+	HR_METRICS_AUTH_KEY,      /* as the /v1 endpoints: an API key (loopback without keys) */
+	HR_METRICS_AUTH_LOOPBACK, /* loopback clients without a key; others need one */
+	HR_METRICS_AUTH_NONE,     /* anyone who reaches the port */
+};
+
 /* How a task orders its candidates (src/router/plan.c). */
 enum hr_strategy {
 	HR_STRAT_ORDERED,  /* as listed: the first allowed and healthy, the rest fallbacks */
@@ -144,7 +151,11 @@ struct hr_conf {
 	struct {
 		enum hr_log_level level;
 		enum hr_log_format format;
+		bool requests; /* one JSON line per request (telemetry/reqlog.h) */
 	} log;
+	struct {
+		int metrics_auth; /* enum hr_metrics_auth: who may GET /metrics */
+	} telemetry;
 	struct {
 		const char *data_dir;    /* default ./hearth-data */
 		long commit_interval_ms; /* group-commit window of the usage writer */
