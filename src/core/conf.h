@@ -155,7 +155,17 @@ struct hr_conf {
 	} log;
 	struct {
 		int metrics_auth; /* enum hr_metrics_auth: who may GET /metrics */
+		const char *otlp_endpoint; /* OTLP/HTTP base URL (…/v1/traces appended); NULL: off */
+		const char *service_name;  /* service.name of the spans and alerts */
+		bool trace_prompts;        /* spans carry the prompt and answer text */
+		double trace_sample;       /* share of requests traced (without a sampled parent) */
 	} telemetry;
+	struct {
+		const char *webhook_url;        /* NULL: alerts are audit events only */
+		const char *webhook_secret;     /* resolved; signs the body; never log it */
+		const char *webhook_secret_ref; /* as written, for display */
+		long webhook_timeout_ms;
+	} alerts;
 	struct {
 		const char *data_dir;    /* default ./hearth-data */
 		long commit_interval_ms; /* group-commit window of the usage writer */
