@@ -32,6 +32,7 @@
 #include "router/router.h"
 #include "storage/store.h"
 #include "telemetry/metrics.h"
+#include "telemetry/trace.h"
 
 #define HR_ERROR_BODY_MAX (64u * 1024) /* what we keep of a provider's error answer */
 
@@ -632,6 +633,7 @@ static bool escalate(struct chat *ch, const char *why)
 	double spent = ch->spent;
 	ch->spent = rq->usage ? rq->usage->cost_usd : spent;
 	note_failure(ch, m->name, why);
+	hr_trace_attempt_end(rq->trace, ch->status, why);
 	ch->cand++;
 	ch->tries = 0;
 	if (start_from(ch)) {
@@ -655,6 +657,7 @@ static bool try_again(struct chat *ch, int err, const char *msg)
 	const struct hr_conf_task *t = ch->plan.t;
 	breaker_report(ch, false);
 	note_failure(ch, ch->m->name, hr_err_code(err));
+	hr_trace_attempt_end(rq->trace, ch->status, hr_err_code(err));
 	ch->last_err = err, ch->last_msg = msg, ch->last_param = NULL;
 	bool retryable = hr_route_retryable(err);
 	if ((!retryable && !hr_route_next_ok(err)) || rq->client_gone)
@@ -1357,6 +1360,7 @@ static int start_attempt(struct chat *ch)
 		release_slot(ch);
 		return -1;
 	}
+	hr_trace_attempt_start(rq->trace, ops->kind, m->upstream, m->name, p->id);
 	ch->tries++;
 	ch->attempts++;
 	if (rq->usage)

@@ -13,6 +13,7 @@
 #include "router/router.h"
 #include "storage/usage.h"
 #include "telemetry/metrics.h"
+#include "telemetry/trace.h"
 
 #define METRICS_MAX_BYTES (16u << 20)
 
@@ -77,6 +78,20 @@ void hr_api_metrics(struct hr_req *rq)
 		                         "Usage records waiting for the writer's next commit.")) == 0)
 			rc = hr_prom_sample(&b, "hearth_usage_records_queued", NULL, NULL, 0,
 			                    (double)st.queued);
+	}
+	if (rc == 0) {
+		struct hr_trace_stats ts;
+		hr_trace_stats(&ts);
+		static const char *const ln[] = {"outcome"};
+		const char *ok[] = {"exported"}, *dr[] = {"dropped"}, *fl[] = {"failed"};
+		if ((rc = hr_prom_family(&b, "hearth_traces_total", "counter",
+		                         "Finished traces by outcome: exported to the collector, "
+		                         "dropped (queue full), failed (the collector did not take "
+		                         "them).")) == 0 &&
+		    (rc = hr_prom_sample(&b, "hearth_traces_total", ln, ok, 1, (double)ts.exported)) ==
+		        0 &&
+		    (rc = hr_prom_sample(&b, "hearth_traces_total", ln, dr, 1, (double)ts.dropped)) == 0)
+			rc = hr_prom_sample(&b, "hearth_traces_total", ln, fl, 1, (double)ts.failed);
 	}
 	/* budgets (a later change) add hearth_budget_remaining_usd{budget} here */
 	if (rc < 0) {

@@ -23,6 +23,7 @@
 #include "storage/usage.h"
 #include "telemetry/metrics.h"
 #include "telemetry/reqlog.h"
+#include "telemetry/trace.h"
 
 int64_t hr_now_us(void)
 {
@@ -174,6 +175,8 @@ static void send_and_destroy(struct hr_req *rq)
 	}
 	if (rq->body)
 		evbuffer_free(rq->body);
+	hr_trace_finish(rq->trace);
+	rq->trace = NULL;
 	rq->w->inflight--;
 	hr_conf_release(rq->conf);
 	hr_arena_destroy(rq->arena);
@@ -181,7 +184,45 @@ static void send_and_destroy(struct hr_req *rq)
 
 static void on_committed_loop(void *arg)
 {
-	send_and_destroy(arg);
+	struct hr_req *rq = arg;
+	hr_trace_span_end(rq->trace, rq->rec_span, NULL);
+	send_and_destroy(rq);
+}
+
+/* The trace learns the outcome: the last attempt's tokens and finish reason (GenAI
+ * conventions), the root's status; the record's span starts. */
+static void trace_outcome(struct hr_req *rq, const struct hr_usage *u, int status)
+{
+	struct hr_trace *t = rq->trace;
+	int a = hr_trace_attempt(t);
+	const char *model = u ? (u->model_used ? u->model_used : u->model_asked) : NULL;
+	model = hr_metrics_bound_model(rq->conf, model);
+	if (a >= 0 && u) {
+		const struct hr_conf_model *m =
+		    u->model_used ? hr_conf_model_find(rq->conf, u->model_used, strlen(u->model_used))
+		                  : NULL;
+		if (m)
+			hr_trace_str(t, a, "gen_ai.response.model", m->upstream);
+		hr_trace_int(t, a, "gen_ai.usage.input_tokens", u->prompt_tokens);
+		hr_trace_int(t, a, "gen_ai.usage.output_tokens", u->completion_tokens);
+		hr_trace_strs(t, a, "gen_ai.response.finish_reasons", u->finish_reason);
+	}
+	hr_trace_attempt_end(t, u && !u->error_code ? 200 : 0, u ? u->error_code : NULL);
+	if (!t)
+		return;
+	hr_trace_int(t, 0, "http.response.status_code", status);
+	hr_trace_str(t, 0, "hearth.model", model);
+	if (u) {
+		hr_trace_str(t, 0, "gen_ai.request.model", hr_metrics_bound_model(rq->conf, u->model_asked));
+		hr_trace_str(t, 0, "hearth.task", u->task);
+		hr_trace_str(t, 0, "hearth.route", u->route);
+		hr_trace_int(t, 0, "gen_ai.usage.input_tokens", u->prompt_tokens);
+		hr_trace_int(t, 0, "gen_ai.usage.output_tokens", u->completion_tokens);
+		hr_trace_dbl(t, 0, "hearth.cost_usd", u->cost_usd);
+	}
+	if (status >= 500) /* the root ends with the request, after the record */
+		hr_trace_span_fail(t, 0, u && u->error_code ? u->error_code : "server error");
+	rq->rec_span = u ? hr_trace_span(t, "record", HR_SPAN_INTERNAL) : -1;
 }
 
 /* Writer thread: hop back to the request's loop. */
@@ -290,6 +331,7 @@ void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_
 	struct hr_usage *u = rq->usage;
 	if (!u) {
 		observe(rq, NULL, status, now);
+		trace_outcome(rq, NULL, status);
 		send_and_destroy(rq);
 		return;
 	}
@@ -302,6 +344,8 @@ void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_
 	if (rq->client_gone && !u->error_code)
 		hr_usage_set(&u->error_code, hr_err_code(HR_ECANCELED));
 	observe(rq, u, status, now);
+	if (rq->trace)
+		trace_outcome(rq, u, u->status);
 	if (hr_usage_submit(rq->api->writer, u, on_committed, rq) < 0) {
 		hr_metrics_record_failed();
 		HR_RLOG_ERROR(rq->id, STORE, "usage writer is stopping; record lost");

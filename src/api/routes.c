@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "http/server.h"
 #include "storage/store.h"
+#include "telemetry/trace.h"
 
 enum { AUTH_NONE, AUTH_API, AUTH_METRICS /* telemetry.metrics_auth */ };
 
@@ -209,6 +210,13 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 			rq->usage->ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 		hr_usage_set(&rq->usage->endpoint, r->path);
 		rq->usage->ttfb_ms = -1;
+		rq->rec_span = -1;
+		rq->trace = hr_trace_begin(
+		    conf, evhttp_find_header(evhttp_request_get_input_headers(ev), "traceparent"),
+		    hr_arena_printf(a, "POST %s", r->path));
+		hr_trace_str(rq->trace, 0, "http.request.method", "POST");
+		hr_trace_str(rq->trace, 0, "http.route", r->path);
+		hr_trace_str(rq->trace, 0, "hearth.request_id", rq->id);
 	}
 	struct evkeyvalq *hdrs = evhttp_request_get_input_headers(ev);
 	const char *internal = evhttp_find_header(hdrs, "X-Hearth-Internal");

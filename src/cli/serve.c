@@ -17,6 +17,7 @@
 #include "learn/learn.h"
 #include "telemetry/alerts.h"
 #include "telemetry/metrics.h"
+#include "telemetry/trace.h"
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/err.h"
@@ -322,6 +323,8 @@ int hr_cmd_serve(int argc, char **argv)
 		return HR_EXIT_FAIL;
 	}
 
+	if (hr_trace_exporter_start() < 0)
+		HR_LOG_ERROR(MAIN, "cannot start the trace exporter: no traces");
 	struct hr_alerts *alerts = NULL;
 	if (hr_alerts_start(&alerts, audit_alert, api.store) < 0)
 		HR_LOG_ERROR(MAIN, "cannot start the alert thread: alerts are off");
@@ -342,6 +345,7 @@ int hr_cmd_serve(int argc, char **argv)
 	rc = hr_server_start(&so, &srv);
 	if (rc < 0) {
 		hr_alerts_stop(alerts);
+		hr_trace_exporter_stop();
 		hr_usage_writer_stop(api.writer);
 		api.store->ops->close(api.store);
 		hr_breakers_free(api.breakers);
@@ -379,6 +383,7 @@ int hr_cmd_serve(int argc, char **argv)
 	rc = hr_server_run(srv);
 	hr_server_free(srv);
 	hr_alerts_stop(alerts);
+	hr_trace_exporter_stop();
 	hr_usage_writer_stop(api.writer);
 	api.store->ops->close(api.store);
 	hr_breakers_free(api.breakers);

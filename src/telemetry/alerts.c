@@ -2,7 +2,6 @@
  * signed with HMAC-SHA256 when a secret is set) with retries and backoff. */
 #include "telemetry/alerts.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -15,6 +14,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "telemetry/post.h"
 
 #define QUEUE_MAX   256 /* alerts waiting; more are dropped */
 #define TRIES       4   /* webhook tries per alert */
@@ -175,19 +175,10 @@ static char *payload(const struct item *it, const struct hr_conf *c)
 	return out;
 }
 
-static size_t discard(char *p, size_t size, size_t n, void *arg)
-{
-	(void)p, (void)arg;
-	return size * n;
-}
-
-/* One POST; returns true on a 2xx answer. */
+/* One POST of body, signed when a secret is set; returns true on a 2xx answer. */
 static bool post(const struct hr_conf *c, const char *body)
 {
-	CURL *h = curl_easy_init();
-	if (!h)
-		return false;
-	struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
+	char line[128] = "";
 	if (c->alerts.webhook_secret) {
 		unsigned char mac[crypto_auth_hmacsha256_BYTES];
 		crypto_auth_hmacsha256_state st;
@@ -195,34 +186,13 @@ static bool post(const struct hr_conf *c, const char *body)
 		                            strlen(c->alerts.webhook_secret));
 		crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, strlen(body));
 		crypto_auth_hmacsha256_final(&st, mac);
-		char hex[2 * sizeof mac + 1], line[128];
+		char hex[2 * sizeof mac + 1];
 		sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
 		snprintf(line, sizeof line, "X-Hearth-Signature: sha256=%s", hex);
-		struct curl_slist *n = curl_slist_append(hd, line);
-		if (n)
-			hd = n;
 		sodium_memzero(&st, sizeof st);
 	}
-	curl_easy_setopt(h, CURLOPT_URL, c->alerts.webhook_url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->alerts.webhook_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->alerts.webhook_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "hearth/" HR_VERSION);
-	long status = 0;
-	CURLcode rc = curl_easy_perform(h);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(hd);
-	curl_easy_cleanup(h);
-	if (rc != CURLE_OK)
-		HR_LOG_WARN(MAIN, "alert webhook: %s", curl_easy_strerror(rc));
-	else if (status < 200 || status > 299)
-		HR_LOG_WARN(MAIN, "alert webhook answered %ld", status);
-	return rc == CURLE_OK && status >= 200 && status <= 299;
+	return hr_telemetry_post(c->alerts.webhook_url, line[0] ? line : NULL, body, strlen(body),
+	                         c->alerts.webhook_timeout_ms, "alert webhook");
 }
 
 /* Waits ms unless the alerts stop first; returns true when stopping. Lock held. */

@@ -5,48 +5,19 @@ import hashlib
 import hmac
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from fakes.openai import FakeOpenAI
-from helpers import SLOW, chat_body, http_request, wait_until
+from helpers import SLOW, PostSink, chat_body, http_request, wait_until
 
 SECRET = "hook-secret-5f1e"
 
 
-class Hooks:
-    """A webhook receiver on loopback: keeps every POST (headers, JSON body)."""
-
-    def __init__(self):
-        self.posts = []
-        hooks = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(n)
-                hooks.posts.append({"headers": dict(self.headers), "raw": raw,
-                                    "body": json.loads(raw)})
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = "http://127.0.0.1:%d/hook" % self.srv.server_address[1]
-
-    def close(self):
-        self.srv.shutdown()
-        self.srv.server_close()
-
-
 @pytest.fixture
 def hooks():
-    h = Hooks()
+    h = PostSink()
+    h.url += "/hook"
     yield h
     h.close()
 

@@ -187,8 +187,10 @@ def test_metrics_match_the_usage_table(hearth_factory):
     states = dict((l["model"], v) for l, v in samples(fams, "hearth_breaker_state"))
     assert states["echo"] == 0 and set(states) == set(h.config["models"])
     assert samples(fams, "hearth_usage_records_failed_total") == [({}, 0)]
-    for name in ("process_cpu_seconds_total", "process_resident_memory_bytes",
-                 "process_open_fds", "process_start_time_seconds"):
+    assert fams["process_cpu_seconds_total"]["type"] == "counter"
+    assert samples(fams, "process_cpu_seconds_total")[0][1] >= 0  # ticks: may still be 0
+    for name in ("process_resident_memory_bytes", "process_open_fds",
+                 "process_start_time_seconds"):
         assert samples(fams, name)[0][1] > 0, name
 
     # the client's own strings never become label values

@@ -16,6 +16,7 @@
 #include "telemetry/alerts.h"
 #include "telemetry/metrics.h"
 #include "telemetry/reqlog.h"
+#include "telemetry/trace.h"
 
 static bool has_line(const char *text, const char *line)
 {
@@ -185,6 +186,97 @@ static void test_budget_once_per_crossing(void **state)
 	assert_int_equal(hr_alert_budget(NULL, "team-a", 101), 0);
 }
 
+static void test_traceparent(void **state)
+{
+	uint8_t t[16], p[8];
+	bool sampled = false;
+	const char *ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+	assert_int_equal(hr_traceparent_parse(ok, strlen(ok), t, p, &sampled), 0);
+	assert_true(sampled);
+	assert_int_equal(t[0], 0x4b);
+	assert_int_equal(p[7], 0xb7);
+	static const char *const bad[] = {
+	    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",   /* short */
+	    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", /* 00 has no tail */
+	    "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",   /* version ff */
+	    "00-00000000000000000000000000000000-00f067aa0ba902b7-01",   /* zero trace id */
+	    "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",   /* zero parent */
+	    "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",   /* uppercase */
+	    "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(hr_traceparent_parse(bad[i], strlen(bad[i]), t, p, &sampled),
+		                 HR_EINVAL);
+	const char *later = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-more";
+	assert_int_equal(hr_traceparent_parse(later, strlen(later), t, p, &sampled), 0);
+	assert_false(sampled);
+}
+
+static const char *attr_str(json_t *span, const char *key, const char *type)
+{
+	size_t i;
+	json_t *kv;
+	json_array_foreach(json_object_get(span, "attributes"), i, kv)
+		if (strcmp(json_string_value(json_object_get(kv, "key")), key) == 0)
+			return json_string_value(json_object_get(json_object_get(kv, "value"), type));
+	return NULL;
+}
+
+static void test_span_json(void **state)
+{
+	static const char y[] = "telemetry: {otlp_endpoint: 'http://127.0.0.1:9'}\n";
+	struct hr_conf *c = NULL;
+	assert_int_equal(hr_conf_load_mem("t.yaml", y, sizeof y - 1, &c, NULL), 0);
+	assert_null(hr_trace_begin(c, NULL, "x")); /* no exporter: no trace */
+	assert_int_equal(hr_trace_exporter_start(), 0);
+	struct hr_trace *t =
+	    hr_trace_begin(c, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "POST /x");
+	assert_non_null(t);
+	assert_false(hr_trace_prompts(t));
+	int p = hr_trace_span(t, "policy", HR_SPAN_INTERNAL);
+	hr_trace_span_end(t, p, NULL);
+	hr_trace_attempt_start(t, "openai", "gpt-x", "m1", "p");
+	hr_trace_attempt_end(t, 503, "upstream_error");
+	hr_trace_attempt_start(t, "openai", "gpt-y", "m2", "p");
+	hr_trace_int(t, hr_trace_attempt(t), "gen_ai.usage.input_tokens", 12);
+	hr_trace_strs(t, hr_trace_attempt(t), "gen_ai.response.finish_reasons", "stop");
+	hr_trace_str(t, 0, "quote", "a\"b");
+	json_t *spans = hr_trace_spans_json(t);
+	assert_int_equal(json_array_size(spans), 4);
+	json_t *root = json_array_get(spans, 0), *a1 = json_array_get(spans, 2),
+	       *a2 = json_array_get(spans, 3);
+	const char *rid = json_string_value(json_object_get(root, "spanId"));
+	assert_string_equal(json_string_value(json_object_get(root, "traceId")),
+	                    "4bf92f3577b34da6a3ce929d0e0e4736");
+	assert_string_equal(json_string_value(json_object_get(root, "parentSpanId")),
+	                    "00f067aa0ba902b7");
+	assert_int_equal(strlen(rid), 16);
+	assert_string_equal(json_string_value(json_object_get(a1, "parentSpanId")), rid);
+	assert_string_equal(json_string_value(json_object_get(a1, "name")), "chat gpt-x");
+	assert_int_equal(json_integer_value(json_object_get(a1, "kind")), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(a1, "status"), "code")), 2);
+	assert_string_equal(attr_str(a1, "http.response.status_code", "intValue"), "503");
+	assert_string_equal(attr_str(a2, "gen_ai.request.model", "stringValue"), "gpt-y");
+	assert_string_equal(attr_str(a2, "gen_ai.usage.input_tokens", "intValue"), "12");
+	assert_string_equal(attr_str(root, "quote", "stringValue"), "a\"b");
+
+	struct hr_buf b = HR_BUF_INIT(1 << 20);
+	assert_int_equal(hr_trace_otlp_json(spans, "svc", &b), 0);
+	json_t *req = json_loadb(b.ptr, b.len, 0, NULL);
+	assert_non_null(req);
+	json_t *rs = json_array_get(json_object_get(req, "resourceSpans"), 0);
+	json_t *kv = json_array_get(json_object_get(json_object_get(rs, "resource"), "attributes"), 0);
+	assert_string_equal(json_string_value(json_object_get(kv, "key")), "service.name");
+	json_t *ss = json_array_get(json_object_get(rs, "scopeSpans"), 0);
+	assert_int_equal(json_array_size(json_object_get(ss, "spans")), 4);
+	json_decref(req);
+	hr_buf_release(&b);
+	json_decref(spans);
+	hr_trace_finish(t);
+	hr_trace_exporter_stop();
+	hr_conf_release(c);
+}
+
 int main(void)
 {
 	hr_metrics_init();
@@ -196,6 +288,8 @@ int main(void)
 	    cmocka_unit_test(test_reqlog_line),
 	    cmocka_unit_test(test_budget_crossed),
 	    cmocka_unit_test(test_budget_once_per_crossing),
+	    cmocka_unit_test(test_traceparent),
+	    cmocka_unit_test(test_span_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
