@@ -75,7 +75,8 @@ void hr_api_metrics(struct hr_req *rq)
 		struct hr_usage_writer_stats st;
 		hr_usage_writer_stats(rq->api->writer, &st);
 		if ((rc = hr_prom_family(&b, "hearth_usage_records_queued", "gauge",
-		                         "Usage records waiting for the writer's next commit.")) == 0)
+		                         "Usage records waiting for the writer's next commit.")) ==
+		    0)
 			rc = hr_prom_sample(&b, "hearth_usage_records_queued", NULL, NULL, 0,
 			                    (double)st.queued);
 	}
@@ -88,10 +89,12 @@ void hr_api_metrics(struct hr_req *rq)
 		                         "Finished traces by outcome: exported to the collector, "
 		                         "dropped (queue full), failed (the collector did not take "
 		                         "them).")) == 0 &&
-		    (rc = hr_prom_sample(&b, "hearth_traces_total", ln, ok, 1, (double)ts.exported)) ==
-		        0 &&
-		    (rc = hr_prom_sample(&b, "hearth_traces_total", ln, dr, 1, (double)ts.dropped)) == 0)
-			rc = hr_prom_sample(&b, "hearth_traces_total", ln, fl, 1, (double)ts.failed);
+		    (rc = hr_prom_sample(&b, "hearth_traces_total", ln, ok, 1,
+		                         (double)ts.exported)) == 0 &&
+		    (rc = hr_prom_sample(&b, "hearth_traces_total", ln, dr, 1,
+		                         (double)ts.dropped)) == 0)
+			rc =
+			    hr_prom_sample(&b, "hearth_traces_total", ln, fl, 1, (double)ts.failed);
 	}
 	/* budgets (a later change) add hearth_budget_remaining_usd{budget} here */
 	if (rc < 0) {

@@ -211,12 +211,15 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 		hr_usage_set(&rq->usage->endpoint, r->path);
 		rq->usage->ttfb_ms = -1;
 		rq->rec_span = -1;
-		rq->trace = hr_trace_begin(
-		    conf, evhttp_find_header(evhttp_request_get_input_headers(ev), "traceparent"),
-		    hr_arena_printf(a, "POST %s", r->path));
-		hr_trace_str(rq->trace, 0, "http.request.method", "POST");
-		hr_trace_str(rq->trace, 0, "http.route", r->path);
-		hr_trace_str(rq->trace, 0, "hearth.request_id", rq->id);
+		if (conf->telemetry.otlp_endpoint) { /* tracing on: nothing is spent otherwise */
+			rq->trace = hr_trace_begin(
+			    conf,
+			    evhttp_find_header(evhttp_request_get_input_headers(ev), "traceparent"),
+			    hr_arena_printf(a, "POST %s", r->path));
+			hr_trace_str(rq->trace, 0, "http.request.method", "POST");
+			hr_trace_str(rq->trace, 0, "http.route", r->path);
+			hr_trace_str(rq->trace, 0, "hearth.request_id", rq->id);
+		}
 	}
 	struct evkeyvalq *hdrs = evhttp_request_get_input_headers(ev);
 	const char *internal = evhttp_find_header(hdrs, "X-Hearth-Internal");

@@ -163,12 +163,13 @@ static char *payload(const struct item *it, const struct hr_conf *c)
 		    c ? hr_conf_model_find(c, it->subject, strlen(it->subject)) : NULL;
 		json_object_set_new(j, "model", json_string(it->subject));
 		json_object_set_new(j, "provider", m ? json_string(m->provider->id) : json_null());
-		json_object_set_new(j, "message",
-		                    json_string(it->kind == K_DOWN
-		                                    ? "the model's circuit breaker opened: its calls "
-		                                      "are failing and are sent elsewhere"
-		                                    : "the model's circuit breaker closed again: its "
-		                                      "calls succeed"));
+		json_object_set_new(
+		    j, "message",
+		    json_string(it->kind == K_DOWN
+		                    ? "the model's circuit breaker opened: its calls "
+		                      "are failing and are sent elsewhere"
+		                    : "the model's circuit breaker closed again: its "
+		                      "calls succeed"));
 	}
 	char *out = json_dumps(j, JSON_COMPACT);
 	json_decref(j);
@@ -217,13 +218,15 @@ static void deliver(struct hr_alerts *a, struct item *it)
 	                     : it->kind == K_UP ? "alert.provider_up"
 	                                        : "alert.budget_threshold";
 	if (it->kind == K_DOWN)
-		HR_LOG_WARN(MAIN, "alert: model '%s' is down (its circuit breaker opened)", it->subject);
+		HR_LOG_WARN(MAIN, "alert: model '%s' is down (its circuit breaker opened)",
+		            it->subject);
 	else if (it->kind == K_UP)
 		HR_LOG_INFO(MAIN, "alert: model '%s' is up again", it->subject);
 	else
 		HR_LOG_WARN(MAIN, "alert: budget '%s' passed %.0f%%", it->subject, it->threshold);
 	if (a->audit && body && a->audit(a->audit_arg, action, it->subject, body) < 0)
-		HR_LOG_ERROR(MAIN, "alert '%s' on '%s': audit event not stored", action, it->subject);
+		HR_LOG_ERROR(MAIN, "alert '%s' on '%s': audit event not stored", action,
+		             it->subject);
 	bool sent = false, tried = false;
 	long wait = BACKOFF0_MS;
 	for (int t = 0; body && c && c->alerts.webhook_url && t < TRIES && !sent; t++) {

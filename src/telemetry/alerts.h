@@ -31,7 +31,10 @@ void hr_alerts_stop(struct hr_alerts *a);
 void hr_alert_breaker(struct hr_alerts *a, const char *model, const char *from, const char *to);
 
 /* Budget thresholds, in percent of the budget, in ascending order. */
-#define HR_ALERT_BUDGET_THRESHOLDS {80, 100}
+#define HR_ALERT_BUDGET_THRESHOLDS                                                                 \
+	{                                                                                          \
+		80, 100                                                                            \
+	}
 #define HR_ALERT_MAX_BUDGETS 1024 /* budgets tracked; more are not alerted on */
 
 /* The budget named name is now at pct percent used (budgets call this on each change).

@@ -26,8 +26,8 @@ enum dim { D_MODEL, D_PROVIDER, D_TASK, D_STATUS, D_ORIGIN, D_DIRECTION, D_STRAT
 _Static_assert(HR_METRICS_MAX_VALUES < 256, "a value index fits a byte of a series key");
 
 struct dimtab {
-	pthread_mutex_t mu;   /* guards inserts */
-	atomic_int n;         /* values[0..n) are set; 0 is "other" */
+	pthread_mutex_t mu;         /* guards inserts */
+	atomic_int n;               /* values[0..n) are set; 0 is "other" */
 	atomic_int slot[DIM_SLOTS]; /* 0 empty, else value index + 1 */
 	char values[HR_METRICS_MAX_VALUES][HR_NAME_MAX + 1];
 };
@@ -96,8 +96,8 @@ struct family {
 	const char *lname[MAX_LABELS];
 	const double *bounds; /* histograms: upper bounds, ascending; +Inf implied */
 	int nb;
-	size_t cap;  /* series slots, a power of two */
-	size_t stride; /* values per series */
+	size_t cap;             /* series slots, a power of two */
+	size_t stride;          /* values per series */
 	_Atomic uint64_t *keys; /* 0 empty; else 1 << 63 | label indices, a byte each */
 	_Atomic uint64_t *vals; /* cap * stride: counts, or a double's bits */
 };
@@ -119,6 +119,8 @@ enum {
 	M__N
 };
 
+/* one family per few lines reads better than one field per line */
+/* clang-format off */
 static struct family fams[M__N] = {
     [M_REQUESTS] = {"hearth_requests_total",
                     "Requests answered, by model, provider, task, HTTP status and origin.",
@@ -149,6 +151,7 @@ static struct family fams[M__N] = {
                        "Cascade answers of this model turned down and escalated.", F_COUNTER,
                        1, {D_MODEL}, {"model"}, NULL, 0, 512, 1, NULL, NULL},
 };
+/* clang-format on */
 
 static _Atomic uint64_t series_dropped, records_failed;
 static double start_time_s;
@@ -266,8 +269,8 @@ static void observe(struct family *f, const char *const *lv, double x)
 	int b = 0;
 	while (b < f->nb && x > f->bounds[b])
 		b++;
-	add_u(&v[b], 1);            /* v[0..nb]: per bucket, the last +Inf */
-	add_f(&v[f->nb + 1], x);    /* the sum */
+	add_u(&v[b], 1);         /* v[0..nb]: per bucket, the last +Inf */
+	add_f(&v[f->nb + 1], x); /* the sum */
 }
 
 static void count1(int fam, const char *model)
@@ -308,8 +311,8 @@ const char *hr_metrics_bound_task(const struct hr_conf *c, const char *name)
 
 static const char *status_label(int status, char buf[8])
 {
-	static const int known[] = {200, 201, 204, 400, 401, 403, 404, 405, 408, 409, 413,
-	                            422, 429, 499, 500, 501, 502, 503, 504, 529};
+	static const int known[] = {200, 201, 204, 400, 401, 403, 404, 405, 408, 409,
+	                            413, 422, 429, 499, 500, 501, 502, 503, 504, 529};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (status == known[i]) {
 			snprintf(buf, 8, "%d", status);
@@ -407,7 +410,8 @@ static int add_escaped(struct hr_buf *out, const char *s, bool quote)
 int hr_prom_family(struct hr_buf *out, const char *name, const char *type, const char *help)
 {
 	int rc;
-	if ((rc = hr_buf_addf(out, "# HELP %s ", name)) < 0 || (rc = add_escaped(out, help, false)) < 0)
+	if ((rc = hr_buf_addf(out, "# HELP %s ", name)) < 0 ||
+	    (rc = add_escaped(out, help, false)) < 0)
 		return rc;
 	return hr_buf_addf(out, "\n# TYPE %s %s\n", name, type);
 }
@@ -431,7 +435,8 @@ int hr_prom_sample(struct hr_buf *out, const char *name, const char *const *lnam
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = hr_buf_addf(out, "%s%s=\"", i ? "," : "{", lnames[i])) < 0 ||
-		    (rc = add_escaped(out, lvals[i], true)) < 0 || (rc = hr_buf_addch(out, '"')) < 0)
+		    (rc = add_escaped(out, lvals[i], true)) < 0 ||
+		    (rc = hr_buf_addch(out, '"')) < 0)
 			return rc;
 	}
 	if ((rc = hr_buf_addstr(out, n ? "} " : " ")) < 0 || (rc = add_number(out, v)) < 0)
@@ -460,8 +465,9 @@ static int write_family(struct hr_buf *out, const struct family *f)
 			rc = hr_prom_sample(out, f->name, ln, lv, (size_t)f->nl,
 			                    (double)atomic_load_explicit(v, memory_order_relaxed));
 		} else if (f->type == F_COUNTER_F) {
-			rc = hr_prom_sample(out, f->name, ln, lv, (size_t)f->nl,
-			                    bits_to_d(atomic_load_explicit(v, memory_order_relaxed)));
+			rc = hr_prom_sample(
+			    out, f->name, ln, lv, (size_t)f->nl,
+			    bits_to_d(atomic_load_explicit(v, memory_order_relaxed)));
 		} else {
 			/* read the buckets once: the count is their sum, so _count and the +Inf
 			 * bucket agree even while requests are recorded */
@@ -476,9 +482,11 @@ static int write_family(struct hr_buf *out, const struct family *f)
 				else
 					snprintf(le, sizeof le, "+Inf");
 				lv[f->nl] = le;
-				rc = hr_prom_sample(out, name, ln, lv, (size_t)f->nl + 1, (double)cum);
+				rc = hr_prom_sample(out, name, ln, lv, (size_t)f->nl + 1,
+				                    (double)cum);
 			}
-			double sum = bits_to_d(atomic_load_explicit(&v[f->nb + 1], memory_order_relaxed));
+			double sum =
+			    bits_to_d(atomic_load_explicit(&v[f->nb + 1], memory_order_relaxed));
 			snprintf(name, sizeof name, "%s_sum", f->name);
 			if (rc == 0)
 				rc = hr_prom_sample(out, name, ln, lv, (size_t)f->nl, sum);
@@ -507,11 +515,11 @@ static int write_process(struct hr_buf *out)
 		char *p = strrchr(line, ')');
 		unsigned long ut = 0, st = 0;
 		if (p && tick > 0 &&
-		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) ==
-		        2) {
-			if ((rc = hr_prom_family(out, "process_cpu_seconds_total", "counter",
-			                         "Total user and system CPU time spent in seconds.")) <
-			        0 ||
+		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+		           &st) == 2) {
+			if ((rc = hr_prom_family(
+			         out, "process_cpu_seconds_total", "counter",
+			         "Total user and system CPU time spent in seconds.")) < 0 ||
 			    (rc = hr_prom_sample(out, "process_cpu_seconds_total", NULL, NULL, 0,
 			                         (double)(ut + st) / (double)tick)) < 0)
 				return rc;
@@ -529,8 +537,8 @@ static int write_process(struct hr_buf *out)
 			                         (double)size * (double)page)) < 0 ||
 			    (rc = hr_prom_family(out, "process_resident_memory_bytes", "gauge",
 			                         "Resident memory size in bytes.")) < 0 ||
-			    (rc = hr_prom_sample(out, "process_resident_memory_bytes", NULL, NULL, 0,
-			                         (double)rss * (double)page)) < 0)
+			    (rc = hr_prom_sample(out, "process_resident_memory_bytes", NULL, NULL,
+			                         0, (double)rss * (double)page)) < 0)
 				return rc;
 		}
 	}

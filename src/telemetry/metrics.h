@@ -38,11 +38,11 @@ const char *hr_metrics_bound_task(const struct hr_conf *c, const char *name);
  * already be bounded (hr_metrics_bound_*); origin NULL means "client". */
 struct hr_metrics_req {
 	const char *model, *provider, *task, *origin;
-	int status;                 /* HTTP status the client saw */
+	int status; /* HTTP status the client saw */
 	int64_t input_tokens, output_tokens;
 	double cost_usd;
-	double latency_s;           /* start to last byte */
-	double ttfb_s;              /* start to first byte; < 0 when none was sent */
+	double latency_s; /* start to last byte */
+	double ttfb_s;    /* start to first byte; < 0 when none was sent */
 };
 void hr_metrics_request(const struct hr_metrics_req *r);
 

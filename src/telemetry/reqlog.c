@@ -38,20 +38,23 @@ int hr_reqlog_format(const struct hr_reqlog *r, struct hr_buf *out)
 	    (rc = hr_buf_addf(out, ",\"status\":%d", r->status)) < 0 ||
 	    (rc = add_str(out, "model", r->model)) < 0 ||
 	    (rc = add_str(out, "provider", r->provider)) < 0 ||
-	    (rc = add_str(out, "task", r->task)) < 0 || (rc = add_str(out, "route", r->route)) < 0 ||
+	    (rc = add_str(out, "task", r->task)) < 0 ||
+	    (rc = add_str(out, "route", r->route)) < 0 ||
 	    (rc = add_str(out, "origin", r->origin ? r->origin : "client")) < 0 ||
 	    (rc = hr_buf_addf(out, ",\"stream\":%s,\"attempts\":%d,\"latency_ms\":%lld",
-	                      r->stream < 0 ? "null" : r->stream ? "true" : "false", r->attempts,
-	                      (long long)r->latency_ms)) < 0)
+	                      r->stream < 0 ? "null"
+	                      : r->stream   ? "true"
+	                                    : "false",
+	                      r->attempts, (long long)r->latency_ms)) < 0)
 		return rc;
 	if (r->ttfb_ms >= 0)
 		rc = hr_buf_addf(out, ",\"ttfb_ms\":%lld", (long long)r->ttfb_ms);
 	else
 		rc = hr_buf_addstr(out, ",\"ttfb_ms\":null");
 	if (rc < 0 ||
-	    (rc = hr_buf_addf(out, ",\"input_tokens\":%lld,\"output_tokens\":%lld,\"cost_usd\":%.8f",
-	                      (long long)r->input_tokens, (long long)r->output_tokens,
-	                      r->cost_usd)) < 0 ||
+	    (rc = hr_buf_addf(
+	         out, ",\"input_tokens\":%lld,\"output_tokens\":%lld,\"cost_usd\":%.8f",
+	         (long long)r->input_tokens, (long long)r->output_tokens, r->cost_usd)) < 0 ||
 	    (rc = add_str(out, "error", r->error)) < 0 ||
 	    (rc = add_str(out, "finish_reason", r->finish_reason)) < 0)
 		return rc;

@@ -10,7 +10,7 @@ struct hr_buf;
 
 /* Strings are borrowed for the call; NULL ones are written as null. */
 struct hr_reqlog {
-	int64_t ts_ms;            /* start, Unix ms */
+	int64_t ts_ms; /* start, Unix ms */
 	const char *request_id;
 	const char *method, *path; /* path without the query string */
 	int status;
@@ -19,7 +19,7 @@ struct hr_reqlog {
 	int64_t input_tokens, output_tokens;
 	double cost_usd;
 	int attempts;
-	int stream;               /* 1 streamed, 0 not, -1 unknown (null) */
+	int stream; /* 1 streamed, 0 not, -1 unknown (null) */
 };
 
 /* Appends the line (one JSON object and '\n') to out. Keys always appear in the same

@@ -17,11 +17,11 @@
 #include "core/log.h"
 #include "telemetry/post.h"
 
-#define QUEUE_MAX      2048 /* finished traces waiting for export */
-#define BATCH_MAX      256  /* traces per POST */
-#define FLUSH_MS       1000 /* the longest a finished trace waits */
+#define QUEUE_MAX       2048 /* finished traces waiting for export */
+#define BATCH_MAX       256  /* traces per POST */
+#define FLUSH_MS        1000 /* the longest a finished trace waits */
 #define POST_TIMEOUT_MS 5000
-#define BODY_MAX       (64u << 20)
+#define BODY_MAX        (64u << 20)
 
 struct span {
 	uint8_t id[8];
@@ -102,7 +102,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* guards everything belo
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static pthread_t thread;
 static bool running, stopping;
-static atomic_bool accepting; /* running and not stopping: read without the lock */
+static atomic_bool accepting;    /* running and not stopping: read without the lock */
 static json_t *queue[QUEUE_MAX]; /* span arrays, oldest first */
 static size_t queued;
 static struct hr_trace_stats stats;
@@ -121,8 +121,7 @@ static int new_span(struct hr_trace *t, const char *name, enum hr_span_kind kind
 	return t->n++;
 }
 
-struct hr_trace *hr_trace_begin(const struct hr_conf *c, const char *traceparent,
-                                const char *name)
+struct hr_trace *hr_trace_begin(const struct hr_conf *c, const char *traceparent, const char *name)
 {
 	if (!c || !c->telemetry.otlp_endpoint ||
 	    !atomic_load_explicit(&accepting, memory_order_relaxed))
@@ -302,17 +301,18 @@ json_t *hr_trace_spans_json(const struct hr_trace *t)
 			hex(pid, t->spans[0].id, 8);
 		snprintf(st, sizeof st, "%lld", (long long)s->start_ns);
 		snprintf(en, sizeof en, "%lld", (long long)(s->end_ns ? s->end_ns : s->start_ns));
-		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o}", "traceId", tid, "spanId",
-		                      sid, "name", s->name, "kind", (int)s->kind, "startTimeUnixNano",
-		                      st, "endTimeUnixNano", en, "attributes",
+		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:o}", "traceId", tid,
+		                      "spanId", sid, "name", s->name, "kind", (int)s->kind,
+		                      "startTimeUnixNano", st, "endTimeUnixNano", en, "attributes",
 		                      s->attrs ? json_incref(s->attrs) : json_array());
 		if (!o)
 			continue;
 		if (i > 0 || !all_zero(t->parent, 8))
 			json_object_set_new(o, "parentSpanId", json_string(pid));
 		json_object_set_new(o, "status",
-		                    s->failed ? json_pack("{s:i, s:s}", "code", 2, "message", s->msg)
-		                              : json_pack("{s:i}", "code", 1));
+		                    s->failed
+		                        ? json_pack("{s:i, s:s}", "code", 2, "message", s->msg)
+		                        : json_pack("{s:i}", "code", 1));
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -320,12 +320,12 @@ json_t *hr_trace_spans_json(const struct hr_trace *t)
 
 int hr_trace_otlp_json(const json_t *spans, const char *service_name, struct hr_buf *out)
 {
-	json_t *req = json_pack(
-	    "{s:[{s:{s:[{s:s, s:{s:s}}, {s:s, s:{s:s}}]}, s:[{s:{s:s, s:s}, s:O}]}]}",
-	    "resourceSpans", "resource", "attributes", "key", "service.name", "value",
-	    "stringValue", service_name ? service_name : "hearth", "key", "service.version",
-	    "value", "stringValue", HR_VERSION, "scopeSpans", "scope", "name", "hearth", "version",
-	    HR_VERSION, "spans", spans);
+	json_t *req =
+	    json_pack("{s:[{s:{s:[{s:s, s:{s:s}}, {s:s, s:{s:s}}]}, s:[{s:{s:s, s:s}, s:O}]}]}",
+	              "resourceSpans", "resource", "attributes", "key", "service.name", "value",
+	              "stringValue", service_name ? service_name : "hearth", "key",
+	              "service.version", "value", "stringValue", HR_VERSION, "scopeSpans", "scope",
+	              "name", "hearth", "version", HR_VERSION, "spans", spans);
 	if (!req)
 		return HR_ENOMEM;
 	char *s = json_dumps(req, JSON_COMPACT);
@@ -433,8 +433,7 @@ int hr_trace_exporter_start(void)
 		if (pthread_create(&thread, NULL, run, NULL) == 0) {
 			running = true;
 			atomic_store(&accepting, true);
-		}
-		else
+		} else
 			rc = HR_EINTERNAL;
 	}
 	pthread_mutex_unlock(&mu);

@@ -40,8 +40,7 @@ void hr_trace_exporter_stop(void);
  * (no telemetry.otlp_endpoint, no exporter) or the request is not sampled: an incoming
  * traceparent (NULL if none) decides by its sampled flag and gives the trace id and the
  * parent; otherwise telemetry.trace_sample. Returns: owned until hr_trace_finish(). */
-struct hr_trace *hr_trace_begin(const struct hr_conf *c, const char *traceparent,
-                                const char *name);
+struct hr_trace *hr_trace_begin(const struct hr_conf *c, const char *traceparent, const char *name);
 /* Whether prompt text may go on the spans (telemetry.trace_prompts when t was begun). */
 bool hr_trace_prompts(const struct hr_trace *t);
 

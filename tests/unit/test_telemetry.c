@@ -43,15 +43,17 @@ static void test_sample_escaping(void **state)
 	hr_buf_release(&b);
 	/* the cap is reported, never overrun */
 	struct hr_buf small = HR_BUF_INIT(10);
-	assert_int_equal(hr_prom_sample(&small, "a_long_metric_name", NULL, NULL, 0, 1), HR_ETOOBIG);
+	assert_int_equal(hr_prom_sample(&small, "a_long_metric_name", NULL, NULL, 0, 1),
+	                 HR_ETOOBIG);
 	hr_buf_release(&small);
 }
 
 static struct hr_conf *conf(void)
 {
-	static const char y[] = "providers:\n  p: {kind: openai, base_url: 'http://127.0.0.1:9/v1'}\n"
-	                        "models:\n  m1: {provider: p}\n"
-	                        "tasks:\n  t1: {candidates: [m1]}\n";
+	static const char y[] =
+	    "providers:\n  p: {kind: openai, base_url: 'http://127.0.0.1:9/v1'}\n"
+	    "models:\n  m1: {provider: p}\n"
+	    "tasks:\n  t1: {candidates: [m1]}\n";
 	struct hr_conf *c = NULL;
 	assert_int_equal(hr_conf_load_mem("t.yaml", y, sizeof y - 1, &c, NULL), 0);
 	return c;
@@ -74,9 +76,15 @@ static void test_bounded_labels(void **state)
 static void test_request_series_and_histogram(void **state)
 {
 	hr_metrics_reset();
-	struct hr_metrics_req r = {.model = "m1", .provider = "p", .task = "none", .status = 200,
-	                           .input_tokens = 10, .output_tokens = 5, .cost_usd = 0.5,
-	                           .latency_s = 0.02, .ttfb_s = 0.004};
+	struct hr_metrics_req r = {.model = "m1",
+	                           .provider = "p",
+	                           .task = "none",
+	                           .status = 200,
+	                           .input_tokens = 10,
+	                           .output_tokens = 5,
+	                           .cost_usd = 0.5,
+	                           .latency_s = 0.02,
+	                           .ttfb_s = 0.004};
 	hr_metrics_request(&r);
 	r.latency_s = 3;
 	r.status = 502;
@@ -100,18 +108,23 @@ static void test_request_series_and_histogram(void **state)
 	assert_true(has_line(t, "hearth_requests_total{model=\"we\\\"ird\",provider=\"p\","
 	                        "task=\"none\",status=\"other\",origin=\"client\"} 1"));
 	/* cumulative buckets: 0.02 falls in le=0.025, 3 in le=5 */
-	assert_true(has_line(t, "hearth_request_duration_seconds_bucket{model=\"m1\",le=\"0.01\"} 0"));
-	assert_true(has_line(t, "hearth_request_duration_seconds_bucket{model=\"m1\",le=\"0.025\"} 1"));
-	assert_true(has_line(t, "hearth_request_duration_seconds_bucket{model=\"m1\",le=\"2.5\"} 1"));
+	assert_true(
+	    has_line(t, "hearth_request_duration_seconds_bucket{model=\"m1\",le=\"0.01\"} 0"));
+	assert_true(
+	    has_line(t, "hearth_request_duration_seconds_bucket{model=\"m1\",le=\"0.025\"} 1"));
+	assert_true(
+	    has_line(t, "hearth_request_duration_seconds_bucket{model=\"m1\",le=\"2.5\"} 1"));
 	assert_true(has_line(t, "hearth_request_duration_seconds_bucket{model=\"m1\",le=\"5\"} 2"));
-	assert_true(has_line(t, "hearth_request_duration_seconds_bucket{model=\"m1\",le=\"+Inf\"} 2"));
+	assert_true(
+	    has_line(t, "hearth_request_duration_seconds_bucket{model=\"m1\",le=\"+Inf\"} 2"));
 	assert_true(has_line(t, "hearth_request_duration_seconds_sum{model=\"m1\"} 3.02"));
 	assert_true(has_line(t, "hearth_request_duration_seconds_count{model=\"m1\"} 2"));
 	assert_true(has_line(t, "hearth_tokens_total{model=\"m1\",direction=\"input\"} 20"));
 	assert_true(has_line(t, "hearth_cost_usd_total{model=\"m1\",task=\"none\"} 1"));
 	assert_true(has_line(t, "hearth_retries_total{model=\"m1\"} 1"));
 	assert_true(has_line(t, "hearth_fallbacks_total{model=\"m1\"} 1"));
-	assert_true(has_line(t, "hearth_route_decisions_total{strategy=\"ordered\",via=\"model\"} 1"));
+	assert_true(
+	    has_line(t, "hearth_route_decisions_total{strategy=\"ordered\",via=\"model\"} 1"));
 	assert_null(strstr(t, "whatever"));
 	hr_buf_release(&b);
 }
@@ -136,11 +149,21 @@ static void test_dimension_cap(void **state)
 
 static void test_reqlog_line(void **state)
 {
-	struct hr_reqlog l = {.ts_ms = 1764201600123, .request_id = "req_1", .method = "POST",
-	                      .path = "/v1/chat/\"x\"", .status = 200, .model = "m1",
-	                      .provider = "p", .route = "task=m1; via=model", .latency_ms = 12,
-	                      .ttfb_ms = -1, .input_tokens = 3, .output_tokens = 4,
-	                      .cost_usd = 0.00001, .attempts = 2, .stream = 1};
+	struct hr_reqlog l = {.ts_ms = 1764201600123,
+	                      .request_id = "req_1",
+	                      .method = "POST",
+	                      .path = "/v1/chat/\"x\"",
+	                      .status = 200,
+	                      .model = "m1",
+	                      .provider = "p",
+	                      .route = "task=m1; via=model",
+	                      .latency_ms = 12,
+	                      .ttfb_ms = -1,
+	                      .input_tokens = 3,
+	                      .output_tokens = 4,
+	                      .cost_usd = 0.00001,
+	                      .attempts = 2,
+	                      .stream = 1};
 	struct hr_buf b = HR_BUF_INIT(8192);
 	assert_int_equal(hr_reqlog_format(&l, &b), 0);
 	assert_true(b.len > 0 && b.ptr[b.len - 1] == '\n');
@@ -148,7 +171,8 @@ static void test_reqlog_line(void **state)
 	json_error_t err;
 	json_t *j = json_loadb(b.ptr, b.len, 0, &err);
 	assert_non_null(j);
-	assert_string_equal(json_string_value(json_object_get(j, "ts")), "2025-11-27T00:00:00.123Z");
+	assert_string_equal(json_string_value(json_object_get(j, "ts")),
+	                    "2025-11-27T00:00:00.123Z");
 	assert_string_equal(json_string_value(json_object_get(j, "sub")), "REQUEST");
 	assert_string_equal(json_string_value(json_object_get(j, "path")), "/v1/chat/\"x\"");
 	assert_string_equal(json_string_value(json_object_get(j, "origin")), "client");
@@ -196,7 +220,7 @@ static void test_traceparent(void **state)
 	assert_int_equal(t[0], 0x4b);
 	assert_int_equal(p[7], 0xb7);
 	static const char *const bad[] = {
-	    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",   /* short */
+	    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",    /* short */
 	    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", /* 00 has no tail */
 	    "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",   /* version ff */
 	    "00-00000000000000000000000000000000-00f067aa0ba902b7-01",   /* zero trace id */
@@ -216,9 +240,11 @@ static const char *attr_str(json_t *span, const char *key, const char *type)
 {
 	size_t i;
 	json_t *kv;
-	json_array_foreach(json_object_get(span, "attributes"), i, kv)
-		if (strcmp(json_string_value(json_object_get(kv, "key")), key) == 0)
-			return json_string_value(json_object_get(json_object_get(kv, "value"), type));
+	json_array_foreach(
+	    json_object_get(span, "attributes"), i,
+	    kv) if (strcmp(json_string_value(json_object_get(kv, "key")), key) ==
+	            0) return json_string_value(json_object_get(json_object_get(kv, "value"),
+	                                                        type));
 	return NULL;
 }
 
@@ -254,7 +280,8 @@ static void test_span_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(a1, "parentSpanId")), rid);
 	assert_string_equal(json_string_value(json_object_get(a1, "name")), "chat gpt-x");
 	assert_int_equal(json_integer_value(json_object_get(a1, "kind")), 3);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(a1, "status"), "code")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(a1, "status"), "code")),
+	                 2);
 	assert_string_equal(attr_str(a1, "http.response.status_code", "intValue"), "503");
 	assert_string_equal(attr_str(a2, "gen_ai.request.model", "stringValue"), "gpt-y");
 	assert_string_equal(attr_str(a2, "gen_ai.usage.input_tokens", "intValue"), "12");
@@ -265,7 +292,8 @@ static void test_span_json(void **state)
 	json_t *req = json_loadb(b.ptr, b.len, 0, NULL);
 	assert_non_null(req);
 	json_t *rs = json_array_get(json_object_get(req, "resourceSpans"), 0);
-	json_t *kv = json_array_get(json_object_get(json_object_get(rs, "resource"), "attributes"), 0);
+	json_t *kv =
+	    json_array_get(json_object_get(json_object_get(rs, "resource"), "attributes"), 0);
 	assert_string_equal(json_string_value(json_object_get(kv, "key")), "service.name");
 	json_t *ss = json_array_get(json_object_get(rs, "scopeSpans"), 0);
 	assert_int_equal(json_array_size(json_object_get(ss, "spans")), 4);
