@@ -11,6 +11,7 @@ struct hr_breakers;
 struct hr_gates;
 struct hr_learn_model;
 struct hr_learn_live;
+struct hr_alerts;
 
 /* Shared by every worker; set up by `hearth serve` before the server starts. */
 struct hr_api {
@@ -23,6 +24,7 @@ struct hr_api {
 	const struct hr_learn_model *router_model;
 	/* learning online: promotions, shadow jobs, the internal token (api/shadow.h) */
 	struct hr_learn_live *learn;
+	struct hr_alerts *alerts; /* the alert thread (telemetry/alerts.h), or NULL */
 };
 
 /* The server's request handler (hr_request_handler). */

@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "router/router.h"
 #include "storage/usage.h"
+#include "telemetry/alerts.h"
 #include "telemetry/metrics.h"
 #include "telemetry/trace.h"
 
@@ -95,6 +96,19 @@ void hr_api_metrics(struct hr_req *rq)
 		                         (double)ts.dropped)) == 0)
 			rc =
 			    hr_prom_sample(&b, "hearth_traces_total", ln, fl, 1, (double)ts.failed);
+	}
+	if (rc == 0 && rq->api->alerts) {
+		struct hr_alerts_stats as;
+		hr_alerts_stats(rq->api->alerts, &as);
+		static const char *const ln[] = {"outcome"};
+		static const char *const outcome[] = {"raised", "delivered", "failed", "dropped"};
+		const double v[] = {(double)as.raised, (double)as.delivered, (double)as.failed,
+		                    (double)as.dropped};
+		rc = hr_prom_family(&b, "hearth_alerts_total", "counter",
+		                    "Alerts raised, and their webhook deliveries: delivered, failed "
+		                    "after retries, dropped (queue full).");
+		for (size_t i = 0; i < 4 && rc == 0; i++)
+			rc = hr_prom_sample(&b, "hearth_alerts_total", ln, &outcome[i], 1, v[i]);
 	}
 	/* budgets (a later change) add hearth_budget_remaining_usd{budget} here */
 	if (rc < 0) {

@@ -330,6 +330,7 @@ int hr_cmd_serve(int argc, char **argv)
 		HR_LOG_ERROR(MAIN, "cannot start the alert thread: alerts are off");
 	else
 		hr_breakers_on_change(api.breakers, breaker_changed, alerts);
+	api.alerts = alerts;
 
 	struct hr_server_opts so = {
 	    .host = c->server.host,

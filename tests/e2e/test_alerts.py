@@ -76,7 +76,14 @@ def test_provider_down_and_up_alert_once_each(hearth_factory, hooks):
         ("hearth", "alert.provider_down", "flip"), ("hearth", "alert.provider_up", "flip")]
     assert json.loads(events[0]["detail"])["type"] == "provider_down"
     assert [p["body"]["type"] for p in hooks.posts] == ["provider_down", "provider_up"]
-    assert 'hearth_breaker_state{model="flip"} 0\n' in http_request(h.port, "GET", "/metrics").text
+    def scrape():  # the count follows the webhook's answer
+        m = http_request(h.port, "GET", "/metrics").text
+        return m if 'hearth_alerts_total{outcome="delivered"} 2\n' in m else None
+    m = wait_until(scrape, 10 * SLOW)
+    assert m, http_request(h.port, "GET", "/metrics").text
+    assert 'hearth_breaker_state{model="flip"} 0\n' in m
+    assert 'hearth_alerts_total{outcome="raised"} 2\n' in m
+    assert 'hearth_alerts_total{outcome="dropped"} 0\n' in m
 
 
 def test_alerts_without_a_webhook_are_audit_events(hearth_factory):

@@ -106,8 +106,12 @@ def test_spans_of_a_request_with_a_fallback(hearth_factory, collector):
     assert oa["gen_ai.response.finish_reasons"] == ["stop"]
     assert attrs(spans[2])["hearth.task"] == "fb"
     assert SECRET_TEXT not in json.dumps(collector.bodies)
-    m = http_request(h.port, "GET", "/metrics").text
-    assert re.search(r'^hearth_traces_total\{outcome="exported"\} [1-9]', m, re.M), m
+    def scrape():  # the count follows the collector's answer
+        m = http_request(h.port, "GET", "/metrics").text
+        return m if re.search(r'^hearth_traces_total\{outcome="exported"\} [1-9]', m, re.M) \
+            else None
+    m = wait_until(scrape, 10 * SLOW)
+    assert m, http_request(h.port, "GET", "/metrics").text
     assert 'hearth_traces_total{outcome="dropped"} 0\n' in m
 
 
