@@ -194,6 +194,8 @@ static void on_committed_loop(void *arg)
 static void trace_outcome(struct hr_req *rq, const struct hr_usage *u, int status)
 {
 	struct hr_trace *t = rq->trace;
+	if (!t)
+		return;
 	int a = hr_trace_attempt(t);
 	const char *model = u ? (u->model_used ? u->model_used : u->model_asked) : NULL;
 	model = hr_metrics_bound_model(rq->conf, model);
@@ -208,8 +210,6 @@ static void trace_outcome(struct hr_req *rq, const struct hr_usage *u, int statu
 		hr_trace_strs(t, a, "gen_ai.response.finish_reasons", u->finish_reason);
 	}
 	hr_trace_attempt_end(t, u && !u->error_code ? 200 : 0, u ? u->error_code : NULL);
-	if (!t)
-		return;
 	hr_trace_int(t, 0, "http.response.status_code", status);
 	hr_trace_str(t, 0, "hearth.model", model);
 	if (u) {
@@ -331,7 +331,6 @@ void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_
 	struct hr_usage *u = rq->usage;
 	if (!u) {
 		observe(rq, NULL, status, now);
-		trace_outcome(rq, NULL, status);
 		send_and_destroy(rq);
 		return;
 	}
@@ -344,8 +343,7 @@ void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_
 	if (rq->client_gone && !u->error_code)
 		hr_usage_set(&u->error_code, hr_err_code(HR_ECANCELED));
 	observe(rq, u, status, now);
-	if (rq->trace)
-		trace_outcome(rq, u, u->status);
+	trace_outcome(rq, u, u->status);
 	if (hr_usage_submit(rq->api->writer, u, on_committed, rq) < 0) {
 		hr_metrics_record_failed();
 		HR_RLOG_ERROR(rq->id, STORE, "usage writer is stopping; record lost");
