@@ -168,8 +168,8 @@ static const struct conf_row rows[] = {
     R_ROOT("telemetry.service_name", T_STR, "hearth", telemetry.service_name, 0, 0, NULL,
            "service.name of the spans and of alert payloads"),
     R_ROOT("telemetry.trace_prompts", T_BOOL, "false", telemetry.trace_prompts, 0, 0, NULL,
-           "put the prompt's last user message and the answer's text (each cut at 4 KiB) on "
-           "the spans; off: never any prompt text"),
+           "put the prompt's last user message (cut at 4 KiB) on the request's span as "
+           "gen_ai.prompt; off: never any prompt text"),
     R_ROOT("telemetry.trace_sample", T_RATIO, "1", telemetry.trace_sample, 0, 0, NULL,
            "share of requests traced, 0..1, when the client sent no traceparent (a sampled "
            "traceparent is always followed)"),
