@@ -11,6 +11,7 @@ struct hr_breakers;
 struct hr_gates;
 struct hr_learn_model;
 struct hr_learn_live;
+struct hr_alerts;
 
 /* Shared by every worker; set up by `hearth serve` before the server starts. */
 struct hr_api {
@@ -25,6 +26,7 @@ struct hr_api {
 	struct hr_learn_live *learn;
 	/* keys every API key hash (governance/ident.h); read-only once serving */
 	unsigned char pepper[32];
+	struct hr_alerts *alerts; /* the alert thread (telemetry/alerts.h), or NULL */
 };
 
 /* The server's request handler (hr_request_handler). */

@@ -31,6 +31,8 @@
 #include "providers/provider.h"
 #include "router/router.h"
 #include "storage/store.h"
+#include "telemetry/metrics.h"
+#include "telemetry/trace.h"
 
 #define HR_ERROR_BODY_MAX (64u * 1024) /* what we keep of a provider's error answer */
 
@@ -642,9 +644,11 @@ static bool escalate(struct chat *ch, const char *why)
 	double spent = ch->spent;
 	ch->spent = rq->usage ? rq->usage->cost_usd : spent;
 	note_failure(ch, m->name, why);
+	hr_trace_attempt_end(rq->trace, ch->status, why);
 	ch->cand++;
 	ch->tries = 0;
 	if (start_from(ch)) {
+		hr_metrics_escalation(m->name);
 		HR_RLOG_INFO(rq->id, ROUTE, "cascade: model '%s' answered %s; asking '%s'", m->name,
 		             why, ch->m->name);
 		return true;
@@ -664,6 +668,7 @@ static bool try_again(struct chat *ch, int err, const char *msg)
 	const struct hr_conf_task *t = ch->plan.t;
 	breaker_report(ch, false);
 	note_failure(ch, ch->m->name, hr_err_code(err));
+	hr_trace_attempt_end(rq->trace, ch->status, hr_err_code(err));
 	ch->last_err = err, ch->last_msg = msg, ch->last_param = NULL;
 	bool retryable = hr_route_retryable(err);
 	if ((!retryable && !hr_route_next_ok(err)) || rq->client_gone)
@@ -685,6 +690,7 @@ static bool try_again(struct chat *ch, int err, const char *msg)
 			}
 		}
 		struct timeval tv = {(time_t)(wait / 1000), (suseconds_t)(wait % 1000) * 1000};
+		hr_metrics_retry(ch->m->name);
 		HR_RLOG_INFO(rq->id, ROUTE, "retrying model '%s' in %lld ms after %s", ch->m->name,
 		             (long long)wait, hr_err_code(err));
 		return evtimer_add(ch->retry_ev, &tv) == 0;
@@ -698,6 +704,7 @@ static bool try_again(struct chat *ch, int err, const char *msg)
 	ch->cand++;
 	ch->tries = 0;
 	if (start_from(ch)) {
+		hr_metrics_fallback(m->name);
 		HR_RLOG_INFO(rq->id, ROUTE, "fell back from model '%s' to '%s' after %s", m->name,
 		             ch->m->name, hr_err_code(err));
 		return true;
@@ -1364,6 +1371,7 @@ static int start_attempt(struct chat *ch)
 		release_slot(ch);
 		return -1;
 	}
+	hr_trace_attempt_start(rq->trace, ops->kind, m->upstream, m->name, p->id);
 	ch->tries++;
 	ch->attempts++;
 	if (rq->usage)
@@ -1417,6 +1425,7 @@ static void chat_begin(struct hr_req *rq)
 		hr_req_error(rq, rc, pf.msg, NULL);
 		return;
 	}
+	hr_metrics_route(hr_route_strategy_name(ch->plan.strategy), hr_api_via_name(ch->plan.via));
 	if (rq->origin && rq->usage && hr_usage_set(&rq->usage->task, rq->parent_task) < 0) {
 		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 		return;

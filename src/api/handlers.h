@@ -27,5 +27,6 @@ void hr_api_keys(struct hr_req *rq);
 void hr_api_login(struct hr_req *rq);
 void hr_api_logout(struct hr_req *rq);
 void hr_api_me(struct hr_req *rq);
+void hr_api_metrics(struct hr_req *rq);       /* GET /metrics (metrics.c) */
 
 #endif

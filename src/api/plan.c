@@ -21,6 +21,7 @@
 #include "governance/policy.h"
 #include "learn/learn.h"
 #include "storage/usage.h"
+#include "telemetry/trace.h"
 
 static bool sensitive_header(struct hr_req *rq)
 {
@@ -229,8 +230,18 @@ int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_feat
 	/* the data policy, before anything is routed: it may refuse, or keep the request local */
 	memset(polr, 0, sizeof *polr);
 	struct hr_policy_result pol;
-	if (hr_policy_check(rq->arena, c, creq, &pol) < 0)
+	int ps = hr_trace_span(rq->trace, "policy", HR_SPAN_INTERNAL);
+	if (hr_policy_check(rq->arena, c, creq, &pol) < 0) {
+		hr_trace_span_end(rq->trace, ps, "out of memory");
 		return failed(fail, HR_PLAN_PARSE, HR_ENOMEM);
+	}
+	hr_trace_str(rq->trace, ps, "hearth.policy.findings", pol.summary);
+	hr_trace_span_end(rq->trace, ps, pol.action == HR_POLICY_BLOCK ? "blocked" : NULL);
+	if (hr_trace_prompts(rq->trace)) { /* telemetry.trace_prompts: the operator asked */
+		const struct hr_str *pt = hr_learn_prompt_of(creq);
+		if (pt)
+			hr_trace_strn(rq->trace, 0, "gen_ai.prompt", pt->ptr, pt->len);
+	}
 	if (pol.summary) {
 		if (rq->usage)
 			hr_usage_set(&rq->usage->policy, pol.summary);
@@ -272,9 +283,17 @@ int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_feat
 	};
 	struct hr_live live;
 	hr_api_live(rq, &live);
+	int rs = hr_trace_span(rq->trace, "route", HR_SPAN_INTERNAL);
 	rc = hr_route_plan(rq->arena, c, &rin, &live, plan, &fail->msg);
 	if (rc == 0 && plan->strategy == HR_STRAT_LEARNED && learned_p(rq, creq, plan->task, f) == 0)
 		rc = hr_route_plan(rq->arena, c, &rin, &live, plan, &fail->msg);
+	if (rc == 0) {
+		hr_trace_str(rq->trace, rs, "hearth.task", plan->task);
+		hr_trace_str(rq->trace, rs, "hearth.strategy", hr_route_strategy_name(plan->strategy));
+		hr_trace_str(rq->trace, rs, "hearth.via", hr_api_via_name(plan->via));
+		hr_trace_int(rq->trace, rs, "hearth.candidates", (int64_t)plan->n);
+	}
+	hr_trace_span_end(rq->trace, rs, rc < 0 ? hr_err_code(rc) : NULL);
 	if (rc == HR_ENOMODEL) {
 		fail->msg = models_msg(rq, creq->model);
 		fail->param = "model";
@@ -300,4 +319,16 @@ int hr_api_plan_chat(struct hr_req *rq, struct hr_chat_req *creq, struct hr_feat
 	if (rq->usage && plan->via != HR_VIA_MODEL)
 		hr_usage_set(&rq->usage->task, plan->task);
 	return 0;
+}
+
+const char *hr_api_via_name(enum hr_route_via via)
+{
+	switch (via) {
+	case HR_VIA_MODEL: return "model";
+	case HR_VIA_TASK: return "task";
+	case HR_VIA_HEADER: return "header";
+	case HR_VIA_RULE: return "rule";
+	case HR_VIA_AUTO: return "auto";
+	}
+	return "other";
 }

@@ -47,4 +47,8 @@ const char *hr_api_model_denied(struct hr_req *rq, const char *model);
  * (chat.c). */
 void hr_api_live(struct hr_req *rq, struct hr_live *out);
 
+/* How the task was chosen, as the route explanation and the metrics name it: "model",
+ * "task", "header", "rule", "auto". Static. */
+const char *hr_api_via_name(enum hr_route_via via);
+
 #endif

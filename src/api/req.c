@@ -22,6 +22,9 @@
 #include "http/server.h"
 #include "providers/dialect.h"
 #include "storage/usage.h"
+#include "telemetry/metrics.h"
+#include "telemetry/reqlog.h"
+#include "telemetry/trace.h"
 
 int64_t hr_now_us(void)
 {
@@ -173,6 +176,8 @@ static void send_and_destroy(struct hr_req *rq)
 	}
 	if (rq->body)
 		evbuffer_free(rq->body);
+	hr_trace_finish(rq->trace);
+	rq->trace = NULL;
 	rq->w->inflight--;
 	hr_conf_release(rq->conf);
 	hr_arena_destroy(rq->arena);
@@ -180,15 +185,55 @@ static void send_and_destroy(struct hr_req *rq)
 
 static void on_committed_loop(void *arg)
 {
-	send_and_destroy(arg);
+	struct hr_req *rq = arg;
+	hr_trace_span_end(rq->trace, rq->rec_span, NULL);
+	send_and_destroy(rq);
+}
+
+/* The trace learns the outcome: the last attempt's tokens and finish reason (GenAI
+ * conventions), the root's status; the record's span starts. */
+static void trace_outcome(struct hr_req *rq, const struct hr_usage *u, int status)
+{
+	struct hr_trace *t = rq->trace;
+	if (!t)
+		return;
+	int a = hr_trace_attempt(t);
+	const char *model = u ? (u->model_used ? u->model_used : u->model_asked) : NULL;
+	model = hr_metrics_bound_model(rq->conf, model);
+	if (a >= 0 && u) {
+		const struct hr_conf_model *m =
+		    u->model_used ? hr_conf_model_find(rq->conf, u->model_used, strlen(u->model_used))
+		                  : NULL;
+		if (m)
+			hr_trace_str(t, a, "gen_ai.response.model", m->upstream);
+		hr_trace_int(t, a, "gen_ai.usage.input_tokens", u->prompt_tokens);
+		hr_trace_int(t, a, "gen_ai.usage.output_tokens", u->completion_tokens);
+		hr_trace_strs(t, a, "gen_ai.response.finish_reasons", u->finish_reason);
+	}
+	hr_trace_attempt_end(t, u && !u->error_code ? 200 : 0, u ? u->error_code : NULL);
+	hr_trace_int(t, 0, "http.response.status_code", status);
+	hr_trace_str(t, 0, "hearth.model", model);
+	if (u) {
+		hr_trace_str(t, 0, "gen_ai.request.model", hr_metrics_bound_model(rq->conf, u->model_asked));
+		hr_trace_str(t, 0, "hearth.task", u->task);
+		hr_trace_str(t, 0, "hearth.route", u->route);
+		hr_trace_int(t, 0, "gen_ai.usage.input_tokens", u->prompt_tokens);
+		hr_trace_int(t, 0, "gen_ai.usage.output_tokens", u->completion_tokens);
+		hr_trace_dbl(t, 0, "hearth.cost_usd", u->cost_usd);
+	}
+	if (status >= 500) /* the root ends with the request, after the record */
+		hr_trace_span_fail(t, 0, u && u->error_code ? u->error_code : "server error");
+	rq->rec_span = u ? hr_trace_span(t, "record", HR_SPAN_INTERNAL) : -1;
 }
 
 /* Writer thread: hop back to the request's loop. */
 static void on_committed(void *arg, int rc)
 {
 	struct hr_req *rq = arg;
-	if (rc < 0)
+	if (rc < 0) {
+		hr_metrics_record_failed();
 		HR_RLOG_ERROR(rq->id, STORE, "usage record not stored: %s", hr_err_name(rc));
+	}
 	if (hr_worker_post(rq->w, on_committed_loop, rq) < 0)
 		HR_RLOG_ERROR(rq->id, HTTP, "out of memory; request abandoned");
 }
@@ -209,6 +254,76 @@ void hr_req_json(struct hr_req *rq, int status, json_t *j)
 	}
 	free(s);
 	hr_req_respond(rq, status, "application/json", &b);
+}
+
+static const char *method_name(struct evhttp_request *ev)
+{
+	switch (evhttp_request_get_command(ev)) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	default: return "other";
+	}
+}
+
+/* The request is answered: its metrics and its request log line (u NULL: an endpoint
+ * without usage records, which counts in no request metric). Probes answered 200 (health,
+ * readiness, scrapes) are not logged, or they would drown the log. */
+static void observe(struct hr_req *rq, const struct hr_usage *u, int status, int64_t now)
+{
+	const struct hr_conf *c = rq->conf;
+	const char *model = u ? (u->model_used ? u->model_used : u->model_asked) : NULL;
+	if (u) {
+		struct hr_metrics_req m = {
+		    .model = hr_metrics_bound_model(c, model),
+		    .provider = hr_metrics_bound_provider(c, u->provider),
+		    .task = hr_metrics_bound_task(c, u->task),
+		    .origin = u->origin,
+		    .status = u->status,
+		    .input_tokens = u->prompt_tokens,
+		    .output_tokens = u->completion_tokens,
+		    .cost_usd = u->cost_usd,
+		    .latency_s = (double)(now - rq->t0_us) / 1e6,
+		    .ttfb_s = u->ttfb_ms >= 0 ? (double)(rq->ttfb_us - rq->t0_us) / 1e6 : -1,
+		};
+		hr_metrics_request(&m);
+	}
+	if (!c->log.requests || HR_LOG_LVL_INFO > hr_log_level_cur)
+		return;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(rq->ev));
+	if (!u && status == 200 && evhttp_request_get_command(rq->ev) != EVHTTP_REQ_POST)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct hr_reqlog l = {
+	    .ts_ms = u ? u->ts_ms : (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	    .request_id = rq->id,
+	    .method = method_name(rq->ev),
+	    .path = path ? path : "/",
+	    .status = u ? u->status : status,
+	    .model = model ? hr_metrics_bound_model(c, model) : NULL,
+	    .provider = u ? u->provider : NULL,
+	    .task = u ? u->task : NULL,
+	    .route = u ? u->route : NULL,
+	    .origin = rq->origin,
+	    .error = u ? u->error_code : NULL,
+	    .finish_reason = u ? u->finish_reason : NULL,
+	    .latency_ms = (now - rq->t0_us) / 1000,
+	    .ttfb_ms = u ? u->ttfb_ms : rq->ttfb_us ? (rq->ttfb_us - rq->t0_us) / 1000 : -1,
+	    .input_tokens = u ? u->prompt_tokens : 0,
+	    .output_tokens = u ? u->completion_tokens : 0,
+	    .cost_usd = u ? u->cost_usd : 0,
+	    .attempts = u ? u->attempts : 0,
+	    .stream = u ? u->stream : -1,
+	};
+	struct hr_buf b = HR_BUF_INIT(8192);
+	if (hr_reqlog_format(&l, &b) == 0)
+		hr_log_line(HR_LOG_LVL_INFO, b.ptr, b.len);
+	hr_buf_release(&b);
 }
 
 void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_buf *body)
@@ -234,6 +349,7 @@ void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_
 		rq->ttfb_us = now;
 	struct hr_usage *u = rq->usage;
 	if (!u) {
+		observe(rq, NULL, status, now);
 		send_and_destroy(rq);
 		return;
 	}
@@ -245,7 +361,10 @@ void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_
 	u->ttfb_ms = rq->started || !rq->client_gone ? (rq->ttfb_us - rq->t0_us) / 1000 : -1;
 	if (rq->client_gone && !u->error_code)
 		hr_usage_set(&u->error_code, hr_err_code(HR_ECANCELED));
+	observe(rq, u, status, now);
+	trace_outcome(rq, u, u->status);
 	if (hr_usage_submit(rq->api->writer, u, on_committed, rq) < 0) {
+		hr_metrics_record_failed();
 		HR_RLOG_ERROR(rq->id, STORE, "usage writer is stopping; record lost");
 		hr_usage_free(u);
 		send_and_destroy(rq);

@@ -49,6 +49,9 @@ struct hr_req {
 	/* Set by a streaming handler: called once the client has taken every byte after
 	 * hr_req_stream_send() reported congestion. */
 	void (*on_drained)(struct hr_req *rq);
+	/* its trace (telemetry/trace.h), or NULL when not traced; rec_span: the usage record's */
+	struct hr_trace *trace;
+	int rec_span;
 	/* what hr_req_respond sends once the record is committed */
 	int status;
 	struct evbuffer *body;

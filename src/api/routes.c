@@ -20,10 +20,11 @@
 #include "governance/ident.h"
 #include "http/server.h"
 #include "storage/store.h"
+#include "telemetry/trace.h"
 
 /* AUTH_API: model endpoints (an anonymous loopback client is a member when no static key is
- * configured); AUTH_ADMIN: a key is always needed. */
-enum { AUTH_NONE, AUTH_API, AUTH_ADMIN };
+ * configured); AUTH_ADMIN: a key is always needed; AUTH_METRICS: telemetry.metrics_auth. */
+enum { AUTH_NONE, AUTH_API, AUTH_ADMIN, AUTH_METRICS };
 
 struct hr_route {
 	int methods; /* EVHTTP_REQ_* mask */
@@ -68,6 +69,8 @@ static const struct hr_route routes[] = {
     {EVHTTP_REQ_POST, "/api/v1/auth/logout", AUTH_ADMIN, false, hr_api_logout, HR_DIALECT_OPENAI,
      false},
     {EVHTTP_REQ_GET, "/api/v1/auth/me", AUTH_ADMIN, false, hr_api_me, HR_DIALECT_OPENAI, false},
+    {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/metrics", AUTH_METRICS, false, hr_api_metrics,
+     HR_DIALECT_OPENAI, false},
     {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/healthz", AUTH_NONE, false, hr_api_healthz,
      HR_DIALECT_OPENAI, false},
     {EVHTTP_REQ_GET | EVHTTP_REQ_HEAD, "/readyz", AUTH_NONE, false, hr_api_readyz,
@@ -442,6 +445,16 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 			rq->usage->ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 		hr_usage_set(&rq->usage->endpoint, r->path);
 		rq->usage->ttfb_ms = -1;
+		rq->rec_span = -1;
+		if (conf->telemetry.otlp_endpoint) { /* tracing on: nothing is spent otherwise */
+			rq->trace = hr_trace_begin(
+			    conf,
+			    evhttp_find_header(evhttp_request_get_input_headers(ev), "traceparent"),
+			    hr_arena_printf(a, "POST %s", r->path));
+			hr_trace_str(rq->trace, 0, "http.request.method", "POST");
+			hr_trace_str(rq->trace, 0, "http.route", r->path);
+			hr_trace_str(rq->trace, 0, "hearth.request_id", rq->id);
+		}
 	}
 	struct evkeyvalq *hdrs = evhttp_request_get_input_headers(ev);
 	const char *internal = evhttp_find_header(hdrs, "X-Hearth-Internal");
@@ -467,9 +480,12 @@ void hr_api_handle(struct evhttp_request *ev, struct hr_worker *w)
 			hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 			return;
 		}
-	} else if (r->auth != AUTH_NONE) {
+	} else if (r->auth != AUTH_NONE &&
+	           !(r->auth == AUTH_METRICS &&
+	             (conf->telemetry.metrics_auth == HR_METRICS_AUTH_NONE ||
+	              (conf->telemetry.metrics_auth == HR_METRICS_AUTH_LOOPBACK && is_loopback(ev))))) {
 		const char *msg = NULL;
-		int rc = check_auth(rq, r->auth, &msg);
+		int rc = check_auth(rq, r->auth == AUTH_METRICS ? AUTH_API : r->auth, &msg);
 		if (rc < 0) {
 			hr_req_error(rq, rc, msg, NULL);
 			return;

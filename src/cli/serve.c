@@ -17,6 +17,9 @@
 #include "router/router.h"
 #include "cli/cli.h"
 #include "learn/learn.h"
+#include "telemetry/alerts.h"
+#include "telemetry/metrics.h"
+#include "telemetry/trace.h"
 #include "core/arena.h"
 #include "core/conf.h"
 #include "core/err.h"
@@ -249,6 +252,25 @@ static void print_help(void)
 	    "requests in flight, then stops.\n");
 }
 
+/* Alerts are audit events (telemetry/alerts.h): actor "hearth", the payload as detail. */
+static int audit_alert(void *arg, const char *action, const char *object, const char *detail)
+{
+	struct hr_store *s = arg;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct hr_audit_event ev = {.ts_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	                            .actor = "hearth",
+	                            .action = action,
+	                            .object = object,
+	                            .detail = detail};
+	return s->ops->audit_append(s, &ev);
+}
+
+static void breaker_changed(void *arg, const char *model, const char *from, const char *to)
+{
+	hr_alert_breaker(arg, model, from, to);
+}
+
 /* The learned router's model (router.model). A missing or broken file is not fatal: tasks
  * with strategy learned keep their listed order, and the log says so once. */
 static struct hr_learn_model *load_router_model(const struct hr_conf *c)
@@ -340,6 +362,7 @@ int hr_cmd_serve(int argc, char **argv)
 	}
 	hr_buf_release(&err);
 	struct hr_breaker_conf bc = {0}; /* the defaults */
+	hr_metrics_init();
 	api.breakers = hr_breakers_new(&bc);
 	api.gates = hr_gates_new();
 	struct hr_learn_model *router_model = load_router_model(c);
@@ -366,6 +389,15 @@ int hr_cmd_serve(int argc, char **argv)
 		return HR_EXIT_FAIL;
 	}
 
+	if (hr_trace_exporter_start() < 0)
+		HR_LOG_ERROR(MAIN, "cannot start the trace exporter: no traces");
+	struct hr_alerts *alerts = NULL;
+	if (hr_alerts_start(&alerts, audit_alert, api.store) < 0)
+		HR_LOG_ERROR(MAIN, "cannot start the alert thread: alerts are off");
+	else
+		hr_breakers_on_change(api.breakers, breaker_changed, alerts);
+	api.alerts = alerts;
+
 	struct hr_server_opts so = {
 	    .host = c->server.host,
 	    .port = c->server.port,
@@ -379,6 +411,8 @@ int hr_cmd_serve(int argc, char **argv)
 	struct hr_server *srv = NULL;
 	rc = hr_server_start(&so, &srv);
 	if (rc < 0) {
+		hr_alerts_stop(alerts);
+		hr_trace_exporter_stop();
 		hr_usage_writer_stop(api.writer);
 		api.store->ops->close(api.store);
 		hr_breakers_free(api.breakers);
@@ -416,6 +450,8 @@ int hr_cmd_serve(int argc, char **argv)
 	rc = hr_server_run(srv);
 	hr_server_free(srv);
 	hr_llama_shutdown();
+	hr_alerts_stop(alerts);
+	hr_trace_exporter_stop();
 	hr_usage_writer_stop(api.writer);
 	api.store->ops->close(api.store);
 	hr_breakers_free(api.breakers);

@@ -74,6 +74,8 @@ struct conf_row {
 
 static const char *const level_choices[] = {"error", "warn", "info", "debug", NULL};
 static const char *const format_choices[] = {"text", "json", NULL};
+static const char *const metrics_auth_choices[] = {"key", "loopback", "none", NULL};
+_Static_assert(HR_METRICS_AUTH_KEY == 0 && HR_METRICS_AUTH_NONE == 2, "metrics_auth_choices order");
 static const char *const locality_choices[] = {"local", "cloud", NULL};
 static const char *const strategy_choices[] = {"ordered", "cheapest", "balanced",
                                                "cascade", "learned",  NULL};
@@ -152,6 +154,36 @@ static const struct conf_row rows[] = {
      level_choices, "log verbosity: error, warn, info or debug"},
     {"log.format", T_ENUM, "text", S_ROOT, offsetof(struct hr_conf, log.format), 0, C_OTHER, 0, 0,
      0, format_choices, "log line format: text or json (one JSON object per line)"},
+    R_ROOT("log.requests", T_BOOL, "true", log.requests, 0, 0, NULL,
+           "one JSON line per answered request at info level (request id, route, model, "
+           "status, latency, tokens, cost; never prompts or keys), in either log.format"),
+    {"telemetry.metrics_auth", T_ENUM, "key", S_ROOT, offsetof(struct hr_conf, telemetry.metrics_auth),
+     0, C_INT, 0, 0, 0, metrics_auth_choices,
+     "who may GET /metrics: key (an API key, as for /v1; loopback clients when no keys are "
+     "set), loopback (loopback clients without a key, others with one) or none (anyone)"},
+    {"telemetry.otlp_endpoint", T_URL, "(none)", S_ROOT,
+     offsetof(struct hr_conf, telemetry.otlp_endpoint), 0, C_STR, 0, 0, F_NODEF, NULL,
+     "OpenTelemetry collector's OTLP/HTTP base URL, e.g. http://127.0.0.1:4318 (spans go to "
+     "<url>/v1/traces as JSON); unset: no traces"},
+    R_ROOT("telemetry.service_name", T_STR, "hearth", telemetry.service_name, 0, 0, NULL,
+           "service.name of the spans and of alert payloads"),
+    R_ROOT("telemetry.trace_prompts", T_BOOL, "false", telemetry.trace_prompts, 0, 0, NULL,
+           "put the prompt's last user message (cut at 4 KiB) on the request's span as "
+           "gen_ai.prompt; off: never any prompt text"),
+    R_ROOT("telemetry.trace_sample", T_RATIO, "1", telemetry.trace_sample, 0, 0, NULL,
+           "share of requests traced, 0..1, when the client sent no traceparent (a sampled "
+           "traceparent is always followed)"),
+    {"alerts.webhook_url", T_URL, "(none)", S_ROOT, offsetof(struct hr_conf, alerts.webhook_url),
+     0, C_STR, 0, 0, F_NODEF, NULL,
+     "URL each alert (provider down/up, budget threshold) is POSTed to as JSON; unset: alerts "
+     "are audit events only"},
+    {"alerts.webhook_secret", T_SECRET, "(none)", S_ROOT,
+     offsetof(struct hr_conf, alerts.webhook_secret), offsetof(struct hr_conf, alerts.webhook_secret_ref),
+     C_STR, 0, 0, F_NODEF, NULL,
+     "secret reference (env:NAME, file:/path or secret:NAME): signs each webhook body, "
+     "header X-Hearth-Signature: sha256=<hex HMAC-SHA256>"},
+    R_ROOT("alerts.webhook_timeout_ms", T_MS, "5000", alerts.webhook_timeout_ms, 1, MS_MAX, NULL,
+           "longest wait for the webhook's answer, per try, in milliseconds"),
     R_ROOT("storage.data_dir", T_STR, "./hearth-data", storage.data_dir, 0, 0, NULL,
            "directory of the usage database and other state"),
     R_ROOT("storage.commit_interval_ms", T_MS, "0", storage.commit_interval_ms, 0, MS_MAX, NULL,
@@ -355,7 +387,8 @@ static const struct conf_row rows[] = {
 #define N_ROWS (sizeof rows / sizeof rows[0])
 
 static const char *const sections[] = {"server", "log",       "storage", "limits", "policy",
-                                       "router", "providers", "models",  "tasks",  "rules"};
+                                       "router", "providers", "models",  "tasks",  "rules",
+                                       "telemetry", "alerts"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 /* The one place that knows the provider kinds, until the registry (hr_provider_find) is
@@ -2155,8 +2188,8 @@ static void load_tree(struct ld *ld, const struct node *root)
 			else
 				conf_err(ld, &o, shown,
 				         "unknown section; use server, log, storage, "
-				         "limits, policy, router, providers, models, tasks "
-				         "or rules");
+				         "limits, policy, router, providers, models, tasks, "
+				         "rules, telemetry or alerts");
 			continue;
 		}
 		if (seen_sect[s]) {

@@ -68,6 +68,13 @@ enum hr_policy_action {
 	HR_POLICY_BLOCK,      /* refused with a 400 that names the classes (never the values) */
 };
 
+/* Who may read GET /metrics (telemetry.metrics_auth). */
+enum hr_metrics_auth {
+	HR_METRICS_AUTH_KEY,      /* as the /v1 endpoints: an API key (loopback without keys) */
+	HR_METRICS_AUTH_LOOPBACK, /* loopback clients without a key; others need one */
+	HR_METRICS_AUTH_NONE,     /* anyone who reaches the port */
+};
+
 /* How a task orders its candidates (src/router/plan.c). */
 enum hr_strategy {
 	HR_STRAT_ORDERED,  /* as listed: the first allowed and healthy, the rest fallbacks */
@@ -152,7 +159,21 @@ struct hr_conf {
 	struct {
 		enum hr_log_level level;
 		enum hr_log_format format;
+		bool requests; /* one JSON line per request (telemetry/reqlog.h) */
 	} log;
+	struct {
+		int metrics_auth; /* enum hr_metrics_auth: who may GET /metrics */
+		const char *otlp_endpoint; /* OTLP/HTTP base URL (…/v1/traces appended); NULL: off */
+		const char *service_name;  /* service.name of the spans and alerts */
+		bool trace_prompts;        /* spans carry the prompt and answer text */
+		double trace_sample;       /* share of requests traced (without a sampled parent) */
+	} telemetry;
+	struct {
+		const char *webhook_url;        /* NULL: alerts are audit events only */
+		const char *webhook_secret;     /* resolved; signs the body; never log it */
+		const char *webhook_secret_ref; /* as written, for display */
+		long webhook_timeout_ms;
+	} alerts;
 	struct {
 		const char *data_dir;    /* default ./hearth-data */
 		long commit_interval_ms; /* group-commit window of the usage writer */

@@ -97,3 +97,11 @@ void hr_log_write(int level, const char *subsys, const char *rid, const char *fm
 	ssize_t w = write(STDERR_FILENO, line, n);
 	(void)w;
 }
+
+void hr_log_line(int level, const char *line, size_t n)
+{
+	if (level > hr_log_level_cur)
+		return;
+	ssize_t w = write(STDERR_FILENO, line, n);
+	(void)w;
+}

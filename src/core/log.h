@@ -4,6 +4,8 @@
 #ifndef HR_LOG_H
 #define HR_LOG_H
 
+#include <stddef.h>
+
 enum hr_log_level { HR_LOG_LVL_ERROR, HR_LOG_LVL_WARN, HR_LOG_LVL_INFO, HR_LOG_LVL_DEBUG };
 enum hr_log_format { HR_LOG_TEXT, HR_LOG_JSON };
 
@@ -18,6 +20,10 @@ int hr_log_format_parse(const char *s, enum hr_log_format *out);
 /* rid: the request id, or NULL outside a request. */
 void hr_log_write(int level, const char *subsys, const char *rid, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Writes one prepared line (n bytes, ending in '\n') as it is, with one write(2), when
+ * level passes the current level. For lines formatted elsewhere (the request log). */
+void hr_log_line(int level, const char *line, size_t n);
 
 #define HR_LOG_AT_(lvl, sub, rid, ...)                                                             \
 	do {                                                                                       \

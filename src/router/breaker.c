@@ -55,7 +55,15 @@ struct hr_breakers {
 	pthread_mutex_t mu;
 	struct hr_breaker_conf conf;
 	struct hr_nametab tab; /* name -> struct breaker */
+	hr_breaker_change_fn on_change; /* set before any call; may be NULL */
+	void *on_change_arg;
 };
+
+void hr_breakers_on_change(struct hr_breakers *b, hr_breaker_change_fn fn, void *arg)
+{
+	b->on_change = fn;
+	b->on_change_arg = arg;
+}
 
 struct hr_breakers *hr_breakers_new(const struct hr_breaker_conf *bc)
 {
@@ -153,6 +161,8 @@ static void set_state(struct hr_breakers *b, struct breaker *e, enum bstate to, 
 	else
 		HR_LOG_INFO(ROUTE, "breaker '%s' %s -> %s", name, state_name[e->state],
 		            state_name[to]);
+	if (b->on_change)
+		b->on_change(b->on_change_arg, name, state_name[e->state], state_name[to]);
 	e->state = to;
 	e->since_ms = now_ms;
 }

@@ -136,7 +136,13 @@ bool hr_breaker_allow(struct hr_breakers *b, const char *model, int64_t now_ms);
 /* The outcome of a call: ok resets it; a failure counts (and, in half-open, reopens it with
  * a doubled cool-down). */
 void hr_breaker_report(struct hr_breakers *b, const char *model, bool ok, int64_t now_ms);
-/* For display (hearth route explain, /metrics later): "closed", "open", "half-open". */
+/* Called on every state change ("closed", "open", "half-open"), with the table's lock held:
+ * it must be quick and must not call back into the table (alerts queue an event). Set it
+ * before the table is shared. */
+typedef void (*hr_breaker_change_fn)(void *arg, const char *model, const char *from,
+                                     const char *to);
+void hr_breakers_on_change(struct hr_breakers *b, hr_breaker_change_fn fn, void *arg);
+/* For display (hearth route explain, /metrics): "closed", "open", "half-open". */
 const char *hr_breaker_state(struct hr_breakers *b, const char *model, int64_t now_ms);
 
 /* ---- concurrency gates, one per model (deployment); thread-safe ----

@@ -548,3 +548,37 @@ def everything_written(h):
     finally:
         db.close()
     return "\n".join(parts)
+
+
+# ---- a receiver of hearth's own POSTs (alert webhooks, OTLP trace export) -----------------
+class PostSink:
+    """An HTTP server on loopback that keeps every POST: dicts of path, headers, raw bytes and
+    the JSON body; it answers `status` with `{}`. close() stops it."""
+
+    def __init__(self, status=200):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.posts = []
+        sink = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                sink.posts.append({"path": self.path, "headers": dict(self.headers),
+                                   "raw": raw, "body": json.loads(raw)})
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()

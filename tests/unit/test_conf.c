@@ -394,7 +394,7 @@ static const struct {
                              "per task name\n"},
     {"taks: {}\n", "t.yaml:1: taks: unknown section; did you mean 'tasks'?\n"},
     {"x: 1\n", "t.yaml:1: x: unknown section; use server, log, storage, limits, policy, router, "
-               "providers, models, tasks or rules\n"},
+               "providers, models, tasks, rules, telemetry or alerts\n"},
     /* rules */
     {TR_TASK "rules:\n  task: s\n",
      "t.yaml:12: rules: expected a list, got a mapping; write one '- task: <name>' item per "
@@ -1246,6 +1246,15 @@ static const char *const all_keys[] = {
     "server.master_key_file",
     "log.level",
     "log.format",
+    "log.requests",
+    "telemetry.metrics_auth",
+    "telemetry.otlp_endpoint",
+    "telemetry.service_name",
+    "telemetry.trace_prompts",
+    "telemetry.trace_sample",
+    "alerts.webhook_url",
+    "alerts.webhook_secret",
+    "alerts.webhook_timeout_ms",
     "storage.data_dir",
     "storage.commit_interval_ms",
     "policy.email",
