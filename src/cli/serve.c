@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/limits.h"
 #include "api/shadow.h"
 #include "router/router.h"
 #include "cli/cli.h"
@@ -356,8 +357,18 @@ int hr_cmd_serve(int argc, char **argv)
 		hr_conf_release(c);
 		return HR_EXIT_FAIL;
 	}
+	if (hr_api_limits_start(&api, c) < 0) { /* budgets seed from the usage table */
+		fprintf(stderr, "hearth: out of memory\n");
+		api.store->ops->close(api.store);
+		hr_breakers_free(api.breakers);
+		hr_gates_free(api.gates);
+		hr_learn_live_free(api.learn);
+		hr_conf_release(c);
+		return HR_EXIT_FAIL;
+	}
 	if (hr_usage_writer_start(&api.writer, api.store, c->storage.commit_interval_ms) < 0) {
 		fprintf(stderr, "hearth: cannot start the usage writer\n");
+		hr_api_limits_stop(&api);
 		api.store->ops->close(api.store);
 		hr_breakers_free(api.breakers);
 		hr_gates_free(api.gates);
@@ -380,6 +391,7 @@ int hr_cmd_serve(int argc, char **argv)
 	rc = hr_server_start(&so, &srv);
 	if (rc < 0) {
 		hr_usage_writer_stop(api.writer);
+		hr_api_limits_stop(&api);
 		api.store->ops->close(api.store);
 		hr_breakers_free(api.breakers);
 		hr_gates_free(api.gates);
@@ -417,6 +429,7 @@ int hr_cmd_serve(int argc, char **argv)
 	hr_server_free(srv);
 	hr_llama_shutdown();
 	hr_usage_writer_stop(api.writer);
+	hr_api_limits_stop(&api);
 	api.store->ops->close(api.store);
 	hr_breakers_free(api.breakers);
 	hr_gates_free(api.gates);

@@ -5,8 +5,8 @@
  * a limit by what reservations admit); no I/O and no clock of its own (callers pass now_ms),
  * so the arithmetic is unit-tested directly. A budget whose spent amount could not be
  * read from the usage table at seed admits nothing (fail closed). */
-#ifndef HR_LIMITS_H
-#define HR_LIMITS_H
+#ifndef HR_GOV_LIMITS_H
+#define HR_GOV_LIMITS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "storage/migrations.h"
@@ -1302,6 +1303,46 @@ static int sq_usage_spent_internal(struct hr_store *base, const char *task, int6
 	return ret;
 }
 
+static int sq_usage_spent(struct hr_store *base, int scope, const char *id, int64_t since_ms,
+                          double *out)
+{
+	/* by enum hr_limit_scope: the column compared with ?1 (global compares nothing) */
+	static const char *const sql[] = {
+	    "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	    " WHERE origin IS NULL AND ts_ms >= ?2 AND ?1 IS NULL",
+	    "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	    " WHERE origin IS NULL AND ts_ms >= ?2 AND key_id = ?1",
+	    "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	    " WHERE origin IS NULL AND ts_ms >= ?2 AND user_id = ?1",
+	    "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	    " WHERE origin IS NULL AND ts_ms >= ?2 AND team_id = ?1",
+	    "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	    " WHERE origin IS NULL AND ts_ms >= ?2 AND task = ?1",
+	};
+	_Static_assert(HR_SCOPE_GLOBAL == 0 && HR_SCOPE_TASK == 4, "sql[] order");
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = NULL;
+	int ret = HR_EIO;
+	*out = 0;
+	if (scope < 0 || scope > HR_SCOPE_TASK)
+		return HR_EINVAL;
+	pthread_mutex_lock(&s->lock);
+	int rc = sqlite3_prepare_v2(s->db, sql[scope], -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		bind_text(st, 1, scope == HR_SCOPE_GLOBAL ? NULL : id);
+		sqlite3_bind_int64(st, 2, since_ms);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			*out = sqlite3_column_double(st, 0);
+			ret = 0;
+		}
+	}
+	if (ret)
+		HR_LOG_ERROR(STORE, "cannot sum usage in '%s': %s", s->path, sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
 static int sq_obj_put(struct hr_store *base, enum hr_obj_kind kind, const void *obj, bool update,
                       struct hr_audit_event *ev)
 {
@@ -1433,6 +1474,7 @@ const struct hr_store_ops hr_store_sqlite = {
     .promotion_set = sq_promotion_set,
     .promotion_scan = sq_promotion_scan,
     .usage_spent_internal = sq_usage_spent_internal,
+    .usage_spent = sq_usage_spent,
     .usage_scan = sq_usage_scan,
     .obj_put = sq_obj_put,
     .obj_delete = sq_obj_delete,
