@@ -190,3 +190,17 @@ def test_rate_limit_is_exact_across_threads(hearth_factory):
     assert sorted(int(r.header("X-RateLimit-Remaining")) for r in ok) == list(range(10))
     # another caller is not limited
     assert post(h, "echo", ADMIN_KEY).status == 200
+
+
+def test_stream_settles_at_its_end(hearth_factory):
+    def mutate(cfg):
+        cfg["tasks"] = {"s": {"candidates": ["echo"]}}
+        cfg["budgets"] = [{"scope": "task", "id": "s", "period": "day",
+                           "limit_usd": 2.5 * WORST}]
+    h = hearth_factory(mutate)
+    for _ in range(2):  # streamed answers count what they cost, as whole ones do
+        r = post(h, "task:s", stream=True)
+        assert r.status == 200 and "[DONE]" in r.text, r
+    r = post(h, "task:s", stream=True)
+    assert r.status == 429 and error_of(r)["code"] == "budget_exceeded", r
+    assert "is spent: $0.000064 of $0.000080" in error_of(r)["message"], r
