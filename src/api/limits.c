@@ -66,8 +66,16 @@ void hr_api_limits_stop(struct hr_api *api)
 
 static void settle_cb(void *arg)
 {
-	struct hr_req_limits *lr = arg;
+	struct hr_req_limits *lr = arg; /* a no-op once settled: the hold is empty */
 	hr_limits_settle(lr->l, &lr->hold, lr->cost, lr->tokens, hr_ident_now_ms());
+}
+
+void hr_api_limits_settle(struct hr_req *rq)
+{
+	struct hr_req_limits *lr = rq->limits;
+	rq->limits = NULL;
+	if (lr)
+		settle_cb(lr);
 }
 
 static long max_tokens(const struct hr_chat_req *creq, const struct hr_conf_model *m)
@@ -111,6 +119,7 @@ int hr_api_limits_admit(struct hr_req *rq, struct hr_req_limits *lr, const struc
 		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 		return HR_ENOMEM;
 	}
+	rq->limits = lr;
 	long tokens = (long)hr_tokens_estimate(creq->prompt_bytes) + max_tokens(creq, m);
 	struct hr_limits_why why;
 	int rc = hr_limits_admit(lr->l, &lr->who, tokens, hr_ident_now_ms(), &lr->hold, &why);

@@ -1276,20 +1276,17 @@ static int obj_write(struct sq_store *s, const char *sql, enum hr_obj_kind kind,
 	return ret;
 }
 
-static int sq_usage_spent_internal(struct hr_store *base, const char *task, int64_t since_ms,
-                                   double *out)
+/* The one number of a SUM(cost_usd) query binding ?1 = text, ?2 = since_ms, into *out. */
+static int sum_cost(struct sq_store *s, const char *sql, const char *text, int64_t since_ms,
+                    double *out)
 {
-	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	int ret = HR_EIO;
 	*out = 0;
 	pthread_mutex_lock(&s->lock);
-	int rc = sqlite3_prepare_v2(s->db,
-	                            "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
-	                            " WHERE origin IS NOT NULL AND task = ?1 AND ts_ms >= ?2",
-	                            -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc == SQLITE_OK) {
-		bind_text(st, 1, task);
+		bind_text(st, 1, text);
 		sqlite3_bind_int64(st, 2, since_ms);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			*out = sqlite3_column_double(st, 0);
@@ -1301,6 +1298,15 @@ static int sq_usage_spent_internal(struct hr_store *base, const char *task, int6
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
+}
+
+static int sq_usage_spent_internal(struct hr_store *base, const char *task, int64_t since_ms,
+                                   double *out)
+{
+	return sum_cost((struct sq_store *)base,
+	                "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	                " WHERE origin IS NOT NULL AND task = ?1 AND ts_ms >= ?2",
+	                task, since_ms, out);
 }
 
 static int sq_usage_spent(struct hr_store *base, int scope, const char *id, int64_t since_ms,
@@ -1320,27 +1326,11 @@ static int sq_usage_spent(struct hr_store *base, int scope, const char *id, int6
 	    " WHERE origin IS NULL AND ts_ms >= ?2 AND task = ?1",
 	};
 	_Static_assert(HR_SCOPE_GLOBAL == 0 && HR_SCOPE_TASK == 4, "sql[] order");
-	struct sq_store *s = (struct sq_store *)base;
-	sqlite3_stmt *st = NULL;
-	int ret = HR_EIO;
 	*out = 0;
 	if (scope < 0 || scope > HR_SCOPE_TASK)
 		return HR_EINVAL;
-	pthread_mutex_lock(&s->lock);
-	int rc = sqlite3_prepare_v2(s->db, sql[scope], -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		bind_text(st, 1, scope == HR_SCOPE_GLOBAL ? NULL : id);
-		sqlite3_bind_int64(st, 2, since_ms);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			*out = sqlite3_column_double(st, 0);
-			ret = 0;
-		}
-	}
-	if (ret)
-		HR_LOG_ERROR(STORE, "cannot sum usage in '%s': %s", s->path, sqlite3_errmsg(s->db));
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
+	return sum_cost((struct sq_store *)base, sql[scope],
+	                scope == HR_SCOPE_GLOBAL ? NULL : id, since_ms, out);
 }
 
 static int sq_obj_put(struct hr_store *base, enum hr_obj_kind kind, const void *obj, bool update,
