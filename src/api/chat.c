@@ -1290,7 +1290,9 @@ static int start_attempt(struct chat *ch)
 		note_failure(ch, m->name, "unreachable kind");
 		return -1;
 	}
-	if (hr_api_limits_reserve(rq, &ch->lim, &ch->creq, m, ch->spent, &ch->last_msg) < 0) {
+	if (hr_api_limits_reserve(rq, &ch->lim, m, (long)hr_tokens_estimate(ch->creq.prompt_bytes),
+	                          hr_api_limits_max_tokens(&ch->creq, m), ch->spent,
+	                          &ch->last_msg) < 0) {
 		ch->last_err = HR_EBUDGET, ch->last_param = NULL;
 		note_failure(ch, m->name, "budget");
 		return -1;
@@ -1433,7 +1435,9 @@ static void chat_begin(struct hr_req *rq)
 		return;
 	}
 	/* LIMITS: rate limits now, a budget's reservation at each attempt */
-	if (hr_api_limits_admit(rq, &ch->lim, &ch->creq, ch->plan.cands[0]) < 0)
+	if (hr_api_limits_admit(rq, &ch->lim,
+	                        (long)hr_tokens_estimate(ch->creq.prompt_bytes) +
+	                            hr_api_limits_max_tokens(&ch->creq, ch->plan.cands[0])) < 0)
 		return;
 	if (hr_api_limits_downgrade(&ch->lim))
 		hr_api_limits_downgrade_plan(&ch->plan);

@@ -78,7 +78,7 @@ void hr_api_limits_settle(struct hr_req *rq)
 		settle_cb(lr);
 }
 
-static long max_tokens(const struct hr_chat_req *creq, const struct hr_conf_model *m)
+long hr_api_limits_max_tokens(const struct hr_chat_req *creq, const struct hr_conf_model *m)
 {
 	if (creq->max_tokens > 0)
 		return creq->max_tokens;
@@ -104,8 +104,7 @@ static void rate_headers(struct hr_req *rq, const struct hr_limits_why *why)
 	hr_req_header(rq, "X-RateLimit-Reset", v);
 }
 
-int hr_api_limits_admit(struct hr_req *rq, struct hr_req_limits *lr, const struct hr_chat_req *creq,
-                        const struct hr_conf_model *m)
+int hr_api_limits_admit(struct hr_req *rq, struct hr_req_limits *lr, long tokens)
 {
 	lr->l = rq->origin ? NULL : rq->api->limits; /* hearth's own calls have their budget */
 	if (!lr->l)
@@ -120,7 +119,6 @@ int hr_api_limits_admit(struct hr_req *rq, struct hr_req_limits *lr, const struc
 		return HR_ENOMEM;
 	}
 	rq->limits = lr;
-	long tokens = (long)hr_tokens_estimate(creq->prompt_bytes) + max_tokens(creq, m);
 	struct hr_limits_why why;
 	int rc = hr_limits_admit(lr->l, &lr->who, tokens, hr_ident_now_ms(), &lr->hold, &why);
 	if (why.name[0])
@@ -146,14 +144,13 @@ int hr_api_limits_admit(struct hr_req *rq, struct hr_req_limits *lr, const struc
 }
 
 int hr_api_limits_reserve(struct hr_req *rq, struct hr_req_limits *lr,
-                          const struct hr_chat_req *creq, const struct hr_conf_model *m,
+                          const struct hr_conf_model *m, long prompt_tokens, long out_tokens,
                           double already, const char **msg)
 {
 	if (!lr->l)
 		return 0;
-	double worst = already +
-	               (double)hr_tokens_estimate(creq->prompt_bytes) * m->input_price_per_mtok / 1e6 +
-	               (double)max_tokens(creq, m) * m->output_price_per_mtok / 1e6;
+	double worst = already + (double)prompt_tokens * m->input_price_per_mtok / 1e6 +
+	               (double)out_tokens * m->output_price_per_mtok / 1e6;
 	struct hr_limits_why why;
 	int rc = hr_limits_reserve(lr->l, &lr->who, worst, hr_ident_now_ms(), &lr->hold, &why);
 	if (rc == 0)

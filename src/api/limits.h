@@ -32,20 +32,23 @@ struct hr_req_limits {
 int hr_api_limits_start(struct hr_api *api, const struct hr_conf *c);
 void hr_api_limits_stop(struct hr_api *api);
 
-/* Admission (after the plan): rate limits, counting creq's prompt estimate plus its
- * max_tokens (else m's max_output_tokens). Sets rq->limits: the settle at the answer.
+/* Admission (after the plan): rate limits, counting tokens (a chat request's prompt
+ * estimate plus its hr_api_limits_max_tokens). Sets rq->limits: the settle at the answer.
  * Returns 0 (X-RateLimit-* headers set when a limit applies) or a negative code after
  * answering the request (429 naming the limit, Retry-After, X-RateLimit-*): stop. */
-int hr_api_limits_admit(struct hr_req *rq, struct hr_req_limits *lr, const struct hr_chat_req *creq,
-                        const struct hr_conf_model *m);
+int hr_api_limits_admit(struct hr_req *rq, struct hr_req_limits *lr, long tokens);
+/* The answer's worst-case length: creq's max_tokens, else m's max_output_tokens, else
+ * HR_DEFAULT_MAX_TOKENS. */
+long hr_api_limits_max_tokens(const struct hr_chat_req *creq, const struct hr_conf_model *m);
 /* Settles rq->limits with what the request cost (lr->cost, lr->tokens) and clears it;
  * hr_req_respond() calls it as the answer is decided, an arena cleanup otherwise. */
 void hr_api_limits_settle(struct hr_req *rq);
 /* Reserves, before an attempt at m, already (what earlier attempts cost: a cascade's
- * turned-down answers) plus m's worst case for creq. Returns 0, or HR_EBUDGET with *msg
- * (arena) naming the budget, its spent amount and its reset. */
+ * turned-down answers) plus m's worst case: prompt_tokens at its input price, out_tokens at
+ * its output price. Returns 0, or HR_EBUDGET with *msg (arena) naming the budget, its spent
+ * amount and its reset (hr_api_limits_refused then sets Retry-After). */
 int hr_api_limits_reserve(struct hr_req *rq, struct hr_req_limits *lr,
-                          const struct hr_chat_req *creq, const struct hr_conf_model *m,
+                          const struct hr_conf_model *m, long prompt_tokens, long out_tokens,
                           double already, const char **msg);
 /* True when a budget of the request has reached its downgrade_at share. */
 bool hr_api_limits_downgrade(struct hr_req_limits *lr);

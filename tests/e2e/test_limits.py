@@ -204,3 +204,18 @@ def test_stream_settles_at_its_end(hearth_factory):
     r = post(h, "task:s", stream=True)
     assert r.status == 429 and error_of(r)["code"] == "budget_exceeded", r
     assert "is spent: $0.000064 of $0.000080" in error_of(r)["message"], r
+
+
+def test_embeddings_count_against_budgets(hearth_factory):
+    def mutate(cfg):
+        cfg["models"]["embed"] = {"provider": "fake", "upstream": "echo-upstream",
+                                  "embeddings": True, "input_price_per_mtok": 1.0}
+        cfg["budgets"] = [{"scope": "global", "period": "day", "limit_usd": 15 / 1e6}]
+    h = hearth_factory(mutate)
+    r = http_request(h.port, "POST", "/v1/embeddings", {"model": "embed", "input": PROMPT})
+    assert r.status == 200, r
+    r = http_request(h.port, "POST", "/v1/embeddings", {"model": "embed", "input": PROMPT})
+    assert r.status == 429, r
+    e = error_of(r)
+    assert e["code"] == "budget_exceeded" and "budget 'global daily' is spent" in e["message"], e
+    assert int(r.header("Retry-After")) > 0
