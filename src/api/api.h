@@ -12,6 +12,7 @@ struct hr_gates;
 struct hr_learn_model;
 struct hr_learn_live;
 struct hr_alerts;
+struct hr_limits;
 
 /* Shared by every worker; set up by `hearth serve` before the server starts. */
 struct hr_api {
@@ -24,6 +25,8 @@ struct hr_api {
 	const struct hr_learn_model *router_model;
 	/* learning online: promotions, shadow jobs, the internal token (api/shadow.h) */
 	struct hr_learn_live *learn;
+	/* budgets and rate limits (api/limits.h), or NULL when none are configured */
+	struct hr_limits *limits;
 	/* keys every API key hash (governance/ident.h); read-only once serving */
 	unsigned char pepper[32];
 	struct hr_alerts *alerts; /* the alert thread (telemetry/alerts.h), or NULL */

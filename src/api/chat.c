@@ -12,6 +12,7 @@
 
 #include "api/api.h"
 #include "api/handlers.h"
+#include "api/limits.h"
 #include "api/plan.h"
 #include "api/req.h"
 #include "api/shadow.h"
@@ -101,6 +102,8 @@ struct chat {
 	const char *queued_on;        /* the model in whose queue it waits, or NULL */
 	struct hr_gate_waiter waiter; /* its place in that queue */
 	struct event *wait_ev;        /* wakes it: a slot handed over, or the queue timeout */
+
+	struct hr_req_limits lim; /* rate limits and budget reservations (api/limits.h) */
 };
 
 static int start_attempt(struct chat *ch);
@@ -168,6 +171,7 @@ static double settle_usage(struct chat *ch)
 		u->reasoning_tokens = uc.reasoning_tokens;
 		u->tokens_estimated = !uc.present;
 		u->cost_usd = cost;
+		ch->lim.cost = cost, ch->lim.tokens = (long)(uc.prompt_tokens + uc.completion_tokens);
 		if (ch->finish_reason)
 			hr_usage_set(&u->finish_reason, ch->finish_reason);
 		/* savings: the same tokens at the reference's prices (docs/monitoring.md) */
@@ -620,6 +624,8 @@ static void start_failed(struct chat *ch)
 	int err = exhausted(ch, ch->last_err, &msg);
 	if (err == HR_EOVERLOADED)
 		hr_req_header(ch->rq, "Retry-After", "1");
+	if (err == HR_EBUDGET)
+		hr_api_limits_refused(ch->rq, &ch->lim);
 	hr_req_error(ch->rq, err, msg, ch->last_param);
 }
 
@@ -1291,6 +1297,13 @@ static int start_attempt(struct chat *ch)
 		note_failure(ch, m->name, "unreachable kind");
 		return -1;
 	}
+	if (hr_api_limits_reserve(rq, &ch->lim, m, (long)hr_tokens_estimate(ch->creq.prompt_bytes),
+	                          hr_api_limits_max_tokens(&ch->creq, m), ch->spent,
+	                          &ch->last_msg) < 0) {
+		ch->last_err = HR_EBUDGET, ch->last_param = NULL;
+		note_failure(ch, m->name, "budget");
+		return -1;
+	}
 	if (!ch->slot) {
 		int g = enter_gate(ch, m);
 		if (g != 0)
@@ -1430,6 +1443,13 @@ static void chat_begin(struct hr_req *rq)
 		hr_req_error(rq, HR_ENOMEM, NULL, NULL);
 		return;
 	}
+	/* LIMITS: rate limits now, a budget's reservation at each attempt */
+	if (hr_api_limits_admit(rq, &ch->lim,
+	                        (long)hr_tokens_estimate(ch->creq.prompt_bytes) +
+	                            hr_api_limits_max_tokens(&ch->creq, ch->plan.cands[0])) < 0)
+		return;
+	if (hr_api_limits_downgrade(&ch->lim))
+		hr_api_limits_downgrade_plan(&ch->plan);
 	ch->shadow = hr_learn_sampled(rq, ch->plan.t);
 	hr_buf_init(&ch->text, HR_SHADOW_TEXT_MAX);
 	if (hr_arena_defer(rq->arena, release_cb, &ch->text) < 0) {

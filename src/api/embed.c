@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/handlers.h"
+#include "api/limits.h"
 #include "api/plan.h"
 #include "api/req.h"
 #include "core/arena.h"
@@ -29,6 +30,7 @@ struct embed {
 	long status;
 	char retry_after[64];
 	struct hr_buf body;
+	struct hr_req_limits lim; /* rate limits and the budget reservation (api/limits.h) */
 };
 
 static void release_cb(void *p)
@@ -47,6 +49,7 @@ static double settle(struct embed *e, const struct hr_usage_counts *uc)
 		u->completion_tokens = 0;
 		u->tokens_estimated = !(uc && uc->present);
 		u->cost_usd = cost;
+		e->lim.cost = cost, e->lim.tokens = (long)in;
 		u->reference_cost_usd = cost; /* no savings are claimed for embeddings */
 		hr_usage_set(&u->reference_model, e->m->name);
 		if (e->m->provider)
@@ -200,6 +203,15 @@ void hr_api_embeddings(struct hr_req *rq)
 	hr_usage_set(&rq->usage->model_used, e->m->name);
 	hr_usage_set(&rq->usage->provider, e->m->provider->id);
 	hr_req_header(rq, "X-Hearth-Model", e->m->name);
+	/* LIMITS: the inputs' estimate counts as tokens and as the worst case */
+	long est = (long)hr_tokens_estimate(e->ereq.input_bytes);
+	if (hr_api_limits_admit(rq, &e->lim, est) < 0)
+		return;
+	if (hr_api_limits_reserve(rq, &e->lim, e->m, est, 0, 0, &msg) < 0) {
+		hr_api_limits_refused(rq, &e->lim);
+		hr_req_error(rq, HR_EBUDGET, msg, NULL);
+		return;
+	}
 	hr_buf_init(&e->out.body, c->server.max_body_bytes * 2 + 65536);
 	hr_buf_init(&e->body, c->limits.max_response_bytes);
 	if (hr_arena_defer(rq->arena, release_cb, &e->out.body) < 0 ||

@@ -1,6 +1,7 @@
 /* req.c - request context helpers: headers, JSON errors, streamed replies, and the answer
  * path that commits the usage record before the last byte leaves. */
 #include "api/req.h"
+#include "api/limits.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -330,6 +331,8 @@ void hr_req_respond(struct hr_req *rq, int status, const char *ctype, struct hr_
 {
 	rq->finishing = true;
 	rq->on_client_gone = NULL;
+	if (rq->limits) /* before any byte: the next request sees what this one cost */
+		hr_api_limits_settle(rq);
 	rq->status = status;
 	if (body && body->len) {
 		rq->body = evbuffer_new();

@@ -20,6 +20,7 @@ struct hr_conf;
 struct hr_worker;
 struct hr_api;
 struct hr_usage;
+struct hr_req_limits;
 
 struct hr_req {
 	struct hr_arena *arena;
@@ -37,6 +38,9 @@ struct hr_req {
 	bool finishing;          /* the answer is decided; waiting for the usage commit */
 	bool client_gone;
 	struct hr_usage *usage; /* NULL for endpoints without records */
+	/* the LIMITS phase's reservations (api/limits.h), settled when the answer is decided;
+	 * NULL when none */
+	struct hr_req_limits *limits;
 	/* hearth's own calls (shadow evaluation, X-Hearth-Internal): "shadow" or "judge", the
 	 * client request they evaluate and its task; all NULL for a client's request */
 	const char *origin, *parent_id, *parent_task;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/limits.h"
 #include "api/shadow.h"
 #include "router/router.h"
 #include "cli/cli.h"
@@ -299,6 +300,17 @@ static struct hr_learn_model *load_router_model(const struct hr_conf *c)
 	return m;
 }
 
+/* What serve set up for the API, in reverse order (NULL members are skipped). */
+static void api_release(struct hr_api *api)
+{
+	hr_usage_writer_stop(api->writer); /* the last records settle first */
+	hr_api_limits_stop(api);
+	api->store->ops->close(api->store);
+	hr_breakers_free(api->breakers);
+	hr_gates_free(api->gates);
+	hr_learn_live_free(api->learn);
+}
+
 int hr_cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
@@ -370,21 +382,16 @@ int hr_cmd_serve(int argc, char **argv)
 	api.learn = hr_learn_live_new(api.store);
 	if (api.learn)
 		hr_learn_live_load_models(api.learn, c);
-	if (!api.breakers || !api.gates || !api.learn) {
+	/* budgets seed from the usage table */
+	if (!api.breakers || !api.gates || !api.learn || hr_api_limits_start(&api, c) < 0) {
 		fprintf(stderr, "hearth: out of memory\n");
-		api.store->ops->close(api.store);
-		hr_breakers_free(api.breakers);
-		hr_gates_free(api.gates);
-		hr_learn_live_free(api.learn);
+		api_release(&api);
 		hr_conf_release(c);
 		return HR_EXIT_FAIL;
 	}
 	if (hr_usage_writer_start(&api.writer, api.store, c->storage.commit_interval_ms) < 0) {
 		fprintf(stderr, "hearth: cannot start the usage writer\n");
-		api.store->ops->close(api.store);
-		hr_breakers_free(api.breakers);
-		hr_gates_free(api.gates);
-		hr_learn_live_free(api.learn);
+		api_release(&api);
 		hr_conf_release(c);
 		return HR_EXIT_FAIL;
 	}
@@ -413,11 +420,7 @@ int hr_cmd_serve(int argc, char **argv)
 	if (rc < 0) {
 		hr_alerts_stop(alerts);
 		hr_trace_exporter_stop();
-		hr_usage_writer_stop(api.writer);
-		api.store->ops->close(api.store);
-		hr_breakers_free(api.breakers);
-		hr_gates_free(api.gates);
-		hr_learn_live_free(api.learn);
+				api_release(&api);
 		hr_conf_publish(NULL);
 		free(data_dir);
 		return HR_EXIT_FAIL;
@@ -452,11 +455,7 @@ int hr_cmd_serve(int argc, char **argv)
 	hr_llama_shutdown();
 	hr_alerts_stop(alerts);
 	hr_trace_exporter_stop();
-	hr_usage_writer_stop(api.writer);
-	api.store->ops->close(api.store);
-	hr_breakers_free(api.breakers);
-	hr_gates_free(api.gates);
-	hr_learn_live_free(api.learn);
+		api_release(&api);
 	hr_learn_model_free(router_model);
 	sodium_memzero(api.pepper, sizeof api.pepper);
 	unlink(pidfile);

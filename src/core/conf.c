@@ -46,6 +46,7 @@ enum conf_type {
 	T_LANG,        /* ISO 639-1 code: two lowercase letters */
 	T_SET,         /* names from choices, a YAML list or comma-separated; stored as bits */
 	T_STR_LIST,    /* a YAML list of non-empty strings of at most min bytes, max items */
+	T_RATIOS,      /* a YAML list of numbers in [0, 1], ascending (budgets[].alert_at) */
 };
 
 /* The C type of the member a row writes, found by _Generic so a row cannot lie about it. */
@@ -54,7 +55,7 @@ enum conf_ctype { C_INT, C_LONG, C_SIZE, C_DOUBLE, C_STR, C_BOOL, C_OTHER };
 	_Generic((e), int: C_INT, long: C_LONG, size_t: C_SIZE, double: C_DOUBLE,             \
 		 const char *: C_STR, bool: C_BOOL, default: C_OTHER)
 
-enum conf_scope { S_ROOT, S_PROVIDER, S_MODEL, S_TASK, S_RULE };
+enum conf_scope { S_ROOT, S_PROVIDER, S_MODEL, S_TASK, S_RULE, S_BUDGET, S_RATE };
 
 #define F_REQUIRED 1u /* must be present */
 #define F_NODEF    2u /* def is only shown (required, optional or computed); never parsed */
@@ -102,6 +103,14 @@ _Static_assert(HR_STRAT_ORDERED == 0 && HR_STRAT_CHEAPEST == 1 && HR_STRAT_BALAN
                    HR_STRAT_CASCADE == 3 && HR_STRAT_LEARNED == 4,
                "strategy_choices order");
 _Static_assert(HR_LOCAL == 0 && HR_CLOUD == 1, "locality_choices order");
+static const char *const scope_choices[] = {"global", "key", "user", "team", "task", NULL};
+_Static_assert(HR_SCOPE_GLOBAL == 0 && HR_SCOPE_KEY == 1 && HR_SCOPE_USER == 2 &&
+                   HR_SCOPE_TEAM == 3 && HR_SCOPE_TASK == 4,
+               "scope_choices order");
+_Static_assert(sizeof(enum hr_limit_scope) == sizeof(int), "enums are stored as int");
+static const char *const period_choices[] = {"day", "month", NULL};
+_Static_assert(HR_PERIOD_DAY == 0 && HR_PERIOD_MONTH == 1, "period_choices order");
+_Static_assert(sizeof(enum hr_period) == sizeof(int), "enums are stored as int");
 _Static_assert(HR_LOG_LVL_ERROR == 0 && HR_LOG_LVL_DEBUG == 3, "level_choices order");
 _Static_assert(HR_LOG_TEXT == 0 && HR_LOG_JSON == 1, "format_choices order");
 
@@ -121,6 +130,11 @@ _Static_assert(HR_LOG_TEXT == 0 && HR_LOG_JSON == 1, "format_choices order");
 	ROW_(k, t, d, S_TASK, struct hr_conf_task, m, lo, hi, fl, ch, doc)
 #define R_RULE(k, t, d, m, lo, hi, fl, doc)                                                        \
 	ROW_(k, t, d, S_RULE, struct hr_conf_rule, m, lo, hi, fl, NULL, doc)
+#define R_BUDGET(k, t, d, m, lo, hi, fl, ch, doc)                                                  \
+	ROW_(k, t, d, S_BUDGET, struct hr_conf_budget, m, lo, hi, fl, ch, doc)
+#define R_RATE(k, t, d, m, lo, hi, fl, ch, doc)                                                    \
+	ROW_(k, t, d, S_RATE, struct hr_conf_rate_limit, m, lo, hi, fl, ch, doc)
+#define PER_MINUTE_MAX 1000000000LL
 #define TOKENS_MAX 1000000000LL /* estimated prompt tokens a rule may name */
 _Static_assert(HR_MAX_TASK_CANDIDATES == 32, "the doc of tasks.<name>.candidates says 32");
 
@@ -383,12 +397,45 @@ static const struct conf_row rows[] = {
            "matches when the estimated prompt tokens are at most this"),
     R_RULE("rules[].language", T_LANG, "(any)", language, 0, 0, F_NODEF,
            "matches prompts in this language: an ISO 639-1 code such as en or de"),
+
+    R_BUDGET("budgets[].scope", T_ENUM, "(required)", scope, 0, 0, F_REQUIRED | F_NODEF,
+             scope_choices,
+             "what the budget counts: global (every client request), key, user, team or "
+             "task"),
+    R_BUDGET("budgets[].id", T_STR, "(required but for global)", id, 0, 0, F_NODEF, NULL,
+             "the key id (key_…), user id (usr_…), team id (team_…) or task name counted"),
+    R_BUDGET("budgets[].period", T_ENUM, "month", period, 0, 0, 0, period_choices,
+             "day or month, in UTC; the spent amount starts again at 0 at each start"),
+    R_BUDGET("budgets[].limit_usd", T_PRICE, "(required)", limit_usd, 0, 0,
+             F_REQUIRED | F_NODEF, NULL,
+             "dollars that may be spent in one period; a request whose worst-case cost "
+             "does not fit gets 429"),
+    R_BUDGET("budgets[].downgrade_at", T_RATIO, "0", downgrade_at, 0, 0, 0, NULL,
+             "share of limit_usd from which a request skips its candidates dearer than the "
+             "cheapest allowed one (route reason budget); 0 = never"),
+    {"budgets[].alert_at", T_RATIOS, "[0.8, 1.0]", S_BUDGET,
+     offsetof(struct hr_conf_budget, alert_at), offsetof(struct hr_conf_budget, n_alert_at),
+     C_OTHER, 0, HR_MAX_ALERTS, F_NODEF, NULL,
+     "shares of limit_usd whose crossing is an audit event budget.threshold (once per "
+     "period each), at most 8; [] = none"},
+    R_RATE("rate_limits[].scope", T_ENUM, "(required)", scope, 0, 0, F_REQUIRED | F_NODEF,
+           scope_choices, "what the limit counts: key, user or team"),
+    R_RATE("rate_limits[].id", T_STR, "(required)", id, 0, 0, F_REQUIRED | F_NODEF, NULL,
+           "the key id (key_…), user id (usr_…) or team id (team_…) counted"),
+    R_RATE("rate_limits[].requests_per_minute", T_INT, "0", requests_per_minute, 0,
+           PER_MINUTE_MAX, 0, NULL,
+           "requests admitted per UTC minute (a fixed window); 0 = no limit"),
+    R_RATE("rate_limits[].tokens_per_minute", T_INT, "0", tokens_per_minute, 0,
+           PER_MINUTE_MAX, 0, NULL,
+           "tokens per UTC minute: the prompt estimate plus max_tokens at admission, "
+           "corrected to the real count at the end; 0 = no limit"),
 };
 #define N_ROWS (sizeof rows / sizeof rows[0])
 
-static const char *const sections[] = {"server", "log",       "storage", "limits", "policy",
-                                       "router", "providers", "models",  "tasks",  "rules",
-                                       "telemetry", "alerts"};
+static const char *const sections[] = {"server",    "log",    "storage",  "limits",
+                                       "policy",    "router", "providers", "models",
+                                       "tasks",     "rules",  "telemetry", "alerts",
+                                       "budgets",   "rate_limits"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 /* The one place that knows the provider kinds, until the registry (hr_provider_find) is
@@ -1277,6 +1324,7 @@ static bool set_scalar(struct ld *ld, const struct conf_row *r, void *base, cons
 	case T_STR_LIST:
 	case T_MODEL_LIST:
 	case T_WEIGHTS: break;
+	case T_RATIOS: break;
 	}
 	conf_err(ld, o, key, "internal error: the schema row cannot take a single value");
 	return false;
@@ -1417,6 +1465,49 @@ static bool set_model_list(struct ld *ld, const struct conf_row *r, void *base,
 	*arr = a;
 	*n_arr = n;
 	return ok;
+}
+
+/* budgets[].alert_at: numbers in [0, 1], ascending, at most r->max of them. */
+static bool set_ratios(struct ld *ld, const struct conf_row *r, void *base, const struct node *v,
+                       const char *key)
+{
+	struct origin o = {v->line, NULL};
+	double *arr = (double *)((unsigned char *)base + r->off);
+	size_t *n_arr = (size_t *)((unsigned char *)base + r->off2);
+	static const struct conf_row one = {"ratio", T_RATIO, "", S_ROOT, 0, 0, C_DOUBLE, 0, 0, 0,
+	                                    NULL, ""};
+	size_t n = 0;
+	double d;
+
+	if (v->kind != N_SEQ) {
+		conf_err(ld, &o, key, "expected a list, got %s; write e.g. [0.8, 1.0]",
+		         node_null(v) ? "nothing" : node_what(v));
+		return false;
+	}
+	for (const struct node *it = v->first; it; it = it->next, n++) {
+		struct origin io = {it->line, NULL};
+		if ((long long)n >= r->max) {
+			conf_err(ld, &io, key, "more than %lld shares; keep at most %lld", r->max,
+			         r->max);
+			return false;
+		}
+		if (it->kind != N_SCALAR || node_null(it)) {
+			conf_err(ld, &io, key, "expected a number from 0 to 1, got %s; write e.g. 0.8",
+			         node_null(it) ? "nothing" : node_what(it));
+			return false;
+		}
+		if (!interpolate(ld, &io, key, it->val, it->len) ||
+		    !set_scalar(ld, &one, &d, ld->val.ptr, ld->val.len, &io, key))
+			return false;
+		if (n > 0 && d <= arr[n - 1]) {
+			conf_err(ld, &io, key, "%g is not above %g; list the shares in ascending order",
+			         d, arr[n - 1]);
+			return false;
+		}
+		arr[n] = d;
+	}
+	*n_arr = n;
+	return true;
 }
 
 /* tasks.<name>.weights: positive numbers; stored only when all of them are. Whether there
@@ -1605,6 +1696,8 @@ static bool set_node(struct ld *ld, const struct conf_row *r, void *base, const 
 		return set_model_list(ld, r, base, v, key);
 	if (r->type == T_WEIGHTS)
 		return set_weights(ld, r, base, v, key);
+	if (r->type == T_RATIOS)
+		return set_ratios(ld, r, base, v, key);
 	if (r->type == T_SET && v->kind == N_SEQ)
 		return set_set(ld, r, base, v, key);
 	if (policy_class(r) >= 0 && v->kind == N_MAP)
@@ -2154,6 +2247,83 @@ static void load_rules(struct ld *ld, const struct node *seq)
 	}
 }
 
+/* budgets: and rate_limits:, lists of mappings (governance/limits.c uses them). */
+static void load_limits(struct ld *ld, const struct node *seq, bool budgets)
+{
+	struct hr_conf *c = ld->c;
+	const char *sect = budgets ? "budgets" : "rate_limits";
+	enum conf_scope sc = budgets ? S_BUDGET : S_RATE;
+	size_t max = budgets ? HR_MAX_BUDGETS : HR_MAX_RATE_LIMITS;
+	char prefix[48], key[64];
+	size_t n = seq_len(seq);
+
+	if (n > max) {
+		conf_err(ld, &(struct origin){seq->line, NULL}, sect, "more than %zu items; remove some",
+		         max);
+		return;
+	}
+	void *arr = budgets ? (void *)hr_arena_calloc(c->arena, (n ? n : 1) *
+	                                                            sizeof(struct hr_conf_budget))
+	                    : (void *)hr_arena_calloc(c->arena,
+	                                              (n ? n : 1) * sizeof(struct hr_conf_rate_limit));
+	if (!arr) {
+		conf_oom(ld);
+		return;
+	}
+	size_t i = 0;
+	for (const struct node *it = seq->first; it; it = it->next, i++) {
+		struct origin o = {it->line, NULL};
+		struct hr_conf_budget *b = budgets ? (struct hr_conf_budget *)arr + i : NULL;
+		struct hr_conf_rate_limit *rl = budgets ? NULL : (struct hr_conf_rate_limit *)arr + i;
+		void *base = budgets ? (void *)b : (void *)rl;
+		snprintf(prefix, sizeof prefix, "%s[%zu]", sect, i);
+		if (!expect_map(ld, it, prefix,
+		                budgets ? "write '- scope: team' and its id, period and limit_usd, "
+		                          "one budget per '-'"
+		                        : "write '- scope: key' and its id and limits, one per '-'"))
+			continue;
+		apply_defaults(ld, sc, base);
+		if (b) { /* the documented default of alert_at */
+			b->alert_at[0] = 0.8, b->alert_at[1] = 1.0;
+			b->n_alert_at = 2;
+		}
+		unsigned char seen[N_ROWS] = {SEEN_NO};
+		load_pairs(ld, it, sc, sect, prefix, base, seen);
+		missing_required(ld, sc, seen, &o, prefix);
+		enum hr_limit_scope scope = b ? b->scope : rl->scope;
+		const char *id = b ? b->id : rl->id;
+		if (seen[row_index(budgets ? "budgets[].scope" : "rate_limits[].scope")] != SEEN_OK)
+			continue;
+		snprintf(key, sizeof key, "%s.id", prefix);
+		if (b && scope == HR_SCOPE_GLOBAL && id)
+			conf_err(ld, &o, key, "a global budget counts every request; remove the id");
+		else if (b && scope != HR_SCOPE_GLOBAL && !id &&
+		         seen[row_index("budgets[].id")] == SEEN_NO)
+			conf_err(ld, &o, key,
+			         "missing required key; add 'id:' (the %s the budget counts)",
+			         scope_choices[scope]);
+		if (rl && (scope == HR_SCOPE_GLOBAL || scope == HR_SCOPE_TASK)) {
+			snprintf(key, sizeof key, "%s.scope", prefix);
+			conf_err(ld, &(struct origin){map_key(it, "scope")->line, NULL}, key,
+			         "rate limits count a key, user or team; write one of those");
+		}
+		if (b && seen[row_index("budgets[].limit_usd")] == SEEN_OK && !(b->limit_usd > 0)) {
+			snprintf(key, sizeof key, "%s.limit_usd", prefix);
+			conf_err(ld, &(struct origin){map_key(it, "limit_usd")->line, NULL}, key,
+			         "a budget of $0 admits nothing; write a positive amount");
+		}
+		if (ld->oom)
+			return;
+	}
+	if (budgets) {
+		c->budgets = arr;
+		c->n_budgets = i;
+	} else {
+		c->rate_limits = arr;
+		c->n_rate_limits = i;
+	}
+}
+
 static void load_tree(struct ld *ld, const struct node *root)
 {
 	char shown[SHOW_CAP];
@@ -2189,7 +2359,7 @@ static void load_tree(struct ld *ld, const struct node *root)
 				conf_err(ld, &o, shown,
 				         "unknown section; use server, log, storage, "
 				         "limits, policy, router, providers, models, tasks, "
-				         "rules, telemetry or alerts");
+				         "rules, telemetry, alerts, budgets or rate_limits");
 			continue;
 		}
 		if (seen_sect[s]) {
@@ -2212,6 +2382,14 @@ static void load_tree(struct ld *ld, const struct node *root)
 				conf_err(ld, &(struct origin){v->line, NULL}, shown,
 				         "expected a list, got %s; write one '- task: <name>' item "
 				         "per rule",
+				         node_what(v));
+		} else if (strcmp(sections[s], "budgets") == 0 ||
+		           strcmp(sections[s], "rate_limits") == 0) {
+			if (v->kind == N_SEQ)
+				load_limits(ld, v, sections[s][0] == 'b');
+			else
+				conf_err(ld, &(struct origin){v->line, NULL}, shown,
+				         "expected a list, got %s; write one '- scope: ...' item each",
 				         node_what(v));
 		} else if (strcmp(sections[s], "providers") == 0) {
 			if (expect_map(ld, v, shown, "write one entry per provider id"))

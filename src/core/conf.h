@@ -139,6 +139,38 @@ struct hr_conf_rule {
 	const char *language; /* ISO 639-1 code, e.g. "en"; NULL any */
 };
 
+/* A budget in dollars over a UTC period (budgets: in the file; governance/limits.c). */
+enum hr_limit_scope {
+	HR_SCOPE_GLOBAL, /* every client request */
+	HR_SCOPE_KEY,    /* the caller's API key ("key_…", or "operator") */
+	HR_SCOPE_USER,   /* the key's user */
+	HR_SCOPE_TEAM,   /* the key's (or its user's) team */
+	HR_SCOPE_TASK,   /* the routing task */
+};
+enum hr_period { HR_PERIOD_DAY, HR_PERIOD_MONTH };
+
+#define HR_MAX_BUDGETS     256
+#define HR_MAX_RATE_LIMITS 256
+#define HR_MAX_ALERTS      8
+
+struct hr_conf_budget {
+	enum hr_limit_scope scope;
+	const char *id; /* the key, user, team id or task name; NULL for global */
+	enum hr_period period;
+	double limit_usd;
+	double downgrade_at; /* share of limit_usd from which dearer candidates are skipped; 0 never */
+	double alert_at[HR_MAX_ALERTS]; /* shares of limit_usd that fire an alert, ascending */
+	size_t n_alert_at;
+};
+
+/* A rate limit per minute (rate_limits: in the file). 0 = no limit of that kind. */
+struct hr_conf_rate_limit {
+	enum hr_limit_scope scope; /* key, user or team */
+	const char *id;
+	long requests_per_minute;
+	long tokens_per_minute;
+};
+
 struct hr_conf {
 	atomic_int refs;
 	struct hr_arena *arena; /* owns every string and array below */
@@ -215,6 +247,10 @@ struct hr_conf {
 	size_t n_tasks;
 	struct hr_conf_rule *rules;
 	size_t n_rules;
+	struct hr_conf_budget *budgets;
+	size_t n_budgets;
+	struct hr_conf_rate_limit *rate_limits;
+	size_t n_rate_limits;
 };
 
 /* Loads path (NULL: built-in defaults only), applies HEARTH_<SECTION>_<KEY> environment

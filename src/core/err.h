@@ -61,7 +61,11 @@
 	XX(DENIED, 403, "permission_error", "permission_error", "permission_denied",               \
 	   "this API key may not do that")                                                         \
 	XX(LOCAL_MODEL, 503, "api_error", "api_error", "local_model_unavailable",                  \
-	   "the model run in process cannot serve (its file or the llama.cpp library)")
+	   "the model run in process cannot serve (its file or the llama.cpp library)")           \
+	XX(BUDGET, 429, "rate_limit_error", "insufficient_quota", "budget_exceeded",               \
+	   "a budget is spent; retry after it resets")                                             \
+	XX(LIMITED, 429, "rate_limit_error", "rate_limit_error", "rate_limit_reached",             \
+	   "a rate limit is reached; retry after it resets")
 
 enum hr_err {
 	HR_OK = 0,

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "storage/migrations.h"
@@ -1275,20 +1276,17 @@ static int obj_write(struct sq_store *s, const char *sql, enum hr_obj_kind kind,
 	return ret;
 }
 
-static int sq_usage_spent_internal(struct hr_store *base, const char *task, int64_t since_ms,
-                                   double *out)
+/* The one number of a SUM(cost_usd) query binding ?1 = text, ?2 = since_ms, into *out. */
+static int sum_cost(struct sq_store *s, const char *sql, const char *text, int64_t since_ms,
+                    double *out)
 {
-	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = NULL;
 	int ret = HR_EIO;
 	*out = 0;
 	pthread_mutex_lock(&s->lock);
-	int rc = sqlite3_prepare_v2(s->db,
-	                            "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
-	                            " WHERE origin IS NOT NULL AND task = ?1 AND ts_ms >= ?2",
-	                            -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc == SQLITE_OK) {
-		bind_text(st, 1, task);
+		bind_text(st, 1, text);
 		sqlite3_bind_int64(st, 2, since_ms);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			*out = sqlite3_column_double(st, 0);
@@ -1300,6 +1298,39 @@ static int sq_usage_spent_internal(struct hr_store *base, const char *task, int6
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
+}
+
+static int sq_usage_spent_internal(struct hr_store *base, const char *task, int64_t since_ms,
+                                   double *out)
+{
+	return sum_cost((struct sq_store *)base,
+	                "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	                " WHERE origin IS NOT NULL AND task = ?1 AND ts_ms >= ?2",
+	                task, since_ms, out);
+}
+
+static int sq_usage_spent(struct hr_store *base, int scope, const char *id, int64_t since_ms,
+                          double *out)
+{
+	/* by enum hr_limit_scope: the column compared with ?1 (global compares nothing) */
+	static const char *const sql[] = {
+	    "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	    " WHERE origin IS NULL AND ts_ms >= ?2 AND ?1 IS NULL",
+	    "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	    " WHERE origin IS NULL AND ts_ms >= ?2 AND key_id = ?1",
+	    "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	    " WHERE origin IS NULL AND ts_ms >= ?2 AND user_id = ?1",
+	    "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	    " WHERE origin IS NULL AND ts_ms >= ?2 AND team_id = ?1",
+	    "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_records"
+	    " WHERE origin IS NULL AND ts_ms >= ?2 AND task = ?1",
+	};
+	_Static_assert(HR_SCOPE_GLOBAL == 0 && HR_SCOPE_TASK == 4, "sql[] order");
+	*out = 0;
+	if (scope < 0 || scope > HR_SCOPE_TASK)
+		return HR_EINVAL;
+	return sum_cost((struct sq_store *)base, sql[scope],
+	                scope == HR_SCOPE_GLOBAL ? NULL : id, since_ms, out);
 }
 
 static int sq_obj_put(struct hr_store *base, enum hr_obj_kind kind, const void *obj, bool update,
@@ -1433,6 +1464,7 @@ const struct hr_store_ops hr_store_sqlite = {
     .promotion_set = sq_promotion_set,
     .promotion_scan = sq_promotion_scan,
     .usage_spent_internal = sq_usage_spent_internal,
+    .usage_spent = sq_usage_spent,
     .usage_scan = sq_usage_scan,
     .obj_put = sq_obj_put,
     .obj_delete = sq_obj_delete,

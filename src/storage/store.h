@@ -207,6 +207,11 @@ struct hr_store_ops {
 	/* Dollars spent since since_ms by hearth's own calls (origin set) for task. */
 	int (*usage_spent_internal)(struct hr_store *s, const char *task, int64_t since_ms,
 	                            double *out);
+	/* Dollars spent since since_ms by client requests (origin not set) of one budget's
+	 * scope: scope is an enum hr_limit_scope (core/conf.h), id the key, user, team id or
+	 * task it counts (ignored for global). Budgets seed from it. 0 or HR_EIO. */
+	int (*usage_spent)(struct hr_store *s, int scope, const char *id, int64_t since_ms,
+	                   double *out);
 	/* Inserts obj (update false) or replaces the row with obj's id (true), and appends ev
 	 * (when not NULL) in the same transaction. Returns 0, HR_ENOTFOUND (update of a
 	 * missing row), HR_ECONFLICT (a unique or reference constraint: duplicate email,

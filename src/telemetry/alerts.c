@@ -84,53 +84,10 @@ void hr_alert_breaker(struct hr_alerts *a, const char *model, const char *from, 
 
 /* ---- budget thresholds ---- */
 
-static const double thresholds[] = HR_ALERT_BUDGET_THRESHOLDS;
-#define N_THRESHOLDS (sizeof thresholds / sizeof thresholds[0])
-
-unsigned hr_alert_budget_crossed(double last, double pct)
+void hr_alert_budget(struct hr_alerts *a, const char *name, double pct, double threshold)
 {
-	unsigned bits = 0;
-	for (size_t i = 0; i < N_THRESHOLDS; i++)
-		if (last < thresholds[i] && pct >= thresholds[i])
-			bits |= 1u << i;
-	return bits;
-}
-
-static pthread_mutex_t budget_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	char name[HR_NAME_MAX + 1];
-	double last;
-} budgets[HR_ALERT_MAX_BUDGETS];
-static size_t n_budgets;
-
-int hr_alert_budget(struct hr_alerts *a, const char *name, double pct)
-{
-	if (!name || strnlen(name, HR_NAME_MAX + 1) > HR_NAME_MAX || pct != pct)
-		return 0;
-	pthread_mutex_lock(&budget_mu);
-	size_t i = 0;
-	while (i < n_budgets && strcmp(budgets[i].name, name) != 0)
-		i++;
-	if (i == n_budgets) {
-		if (n_budgets == HR_ALERT_MAX_BUDGETS) {
-			pthread_mutex_unlock(&budget_mu);
-			return 0;
-		}
-		snprintf(budgets[i].name, sizeof budgets[i].name, "%s", name);
-		budgets[i].last = 0;
-		n_budgets++;
-	}
-	unsigned bits = hr_alert_budget_crossed(budgets[i].last, pct);
-	budgets[i].last = pct;
-	pthread_mutex_unlock(&budget_mu);
-	int n = 0;
-	for (size_t t = 0; t < N_THRESHOLDS; t++)
-		if (bits & (1u << t)) {
-			n++;
-			if (a)
-				raise_alert(a, K_BUDGET, name, pct, thresholds[t]);
-		}
-	return n;
+	if (a && name && strnlen(name, HR_NAME_MAX + 1) <= HR_NAME_MAX)
+		raise_alert(a, K_BUDGET, name, pct, threshold);
 }
 
 /* ---- the thread ---- */

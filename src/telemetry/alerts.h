@@ -30,27 +30,15 @@ void hr_alerts_stop(struct hr_alerts *a);
  * may be called with the breaker table's lock held. a NULL is a no-op. */
 void hr_alert_breaker(struct hr_alerts *a, const char *model, const char *from, const char *to);
 
-/* Budget thresholds, in percent of the budget, in ascending order. */
-#define HR_ALERT_BUDGET_THRESHOLDS                                                                 \
-	{                                                                                          \
-		80, 100                                                                            \
-	}
-#define HR_ALERT_MAX_BUDGETS 1024 /* budgets tracked; more are not alerted on */
-
-/* The budget named name is now at pct percent used (budgets call this on each change).
- * Raises "budget_threshold" once for each threshold crossed upwards since the last call; a
- * lower pct (a new period, a raised budget) re-arms the thresholds above it. Thread-safe.
- * Returns the number of alerts raised. a NULL: the same bookkeeping, nothing sent. */
-int hr_alert_budget(struct hr_alerts *a, const char *name, double pct);
+/* The budget named name passed threshold percent (it is at pct percent now): one
+ * "budget_threshold" alert (audit event, webhook). The budget ledger (governance/limits.h)
+ * calls it once per configured threshold (budgets[].alert_at) per period. a NULL: no-op. */
+void hr_alert_budget(struct hr_alerts *a, const char *name, double pct, double threshold);
 
 /* Counters since start, for tests and metrics. */
 struct hr_alerts_stats {
 	uint64_t raised, delivered, failed, dropped; /* webhook: delivered/failed after retries */
 };
 void hr_alerts_stats(struct hr_alerts *a, struct hr_alerts_stats *out);
-
-/* The thresholds crossed going from last to pct (bit i: threshold i), pure: the logic of
- * hr_alert_budget(). */
-unsigned hr_alert_budget_crossed(double last, double pct);
 
 #endif

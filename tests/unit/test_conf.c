@@ -394,7 +394,28 @@ static const struct {
                              "per task name\n"},
     {"taks: {}\n", "t.yaml:1: taks: unknown section; did you mean 'tasks'?\n"},
     {"x: 1\n", "t.yaml:1: x: unknown section; use server, log, storage, limits, policy, router, "
-               "providers, models, tasks, rules, telemetry or alerts\n"},
+               "providers, models, tasks, rules, telemetry, alerts, budgets or rate_limits\n"},
+    /* budgets and rate limits */
+    {"budgets:\n  scope: team\n",
+     "t.yaml:2: budgets: expected a list, got a mapping; write one '- scope: ...' item each\n"},
+    {"budgets:\n  - scope: team\n    limit_usd: 5\n",
+     "t.yaml:2: budgets[0].id: missing required key; add 'id:' (the team the budget counts)\n"},
+    {"budgets:\n  - scope: global\n    id: x\n    limit_usd: 5\n",
+     "t.yaml:2: budgets[0].id: a global budget counts every request; remove the id\n"},
+    {"budgets:\n  - scope: global\n    limit_usd: 0\n",
+     "t.yaml:3: budgets[0].limit_usd: a budget of $0 admits nothing; write a positive amount\n"},
+    {"budgets:\n  - scope: global\n", "t.yaml:2: budgets[0].limit_usd: missing required key"},
+    {"budgets:\n  - scope: global\n    limit_usd: 5\n    period: week\n",
+     "t.yaml:4: budgets[0].period: 'week' is not allowed; use one of: day, month\n"},
+    {"budgets:\n  - scope: global\n    limit_usd: 5\n    alert_at: [0.9, 0.8]\n",
+     "t.yaml:4: budgets[0].alert_at: 0.8 is not above 0.9; list the shares in ascending order\n"},
+    {"budgets:\n  - scope: global\n    limit_usd: 5\n    alert_at: [1.5]\n",
+     "t.yaml:4: budgets[0].alert_at: '1.5' is not a number from 0 to 1; write e.g. 0.8\n"},
+    {"rate_limits:\n  - scope: task\n    id: a\n",
+     "t.yaml:2: rate_limits[0].scope: rate limits count a key, user or team; write one of those\n"},
+    {"rate_limits:\n  - scope: key\n    id: key_a\n    requests_per_minut: 3\n",
+     "t.yaml:4: rate_limits[0].requests_per_minut: unknown key; did you mean "
+     "'requests_per_minute'?\n"},
     /* rules */
     {TR_TASK "rules:\n  task: s\n",
      "t.yaml:12: rules: expected a list, got a mapping; write one '- task: <name>' item per "
@@ -1341,7 +1362,59 @@ static const char *const all_keys[] = {
     "rules[].min_tokens",
     "rules[].max_tokens",
     "rules[].language",
+    "budgets[].scope",
+    "budgets[].id",
+    "budgets[].period",
+    "budgets[].limit_usd",
+    "budgets[].downgrade_at",
+    "budgets[].alert_at",
+    "rate_limits[].scope",
+    "rate_limits[].id",
+    "rate_limits[].requests_per_minute",
+    "rate_limits[].tokens_per_minute",
 };
+
+/* docs/config.md's budgets example, every field checked; and the defaults. */
+static void test_budgets(void **state)
+{
+	(void)state;
+	static const char text[] = "budgets:\n"
+	                           "  - scope: team\n"
+	                           "    id: team_x\n"
+	                           "    period: month\n"
+	                           "    limit_usd: 100\n"
+	                           "    downgrade_at: 0.9\n"
+	                           "    alert_at: [0.5, 0.8, 1.0]\n"
+	                           "  - scope: global\n"
+	                           "    period: day\n"
+	                           "    limit_usd: 5\n"
+	                           "rate_limits:\n"
+	                           "  - scope: key\n"
+	                           "    id: key_a\n"
+	                           "    requests_per_minute: 60\n";
+	struct hr_conf *c = NULL;
+	assert_int_equal(hr_conf_load_mem("t.yaml", text, sizeof text - 1, &c, NULL), 0);
+	assert_int_equal(c->n_budgets, 2);
+	assert_int_equal(c->budgets[0].scope, HR_SCOPE_TEAM);
+	assert_string_equal(c->budgets[0].id, "team_x");
+	assert_int_equal(c->budgets[0].period, HR_PERIOD_MONTH);
+	assert_true(c->budgets[0].limit_usd == 100);
+	assert_true(c->budgets[0].downgrade_at == 0.9);
+	assert_int_equal(c->budgets[0].n_alert_at, 3);
+	assert_true(c->budgets[0].alert_at[0] == 0.5 && c->budgets[0].alert_at[2] == 1.0);
+	assert_int_equal(c->budgets[1].scope, HR_SCOPE_GLOBAL);
+	assert_null(c->budgets[1].id);
+	assert_int_equal(c->budgets[1].period, HR_PERIOD_DAY);
+	assert_true(c->budgets[1].downgrade_at == 0);
+	assert_int_equal(c->budgets[1].n_alert_at, 2); /* the default [0.8, 1.0] */
+	assert_true(c->budgets[1].alert_at[0] == 0.8 && c->budgets[1].alert_at[1] == 1.0);
+	assert_int_equal(c->n_rate_limits, 1);
+	assert_int_equal(c->rate_limits[0].scope, HR_SCOPE_KEY);
+	assert_string_equal(c->rate_limits[0].id, "key_a");
+	assert_int_equal(c->rate_limits[0].requests_per_minute, 60);
+	assert_int_equal(c->rate_limits[0].tokens_per_minute, 0);
+	hr_conf_release(c);
+}
 
 static void test_dump_keys(void **state)
 {
@@ -1411,6 +1484,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_add, setup),
 	    cmocka_unit_test_setup(test_refs_publish, setup),
 	    cmocka_unit_test_setup(test_files, setup),
+	    cmocka_unit_test_setup(test_budgets, setup),
 	    cmocka_unit_test_setup(test_dump_keys, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/conf.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "storage/migrations.h"
@@ -758,12 +759,29 @@ static void test_learning_rows(void **state)
 	struct hr_usage *batch[] = {u1, u2, u3, u4};
 	for (size_t i = 0; i < 4; i++)
 		hr_usage_set(&batch[i]->task, "t");
+	hr_usage_set(&u3->team_id, "team_x");
+	hr_usage_set(&u3->key_id, "key_a");
 	assert_int_equal(s->ops->usage_insert(s, batch, 4), 0);
 	double spent = -1;
 	assert_int_equal(s->ops->usage_spent_internal(s, "t", DAY1, &spent), 0);
 	assert_true(spent == 0.75); /* not the client's call, not yesterday's */
 	assert_int_equal(s->ops->usage_spent_internal(s, "u", DAY1, &spent), 0);
 	assert_true(spent == 0);
+	/* budgets: client requests only (origin NULL), by scope (enum hr_limit_scope) */
+	assert_int_equal(s->ops->usage_spent(s, HR_SCOPE_GLOBAL, NULL, DAY1 - 100, &spent), 0);
+	assert_true(spent == 4);
+	assert_int_equal(s->ops->usage_spent(s, HR_SCOPE_TEAM, "team_x", DAY1, &spent), 0);
+	assert_true(spent == 4);
+	assert_int_equal(s->ops->usage_spent(s, HR_SCOPE_TEAM, "team_y", DAY1, &spent), 0);
+	assert_true(spent == 0);
+	assert_int_equal(s->ops->usage_spent(s, HR_SCOPE_KEY, "key_a", DAY1, &spent), 0);
+	assert_true(spent == 4);
+	assert_int_equal(s->ops->usage_spent(s, HR_SCOPE_USER, "usr_a", DAY1, &spent), 0);
+	assert_true(spent == 0);
+	assert_int_equal(s->ops->usage_spent(s, HR_SCOPE_TASK, "t", DAY1 + 31, &spent), 0);
+	assert_true(spent == 0); /* since a later time */
+	assert_int_equal(s->ops->usage_spent(s, HR_SCOPE_TASK, "t", DAY1, &spent), 0);
+	assert_true(spent == 4);
 	for (size_t i = 0; i < 4; i++)
 		hr_usage_free(batch[i]);
 	s->ops->close(s);

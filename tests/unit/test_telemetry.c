@@ -184,32 +184,6 @@ static void test_reqlog_line(void **state)
 	hr_buf_release(&b);
 }
 
-static void test_budget_crossed(void **state)
-{
-	assert_int_equal(hr_alert_budget_crossed(0, 79.9), 0);
-	assert_int_equal(hr_alert_budget_crossed(0, 80), 1);
-	assert_int_equal(hr_alert_budget_crossed(79, 150), 3);
-	assert_int_equal(hr_alert_budget_crossed(80, 99), 0);
-	assert_int_equal(hr_alert_budget_crossed(85, 100), 2);
-	assert_int_equal(hr_alert_budget_crossed(100, 120), 0);
-	assert_int_equal(hr_alert_budget_crossed(120, 10), 0);
-}
-
-/* Each threshold fires once per crossing; a drop (a new period) re-arms those above it. */
-static void test_budget_once_per_crossing(void **state)
-{
-	assert_int_equal(hr_alert_budget(NULL, "team-a", 50), 0);
-	assert_int_equal(hr_alert_budget(NULL, "team-a", 81), 1);
-	assert_int_equal(hr_alert_budget(NULL, "team-a", 82), 0);
-	assert_int_equal(hr_alert_budget(NULL, "team-b", 95), 1); /* budgets apart */
-	assert_int_equal(hr_alert_budget(NULL, "team-a", 100), 1);
-	assert_int_equal(hr_alert_budget(NULL, "team-a", 130), 0);
-	assert_int_equal(hr_alert_budget(NULL, "team-a", 5), 0);   /* a new month */
-	assert_int_equal(hr_alert_budget(NULL, "team-a", 101), 2); /* both again */
-	assert_int_equal(hr_alert_budget(NULL, "team-a", 0.0 / 0.0), 0);
-	assert_int_equal(hr_alert_budget(NULL, "team-a", 101), 0);
-}
-
 static void test_traceparent(void **state)
 {
 	uint8_t t[16], p[8];
@@ -314,8 +288,6 @@ int main(void)
 	    cmocka_unit_test(test_request_series_and_histogram),
 	    cmocka_unit_test(test_dimension_cap),
 	    cmocka_unit_test(test_reqlog_line),
-	    cmocka_unit_test(test_budget_crossed),
-	    cmocka_unit_test(test_budget_once_per_crossing),
 	    cmocka_unit_test(test_traceparent),
 	    cmocka_unit_test(test_span_json),
 	};

@@ -39,6 +39,7 @@ Common behaviours (the same names in every fake; a fake may add its own):
                   refusal field, REFUSAL_TEXT as ordinary text with done_reason "stop"
   not-json        NOT_JSON_TEXT (invalid JSON), whatever format the request asked for
   hold            waits HOLD_S before answering like echo: keeps a model busy
+  hold-max        waits HOLD_S before answering like max-tokens
   weak            "weak: <last user text>": a stand-in for a small model, told apart by the
                   judge below
   judge           a judge of hearth's shadow evaluation: reads "[Request]", "[Answer A]"
@@ -319,6 +320,7 @@ COMMON = {
     "refusal": lambda v: Plan(text=REFUSAL_TEXT, finish="refusal"),
     "not-json": lambda v: Plan(text=NOT_JSON_TEXT),
     "hold": lambda v: Delay(Plan(text=_echo(v)), HOLD_S),
+    "hold-max": lambda v: Delay(_max_tokens(v), HOLD_S),
     "flaky": lambda v: Alternate("flaky", Plan(text=_echo(v))),
     "weak": lambda v: Plan(text="weak: " + v.last_user_text),
     "judge": _judge,
