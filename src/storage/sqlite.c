@@ -74,13 +74,6 @@ static const char usage_insert_sql[] =
 static const char key_used_sql[] = "UPDATE api_keys SET last_used_ms = ?1 WHERE id = ?2"
                                    " AND (last_used_ms IS NULL OR last_used_ms < ?1 - 60000)";
 
-/* Portable SQL: integer division gives the UTC day number (ts_ms is Unix ms, >= 0); the
- * day is formatted in C. GROUP BY / ORDER BY by position work in SQLite and PostgreSQL. */
-static const char usage_summary_sql[] =
-    "SELECT ts_ms / 86400000, COALESCE(model_used, model_asked, '-'), COUNT(*),"
-    " SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), SUM(prompt_tokens),"
-    " SUM(completion_tokens), SUM(cost_usd), MAX(tokens_estimated)"
-    " FROM usage_records WHERE ts_ms >= ?1 GROUP BY 1, 2 ORDER BY 1, 2";
 
 static void errf(struct hr_buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void errf(struct hr_buf *err, const char *fmt, ...)
@@ -654,47 +647,6 @@ static int sq_usage_insert(struct hr_store *base, struct hr_usage *const *recs, 
 	sqlite3_clear_bindings(s->used);
 	pthread_mutex_unlock(&s->lock);
 	return rc == SQLITE_OK ? 0 : HR_EIO;
-}
-
-/* The callback runs with the store locked: it must not call back into the store. */
-static int sq_usage_summary(struct hr_store *base, int64_t since_ms, hr_usage_row_cb cb, void *arg)
-{
-	struct sq_store *s = (struct sq_store *)base;
-	sqlite3_stmt *st = NULL;
-	char day[16];
-	int rc, ret = 0;
-
-	pthread_mutex_lock(&s->lock);
-	rc = sqlite3_prepare_v2(s->db, usage_summary_sql, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		sqlite3_bind_int64(st, 1, since_ms > 0 ? since_ms : INT64_MIN);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		time_t t = (time_t)sqlite3_column_int64(st, 0) * 86400;
-		struct tm tm;
-		struct hr_usage_row row;
-		if (!gmtime_r(&t, &tm) || !strftime(day, sizeof day, "%Y-%m-%d", &tm))
-			snprintf(day, sizeof day, "?");
-		row.day = day;
-		row.model = (const char *)sqlite3_column_text(st, 1);
-		row.model = row.model ? row.model : "-";
-		row.requests = sqlite3_column_int64(st, 2);
-		row.errors = sqlite3_column_int64(st, 3);
-		row.prompt_tokens = sqlite3_column_int64(st, 4);
-		row.completion_tokens = sqlite3_column_int64(st, 5);
-		row.cost_usd = sqlite3_column_double(st, 6);
-		row.estimated = sqlite3_column_int64(st, 7) != 0;
-		if ((ret = cb(arg, &row)) != 0)
-			break;
-		rc = SQLITE_OK;
-	}
-	if (ret == 0 && rc != SQLITE_DONE) {
-		HR_LOG_ERROR(STORE, "cannot summarize usage in '%s': %s", s->path,
-		             sqlite3_errmsg(s->db));
-		ret = HR_EIO;
-	}
-	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->lock);
-	return ret;
 }
 
 static const char usage_get_sql[] =
@@ -1454,7 +1406,6 @@ const struct hr_store_ops hr_store_sqlite = {
     .open = sq_open,
     .close = sq_close,
     .usage_insert = sq_usage_insert,
-    .usage_summary = sq_usage_summary,
     .usage_get = sq_usage_get,
     .audit_append = sq_audit_append,
     .audit_scan = sq_audit_scan,

@@ -46,15 +46,6 @@ struct hr_usage *hr_usage_new(const char *request_id);
 int hr_usage_set(char **field, const char *s); /* copies s (NULL clears); 0 or HR_ENOMEM */
 void hr_usage_free(struct hr_usage *u);
 
-/* One row of a usage summary (grouped by day and model). */
-struct hr_usage_row {
-	const char *day;   /* "2026-11-26" (UTC) */
-	const char *model; /* model_used, or model_asked when none answered */
-	int64_t requests, errors, prompt_tokens, completion_tokens;
-	double cost_usd;
-	bool estimated; /* some tokens in the row are estimates */
-};
-typedef int (*hr_usage_row_cb)(void *arg, const struct hr_usage_row *row);
 
 /* One event of the audit log: append-only, hash-chained (docs/storage.md). Strings are
  * borrowed by the ops; NULL is stored as the empty string. */
@@ -178,9 +169,6 @@ struct hr_store_ops {
 	void (*close)(struct hr_store *s);
 	/* Inserts n records in one transaction. Returns 0 or HR_EIO. */
 	int (*usage_insert)(struct hr_store *s, struct hr_usage *const *recs, size_t n);
-	/* Rows since since_ms (0: all), ordered by day then model. Returns 0, HR_EIO or the
-	 * callback's non-zero code. */
-	int (*usage_summary)(struct hr_store *s, int64_t since_ms, hr_usage_row_cb cb, void *arg);
 	/* The record of one request into *out (owned by the caller: hr_usage_free). Returns 0,
 	 * HR_ENOTFOUND when there is none, or HR_EIO. */
 	int (*usage_get)(struct hr_store *s, const char *request_id, struct hr_usage **out);

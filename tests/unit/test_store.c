@@ -20,6 +20,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "storage/migrations.h"
+#include "storage/report.h"
 #include "storage/store.h"
 
 #define DAY1 1795564800000LL /* 2026-11-25T00:00:00Z */
@@ -263,37 +264,45 @@ static void test_newer_schema_is_refused(void **state)
 	assert_int_equal(sql_int(f->db, "SELECT MAX(version) FROM schema_migrations"), newer);
 }
 
+/* The report by day and model (storage/report.h) over what the store holds. */
 struct rows {
-	size_t n, stop_after;
-	struct {
-		char day[16], model[32];
-		struct hr_usage_row r;
-	} v[16];
+	struct hr_arena *a;
+	struct hr_usage_report r;
 };
 
-static int collect(void *arg, const struct hr_usage_row *row)
+static void summarize(struct hr_store *s, int64_t since, struct rows *rs)
 {
-	struct rows *rs = arg;
-	assert_true(rs->n < 16);
-	snprintf(rs->v[rs->n].day, sizeof rs->v[0].day, "%s", row->day);
-	snprintf(rs->v[rs->n].model, sizeof rs->v[0].model, "%s", row->model);
-	rs->v[rs->n].r = *row;
-	rs->n++;
-	return rs->stop_after && rs->n == rs->stop_after ? 7 : 0;
+	struct hr_usage_query q = {.since_ms = since, .dims = 1u << HR_DIM_MODEL,
+	                           .interval = HR_INTERVAL_DAY};
+	rs->a = hr_arena_create(0);
+	assert_non_null(rs->a);
+	assert_int_equal(hr_report_run(s, rs->a, &q, &rs->r), 0);
 }
 
 static void check_row(struct rows *rs, size_t i, const char *day, const char *model, int64_t req,
                       int64_t errs, int64_t pt, int64_t ct, double cost, bool est)
 {
-	assert_true(i < rs->n);
-	assert_string_equal(rs->v[i].day, day);
-	assert_string_equal(rs->v[i].model, model);
-	assert_int_equal(rs->v[i].r.requests, req);
-	assert_int_equal(rs->v[i].r.errors, errs);
-	assert_int_equal(rs->v[i].r.prompt_tokens, pt);
-	assert_int_equal(rs->v[i].r.completion_tokens, ct);
-	assert_true(rs->v[i].r.cost_usd == cost); /* binary fractions: exact */
-	assert_int_equal(rs->v[i].r.estimated, est);
+	char d[16];
+	assert_true(i < rs->r.n_cells);
+	const struct hr_usage_cell *c = &rs->r.cells[i];
+	time_t t = (time_t)(c->period_ms / 1000);
+	struct tm tm;
+	assert_non_null(gmtime_r(&t, &tm));
+	strftime(d, sizeof d, "%Y-%m-%d", &tm);
+	assert_string_equal(d, day);
+	assert_string_equal(c->dim[HR_DIM_MODEL], model);
+	assert_int_equal(c->agg.requests, req);
+	assert_int_equal(c->agg.errors, errs);
+	assert_int_equal(c->agg.prompt_tokens, pt);
+	assert_int_equal(c->agg.completion_tokens, ct);
+	assert_true(c->agg.cost_usd == cost); /* binary fractions: exact */
+	assert_int_equal(c->agg.estimated, est);
+}
+
+static int count_stop(void *arg, const struct hr_usage_fact *f)
+{
+	(void)f;
+	return ++*(int *)arg == 2 ? 7 : 0;
 }
 
 static void test_insert_and_summary(void **state)
@@ -313,27 +322,28 @@ static void test_insert_and_summary(void **state)
 	assert_int_equal(s->ops->usage_insert(s, r + 4, n - 4), 0);
 	assert_int_equal(s->ops->usage_insert(s, r, 0), 0);
 
-	struct rows rs = {0};
-	assert_int_equal(s->ops->usage_summary(s, 0, collect, &rs), 0);
-	assert_int_equal(rs.n, 5);
+	struct rows rs;
+	summarize(s, 0, &rs);
+	assert_int_equal(rs.r.n_cells, 5);
 	check_row(&rs, 0, "2026-11-25", "-", 1, 1, 0, 0, 0, false);
 	check_row(&rs, 1, "2026-11-25", "claude", 1, 0, 3, 4, 1.0, false);
 	check_row(&rs, 2, "2026-11-25", "gpt-4o", 2, 1, 15, 27, 0.75, true);
 	check_row(&rs, 3, "2026-11-25", "nope", 1, 1, 0, 0, 0, false);
 	check_row(&rs, 4, "2026-11-26", "gpt-4o", 1, 0, 1, 2, 0.125, false);
 
+	hr_arena_destroy(rs.a);
+
 	/* since_ms is inclusive and cuts by record time, not by day. */
-	memset(&rs, 0, sizeof rs);
-	assert_int_equal(s->ops->usage_summary(s, DAY1 + 12 * HOUR, collect, &rs), 0);
-	assert_int_equal(rs.n, 4);
+	summarize(s, DAY1 + 12 * HOUR, &rs);
+	assert_int_equal(rs.r.n_cells, 4);
 	check_row(&rs, 0, "2026-11-25", "-", 1, 1, 0, 0, 0, false);
 	check_row(&rs, 2, "2026-11-25", "nope", 1, 1, 0, 0, 0, false);
+	hr_arena_destroy(rs.a);
 
 	/* A callback's non-zero code stops the walk and is returned. */
-	memset(&rs, 0, sizeof rs);
-	rs.stop_after = 2;
-	assert_int_equal(s->ops->usage_summary(s, 0, collect, &rs), 7);
-	assert_int_equal(rs.n, 2);
+	int seen = 0;
+	assert_int_equal(s->ops->usage_scan(s, 0, 0, count_stop, &seen), 7);
+	assert_int_equal(seen, 2);
 
 	for (size_t i = 0; i < n; i++)
 		hr_usage_free(r[i]);
@@ -543,13 +553,17 @@ static void test_policy_decisions_are_audited(void **state)
 	s->ops->close(s);
 }
 
+static int count_fact(void *arg, const struct hr_usage_fact *f)
+{
+	(void)f;
+	++*(int64_t *)arg;
+	return 0;
+}
+
 static int64_t total_requests(struct hr_store *s)
 {
-	struct rows rs = {0};
-	assert_int_equal(s->ops->usage_summary(s, 0, collect, &rs), 0);
 	int64_t n = 0;
-	for (size_t i = 0; i < rs.n; i++)
-		n += rs.v[i].r.requests;
+	assert_int_equal(s->ops->usage_scan(s, 0, 0, count_fact, &n), 0);
 	return n;
 }
 
