@@ -198,6 +198,21 @@ static bool year_ok(long y, int nd)
 	return nd == 4 ? (y >= 1900 && y <= 2099) : nd == 2;
 }
 
+
+/* The end of a written-out date after its day or month: an optional comma, one space and a
+ * four-digit year that ends the token ("…, 1980"). Returns the end, or 0. */
+static size_t year_tail(const unsigned char *t, size_t n, size_t j)
+{
+	long y;
+	if (j < n && t[j] == ',')
+		j++;
+	if (j >= n || t[j] != ' ')
+		return 0;
+	j++;
+	if (digits(t, n, &j, 4, &y) != 4 || !year_ok(y, 4) || !tok_end(t, n, j))
+		return 0;
+	return j;
+}
 /* An optional time after a date: [T ]hh:mm[:ss]. */
 static size_t time_after(const unsigned char *t, size_t n, size_t j)
 {
@@ -263,21 +278,14 @@ static size_t match_date(const unsigned char *t, size_t n, size_t i)
 	if (!me)
 		return 0;
 	j = me;
-	if (j < n && t[j] == ',')
-		j++;
-	if (j >= n || t[j] != ' ')
-		return 0;
-	j++;
-	if (digits(t, n, &j, 4, &y) != 4 || !year_ok(y, 4) || !tok_end(t, n, j))
-		return 0;
-	return j;
+	return year_tail(t, n, j);
 }
 
 /* "March 12, 1980" starting at a word. */
 static size_t match_date_word(const unsigned char *t, size_t n, size_t i)
 {
 	size_t j = month_at(t, n, i);
-	long d, y;
+	long d;
 	if (!j || j >= n || t[j] != ' ')
 		return 0;
 	j++;
@@ -286,14 +294,7 @@ static size_t match_date_word(const unsigned char *t, size_t n, size_t i)
 	if (j + 1 < n && (hr_d_ieq(t, n, j, "st") || hr_d_ieq(t, n, j, "nd") ||
 	                  hr_d_ieq(t, n, j, "rd") || hr_d_ieq(t, n, j, "th")))
 		j += 2;
-	if (j < n && t[j] == ',')
-		j++;
-	if (j >= n || t[j] != ' ')
-		return 0;
-	j++;
-	if (digits(t, n, &j, 4, &y) != 4 || !year_ok(y, 4) || !tok_end(t, n, j))
-		return 0;
-	return j;
+	return year_tail(t, n, j);
 }
 
 /* ---- phone numbers ---- */
